@@ -1,0 +1,107 @@
+//! The HTML shell and the route table.
+
+use crate::components::shell::AdminShell;
+use crate::pages::{
+    account::ChangePasswordPage, dashboard::Dashboard, login::LoginPage, not_found::NotFound,
+    placeholder::NotYetBuilt,
+};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    allow_this_pages_hydration_script();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The hydration script is inline; the page's Content-Security-Policy admits it by the nonce
+/// leptos_axum generated for this response, and nothing else inline.
+#[cfg(feature = "ssr")]
+fn allow_this_pages_hydration_script() {
+    use axum::http::{header, HeaderValue};
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    let policy = crate::server::guard::content_security_policy(Some(nonce.as_inner()));
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Browser tests wait for this before clicking: it flips only once the wasm has hydrated.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/affdesk.css" />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "affdesk".to_owned() } else { format!("{page} · affdesk") }
+        } />
+        <Router>
+            <div id="app" data-hydrated=move || hydrated.get().to_string()>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/login") view=LoginPage />
+                    <ParentRoute path=path!("") view=AdminShell>
+                        <Route path=path!("") view=Dashboard />
+                        <Route
+                            path=path!("/settings/affiliate")
+                            view=|| {
+                                view! {
+                                    <NotYetBuilt
+                                        title="Settings → Affiliate Program"
+                                        purpose="switch the affiliate program on or off and edit the five affiliate links that fire after every eligible signup"
+                                    />
+                                }
+                            }
+                        />
+                        <Route
+                            path=path!("/affiliate/contracts")
+                            view=|| {
+                                view! {
+                                    <NotYetBuilt
+                                        title="Affiliate contracts"
+                                        purpose="create Explodely affiliate referral contracts and see the ones created"
+                                    />
+                                }
+                            }
+                        />
+                        <Route
+                            path=path!("/signups")
+                            view=|| {
+                                view! {
+                                    <NotYetBuilt
+                                        title="Signups"
+                                        purpose="list the signups reported to affdesk, whether each counted for the affiliate program, and every delivery attempt"
+                                    />
+                                }
+                            }
+                        />
+                        <Route path=path!("/account/password") view=ChangePasswordPage />
+                    </ParentRoute>
+                </Routes>
+            </div>
+        </Router>
+    }
+}

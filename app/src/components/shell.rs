@@ -1,0 +1,50 @@
+//! The frame around every admin page: product name, who is logged in, navigation, log out.
+
+use crate::api::account::whoami;
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, A};
+
+#[component]
+pub fn AdminShell() -> impl IntoView {
+    let me = OnceResource::new(whoami());
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">
+                "affdesk"
+            </a>
+            <span class="who">
+                <Suspense fallback=|| ()>
+                    {move || {
+                        me.get()
+                            .and_then(Result::ok)
+                            .map(|admin| {
+                                view! {
+                                    "Logged in as "
+                                    <strong data-testid="current-admin">{admin.username}</strong>
+                                }
+                            })
+                    }}
+                </Suspense>
+            </span>
+            <form method="post" action="/logout" class="logout">
+                <button type="submit" class="link-button">
+                    "Log out"
+                </button>
+            </form>
+        </header>
+        <div class="frame">
+            <nav class="sidebar" aria-label="Main">
+                <p class="nav-heading">"Settings"</p>
+                <A href="/settings/affiliate">"Affiliate Program"</A>
+                <p class="nav-heading">"Affiliates"</p>
+                <A href="/affiliate/contracts">"Affiliate contracts"</A>
+                <A href="/signups">"Signups"</A>
+                <p class="nav-heading">"Account"</p>
+                <A href="/account/password">"Change password"</A>
+            </nav>
+            <main class="content">
+                <Outlet />
+            </main>
+        </div>
+    }
+}

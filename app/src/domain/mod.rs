@@ -1,0 +1,6 @@
+//! Pure rules: no I/O, compiled for the browser (wasm) and the server alike, unit-tested here.
+
+pub mod credentials;
+pub mod next_path;
+pub mod percent;
+pub mod throttle;

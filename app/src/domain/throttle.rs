@@ -1,0 +1,120 @@
+//! Login throttling: after a few failures for one username or one address in a window, further
+//! attempts wait for a delay that doubles with each further failure. The decision is pure; the
+//! failures themselves are stored in the database so every affdesk instance sees them.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottlePolicy {
+    /// Failures older than this are forgotten.
+    pub window: TimeDelta,
+    /// Failures allowed in the window before attempts are refused.
+    pub free_failures: u32,
+    /// The wait after the first refused-worthy failure; doubles with each failure after it.
+    pub base_delay: TimeDelta,
+    pub max_delay: TimeDelta,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        Self {
+            window: TimeDelta::minutes(15),
+            free_failures: 5,
+            base_delay: TimeDelta::seconds(30),
+            max_delay: TimeDelta::minutes(15),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThrottleDecision {
+    Allowed,
+    /// Refused; the admin may try again after this many whole seconds.
+    Refused {
+        retry_after_secs: u64,
+    },
+}
+
+impl ThrottlePolicy {
+    /// The wait imposed once `failures` failures (at least `free_failures`) are in the window.
+    pub fn delay_after(&self, failures: u32) -> TimeDelta {
+        let extra = failures.saturating_sub(self.free_failures).min(20);
+        let factor = 1i32 << extra;
+        self.base_delay
+            .checked_mul(factor)
+            .map_or(self.max_delay, |d| d.min(self.max_delay))
+    }
+
+    /// Decides on an attempt at `now`, given the failure times recorded for one subject.
+    pub fn decide(&self, failures: &[DateTime<Utc>], now: DateTime<Utc>) -> ThrottleDecision {
+        let since = now - self.window;
+        let recent: Vec<_> = failures.iter().filter(|t| **t > since).collect();
+        let count = u32::try_from(recent.len()).unwrap_or(u32::MAX);
+        if count < self.free_failures {
+            return ThrottleDecision::Allowed;
+        }
+        let Some(last) = recent.into_iter().max() else {
+            return ThrottleDecision::Allowed;
+        };
+        let open_at = *last + self.delay_after(count);
+        if now >= open_at {
+            return ThrottleDecision::Allowed;
+        }
+        let wait_ms = (open_at - now).num_milliseconds().max(0) as u64;
+        ThrottleDecision::Refused {
+            retry_after_secs: wait_ms.div_ceil(1000).max(1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
+    }
+
+    #[test]
+    fn five_failures_are_free_and_the_sixth_attempt_is_refused() {
+        let policy = ThrottlePolicy::default();
+        let four: Vec<_> = (0..4).map(t).collect();
+        assert_eq!(policy.decide(&four, t(5)), ThrottleDecision::Allowed);
+        let five: Vec<_> = (0..5).map(t).collect();
+        assert_eq!(
+            policy.decide(&five, t(5)),
+            ThrottleDecision::Refused {
+                retry_after_secs: 29
+            }
+        );
+    }
+
+    #[test]
+    fn the_delay_doubles_with_each_failure_up_to_the_cap() {
+        let policy = ThrottlePolicy::default();
+        assert_eq!(policy.delay_after(5), TimeDelta::seconds(30));
+        assert_eq!(policy.delay_after(6), TimeDelta::seconds(60));
+        assert_eq!(policy.delay_after(7), TimeDelta::seconds(120));
+        assert_eq!(policy.delay_after(30), TimeDelta::minutes(15));
+        assert_eq!(policy.delay_after(u32::MAX), TimeDelta::minutes(15));
+    }
+
+    #[test]
+    fn an_attempt_is_allowed_again_once_the_delay_has_passed() {
+        let policy = ThrottlePolicy::default();
+        let five: Vec<_> = (0..5).map(t).collect();
+        assert_eq!(policy.decide(&five, t(34)), ThrottleDecision::Allowed);
+        let six: Vec<_> = (0..6).map(t).collect();
+        assert!(matches!(
+            policy.decide(&six, t(34)),
+            ThrottleDecision::Refused { .. }
+        ));
+    }
+
+    #[test]
+    fn failures_outside_the_window_are_forgotten() {
+        let policy = ThrottlePolicy::default();
+        let old: Vec<_> = (0..10).map(t).collect();
+        assert_eq!(policy.decide(&old, t(16 * 60)), ThrottleDecision::Allowed);
+    }
+}

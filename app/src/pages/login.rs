@@ -1,0 +1,103 @@
+//! The login page: a plain form posted to `/login`, so it works with JavaScript off.
+
+use crate::components::form::Banner;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// The wording for each outcome code the login handler redirects with. Codes, not text, travel
+/// in the URL, so nobody can make this page display a message of their choosing.
+fn outcome_message(error: &str, info: &str, retry: &str) -> Option<(&'static str, String)> {
+    match (error, info) {
+        ("invalid", _) => Some(("error", "Wrong username or password.".to_owned())),
+        ("throttled", _) => {
+            let wait = retry
+                .parse::<u64>()
+                .map(|s| format!("in {s} seconds"))
+                .unwrap_or_else(|_| "later".to_owned());
+            Some((
+                "error",
+                format!(
+                    "Too many failed logins. Logging in is paused for this account or address; \
+                     try again {wait}."
+                ),
+            ))
+        }
+        (_, "logged_out") => Some(("success", "You have been logged out.".to_owned())),
+        _ => None,
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |key: &str| query.with(|q| q.get(key)).unwrap_or_default();
+    let message = move || outcome_message(&param("error"), &param("info"), &param("retry"));
+
+    view! {
+        <Title text="Log in" />
+        <main class="login">
+            <h1 class="brand">"affdesk"</h1>
+            <p class="lead">"Log in to manage your affiliate program."</p>
+            {move || {
+                message()
+                    .map(|(kind, text)| {
+                        view! {
+                            <Banner kind=kind>
+                                <p data-testid="login-message">{text}</p>
+                            </Banner>
+                        }
+                    })
+            }}
+            <form method="post" action="/login" class="card stack">
+                <input type="hidden" name="next" value=move || param("next") />
+                <label for="username">"Username"</label>
+                <input
+                    id="username"
+                    name="username"
+                    autocomplete="username"
+                    autocapitalize="none"
+                    spellcheck="false"
+                    required
+                    value=move || param("username")
+                />
+                <label for="password">"Password"</label>
+                <input
+                    id="password"
+                    name="password"
+                    type="password"
+                    autocomplete="current-password"
+                    required
+                />
+                <button type="submit" class="primary">
+                    "Log in"
+                </button>
+            </form>
+        </main>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::outcome_message;
+
+    #[test]
+    fn every_failure_reads_the_same_whether_or_not_the_user_exists() {
+        let (kind, text) = outcome_message("invalid", "", "").unwrap();
+        assert_eq!(kind, "error");
+        assert_eq!(text, "Wrong username or password.");
+    }
+
+    #[test]
+    fn a_throttled_login_says_when_to_retry() {
+        let (_, text) = outcome_message("throttled", "", "42").unwrap();
+        assert!(text.contains("try again in 42 seconds"), "{text}");
+        let (_, text) = outcome_message("throttled", "", "<script>").unwrap();
+        assert!(text.contains("try again later"), "{text}");
+    }
+
+    #[test]
+    fn unknown_codes_show_nothing() {
+        assert_eq!(outcome_message("<b>hi</b>", "", ""), None);
+    }
+}

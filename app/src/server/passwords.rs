@@ -1,0 +1,108 @@
+//! argon2id hashing off the async threads. Hashing is deliberately slow and memory-hungry
+//! (19 MiB each), so it runs on the blocking pool behind a semaphore sized to the CPU count: a
+//! login storm queues instead of starving request handling or exhausting memory.
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Params, PasswordVerifier, Version};
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+use tokio::sync::{OnceCell, Semaphore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordHashError {
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+    #[error("the password hashing task stopped unexpectedly")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+#[derive(Clone, Debug)]
+pub struct PasswordService {
+    permits: Arc<Semaphore>,
+    /// A real hash of a random password, verified for unknown usernames so that a login for a
+    /// name that does not exist takes as long as one that does.
+    dummy_hash: Arc<OnceCell<String>>,
+}
+
+impl Default for PasswordService {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            permits: Arc::new(Semaphore::new(cpus)),
+            dummy_hash: Arc::new(OnceCell::new()),
+        }
+    }
+}
+
+/// OWASP's argon2id recommendation: m=19456 KiB, t=2, p=1.
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19_456, 2, 1, None).expect("argon2 parameters are valid constants");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn hash_blocking(password: &str) -> Result<String, PasswordHashError> {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| PasswordHashError::Hash(e.to_string()))
+}
+
+fn verify_blocking(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+impl PasswordService {
+    pub async fn hash(&self, password: &str) -> Result<String, PasswordHashError> {
+        let _permit = self.permits.acquire().await.expect("semaphore never closed");
+        let password = SecretString::from(password.to_owned());
+        tokio::task::spawn_blocking(move || hash_blocking(password.expose_secret())).await?
+    }
+
+    /// Checks `password` against `hash`; with no hash (unknown user) it verifies against a dummy
+    /// so the answer takes the same time, and returns false.
+    pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, PasswordHashError> {
+        let (hash, known) = match hash {
+            Some(h) => (h.to_owned(), true),
+            None => (self.dummy_hash().await?, false),
+        };
+        let _permit = self.permits.acquire().await.expect("semaphore never closed");
+        let password = SecretString::from(password.to_owned());
+        let ok = tokio::task::spawn_blocking(move || verify_blocking(password.expose_secret(), &hash))
+            .await?;
+        Ok(ok && known)
+    }
+
+    async fn dummy_hash(&self) -> Result<String, PasswordHashError> {
+        self.dummy_hash
+            .get_or_try_init(|| async {
+                let random = crate::server::session::random_token(24);
+                self.hash(&random).await
+            })
+            .await
+            .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_own_password_only() {
+        let service = PasswordService::default();
+        let hash = service.hash("correct horse battery").await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(service.verify("correct horse battery", Some(&hash)).await.unwrap());
+        assert!(!service.verify("wrong horse battery", Some(&hash)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_user_never_verifies() {
+        let service = PasswordService::default();
+        assert!(!service.verify("anything at all", None).await.unwrap());
+        assert!(!service.verify("x", Some("not a hash")).await.unwrap());
+    }
+}

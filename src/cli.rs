@@ -1,0 +1,189 @@
+//! The command line. Every option can also be given as an environment variable (shown in
+//! `affdesk --help`), which is how the README's configuration table is applied.
+
+use crate::config::{DatabaseSettings, Settings};
+use crate::startup::Application;
+use anyhow::{bail, Context};
+use app::domain::credentials::{Password, Username};
+use app::server::admins::{self, CreateOutcome};
+use app::server::clock::{Clock, SystemClock};
+use app::server::db::{redact_url, Db};
+use app::server::passwords::PasswordService;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use secrecy::ExposeSecret;
+use std::io::Read;
+use std::net::SocketAddr;
+
+#[derive(Debug, Parser)]
+#[command(name = "affdesk", version, about = "Affiliate-program admin for web-hosting providers")]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// Options for `serve`, also accepted without the subcommand.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// sqlite://path/to/file.db (created when missing) or postgres://user:password@host/db
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://affdesk.db", global = true, hide_env_values = true)]
+    pub database_url: String,
+    /// Most database connections affdesk opens.
+    #[arg(long, env = "AFFDESK_DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
+    pub db_max_connections: u32,
+    /// Log line format.
+    #[arg(long, env = "AFFDESK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
+    pub log_format: LogFormat,
+    /// What to log, as a tracing filter (e.g. "info" or "affdesk=debug,info").
+    #[arg(long, env = "AFFDESK_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Directory holding the built site (pkg/ with the wasm, JavaScript and CSS).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: String,
+    /// Mark the session cookie Secure; set to true whenever affdesk is reached over HTTPS.
+    #[arg(long, env = "AFFDESK_COOKIE_SECURE", default_value_t = false, action = ArgAction::Set)]
+    pub cookie_secure: bool,
+    /// Minutes without a request after which a session ends.
+    #[arg(long, env = "AFFDESK_SESSION_IDLE_MINUTES", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub session_idle_minutes: u32,
+    /// The origin browsers use to reach affdesk (https://affdesk.example.com), when it differs from
+    /// the Host header affdesk receives (behind a reverse proxy).
+    #[arg(long, env = "AFFDESK_PUBLIC_ORIGIN")]
+    pub public_origin: Option<String>,
+    /// Take the client address from the last X-Forwarded-For entry. Only behind a proxy that sets it.
+    #[arg(long, env = "AFFDESK_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set)]
+    pub trust_forwarded_for: bool,
+    /// Username of the admin created, with a printed one-time password, when none exists.
+    #[arg(long, env = "AFFDESK_INITIAL_ADMIN", default_value = "admin")]
+    pub initial_admin: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the admin application (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage admin accounts.
+    Admin {
+        #[command(subcommand)]
+        action: AdminCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AdminCredentials {
+    /// 3-64 characters: a-z, 0-9, '.', '_' and '-'.
+    #[arg(long, env = "AFFDESK_ADMIN_USERNAME")]
+    pub username: String,
+    /// Read the password (12-128 characters) from the first line of standard input, so it never
+    /// appears in the process list or shell history.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an admin.
+    Create(AdminCredentials),
+    /// Replace an admin's password and end all of that admin's sessions.
+    SetPassword(AdminCredentials),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => serve(&cli.global, &cli.serve).await,
+        Some(Command::Serve(args)) => serve(&cli.global, &args).await,
+        Some(Command::Migrate) => {
+            let db = open_database(&DatabaseSettings::from_args(&cli.global)?).await?;
+            println!("affdesk: database migrations applied");
+            db.close().await;
+            Ok(())
+        }
+        Some(Command::Admin { action }) => admin(&cli.global, action).await,
+    }
+}
+
+async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings::from_args(global, args)?;
+    let app = Application::build(settings).await?;
+    app.run_until_stopped().await
+}
+
+/// Connects and applies migrations: every command works on a brand-new database.
+pub async fn open_database(settings: &DatabaseSettings) -> anyhow::Result<Db> {
+    let url = settings.url.expose_secret();
+    let db = Db::connect(url, settings.max_connections).await?;
+    db.migrate()
+        .await
+        .with_context(|| format!("migrating {}", redact_url(url)))?;
+    Ok(db)
+}
+
+fn read_password_from_stdin(creds: &AdminCredentials) -> anyhow::Result<Password> {
+    if !creds.password_stdin {
+        bail!(
+            "give the password on standard input with --password-stdin, e.g. \
+             `printf '%s\\n' \"$PASSWORD\" | affdesk admin create --username {} --password-stdin`",
+            creds.username
+        );
+    }
+    let mut input = String::new();
+    std::io::stdin()
+        .take(64 * 1024)
+        .read_to_string(&mut input)
+        .context("reading the password from standard input")?;
+    let line = input.lines().next().unwrap_or_default();
+    Password::parse(line).map_err(|e| anyhow::anyhow!("password: {e}"))
+}
+
+async fn admin(global: &GlobalArgs, action: AdminCommand) -> anyhow::Result<()> {
+    let creds = match &action {
+        AdminCommand::Create(c) | AdminCommand::SetPassword(c) => c,
+    };
+    let username = Username::parse(&creds.username).map_err(|e| anyhow::anyhow!("username: {e}"))?;
+    let password = read_password_from_stdin(creds)?;
+    let db = open_database(&DatabaseSettings::from_args(global)?).await?;
+    let hash = PasswordService::default().hash(password.expose()).await?;
+    let now = SystemClock.now();
+    let result = match action {
+        AdminCommand::Create(_) => match admins::create(&db, &username, &hash, false, now).await? {
+            CreateOutcome::Created(_) => {
+                println!("affdesk: admin '{username}' created");
+                Ok(())
+            }
+            CreateOutcome::UsernameTaken => Err(anyhow::anyhow!(
+                "an admin named '{username}' already exists; use `affdesk admin set-password` to \
+                 change its password"
+            )),
+        },
+        AdminCommand::SetPassword(_) => {
+            let admin = admins::find_by_username(&db, username.as_str())
+                .await?
+                .with_context(|| format!("no admin is named '{username}'"))?;
+            admins::set_password(&db, admin.id, &hash, now).await?;
+            println!("affdesk: password of '{username}' replaced; its sessions have been ended");
+            Ok(())
+        }
+    };
+    db.close().await;
+    result
+}

@@ -1,0 +1,109 @@
+//! Settings from the command line and `AFFDESK_*` (and a few standard) environment variables,
+//! checked once at start so a typo stops affdesk with a message instead of misbehaving later.
+
+use crate::cli::{GlobalArgs, ServeArgs};
+use anyhow::{bail, Context};
+use app::domain::credentials::Username;
+use chrono::TimeDelta;
+use secrecy::SecretString;
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// May carry a password, so it never reaches a log; see `app::server::db::redact_url`.
+    pub url: SecretString,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub addr: SocketAddr,
+    pub site_root: String,
+    pub cookie_secure: bool,
+    pub session_idle_timeout: TimeDelta,
+    pub public_origin: Option<String>,
+    pub trust_forwarded_for: bool,
+    /// Created with a printed one-time password when no admin exists; `None` creates nobody.
+    pub bootstrap_admin: Option<Username>,
+}
+
+impl DatabaseSettings {
+    pub fn from_args(global: &GlobalArgs) -> anyhow::Result<Self> {
+        if global.db_max_connections == 0 {
+            bail!("AFFDESK_DB_MAX_CONNECTIONS must be at least 1");
+        }
+        Ok(Self {
+            url: SecretString::from(global.database_url.clone()),
+            max_connections: global.db_max_connections,
+        })
+    }
+}
+
+impl Settings {
+    pub fn from_args(global: &GlobalArgs, serve: &ServeArgs) -> anyhow::Result<Self> {
+        let public_origin = serve
+            .public_origin
+            .as_deref()
+            .map(parse_origin)
+            .transpose()
+            .context("AFFDESK_PUBLIC_ORIGIN")?;
+        let bootstrap_admin = Username::parse(&serve.initial_admin)
+            .map_err(|e| anyhow::anyhow!("AFFDESK_INITIAL_ADMIN: {e}"))?;
+        Ok(Self {
+            database: DatabaseSettings::from_args(global)?,
+            addr: serve.addr,
+            site_root: serve.site_root.clone(),
+            cookie_secure: serve.cookie_secure,
+            session_idle_timeout: TimeDelta::minutes(i64::from(serve.session_idle_minutes)),
+            public_origin,
+            trust_forwarded_for: serve.trust_forwarded_for,
+            bootstrap_admin: Some(bootstrap_admin),
+        })
+    }
+
+    /// Settings for tests: the given database, port 0, nobody bootstrapped.
+    pub fn for_tests(database_url: &str) -> Self {
+        Self {
+            database: DatabaseSettings {
+                url: SecretString::from(database_url.to_owned()),
+                max_connections: 5,
+            },
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            site_root: "target/site".to_owned(),
+            cookie_secure: false,
+            session_idle_timeout: TimeDelta::minutes(30),
+            public_origin: None,
+            trust_forwarded_for: false,
+            bootstrap_admin: None,
+        }
+    }
+}
+
+/// `https://host[:port]`, no path: what browsers send in `Origin`.
+fn parse_origin(raw: &str) -> anyhow::Result<String> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .with_context(|| format!("{raw:?} must start with https:// or http://"))?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        bail!("{raw:?} must be a scheme and host only, like https://affdesk.example.com");
+    }
+    Ok(trimmed.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_origin;
+
+    #[test]
+    fn origins_are_scheme_and_host_only() {
+        assert_eq!(
+            parse_origin("https://Affdesk.Example.com/").unwrap(),
+            "https://affdesk.example.com"
+        );
+        assert!(parse_origin("affdesk.example.com").is_err());
+        assert!(parse_origin("https://affdesk.example.com/admin").is_err());
+    }
+}

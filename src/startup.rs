@@ -1,0 +1,244 @@
+//! Builds the application the same way in production and in tests: `Application::build` opens
+//! the database, applies migrations, binds the listener (port 0 in tests) and assembles the router.
+
+use crate::config::Settings;
+use crate::cli::open_database;
+use anyhow::Context;
+use app::server::admins::{self, CreateOutcome};
+use app::server::auth_http;
+use app::server::clock::{Clock, SystemClock};
+use app::server::db::Db;
+use app::server::guard;
+use app::server::login_throttle;
+use app::server::passwords::PasswordService;
+use app::server::session::{random_token, SESSION_COOKIE};
+use app::server::state::{AppState, AuthConfig};
+use app::{shell, App};
+use axum::extract::Request;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use axum::Router;
+use leptos::config::{Env, LeptosOptions};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::{time, SameSite};
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+
+/// Larger bodies get 413: nothing affdesk accepts comes close.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+const HOUSEKEEPING_PERIOD: Duration = Duration::from_secs(300);
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = open_database(&settings.database).await?;
+        let listener = TcpListener::bind(settings.addr)
+            .await
+            .with_context(|| format!("cannot listen on {} (LEPTOS_SITE_ADDR)", settings.addr))?;
+        let addr = listener.local_addr()?;
+
+        let state = AppState {
+            db: db.clone(),
+            passwords: PasswordService::default(),
+            auth: Arc::new(AuthConfig {
+                idle_timeout: settings.session_idle_timeout,
+                public_origin: settings.public_origin.clone(),
+                trust_forwarded_for: settings.trust_forwarded_for,
+                ..AuthConfig::default()
+            }),
+            clock,
+            leptos_options: LeptosOptions::builder()
+                .output_name("affdesk")
+                .site_root(settings.site_root.as_str())
+                .site_pkg_dir("pkg")
+                .site_addr(addr)
+                .env(Env::PROD)
+                .build(),
+        };
+
+        if let Some(username) = &settings.bootstrap_admin {
+            bootstrap_first_admin(&state, username, addr).await?;
+        }
+
+        let mut background = vec![spawn_housekeeping(state.clone())];
+        let router = match &db {
+            Db::Sqlite(pool) => {
+                let store = SqliteStore::new(pool.clone());
+                store.migrate().await.context("creating the session table")?;
+                background.push(spawn_session_cleanup(store.clone()));
+                router(state.clone(), store, &settings)
+            }
+            Db::Postgres(pool) => {
+                let store = PostgresStore::new(pool.clone());
+                store.migrate().await.context("creating the session table")?;
+                background.push(spawn_session_cleanup(store.clone()));
+                router(state.clone(), store, &settings)
+            }
+        };
+        Ok(Self {
+            listener,
+            router,
+            state,
+            background,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address().port()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, letting in-flight requests finish.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        tracing::info!(address = %self.address(), "affdesk listening on http://{}", self.address());
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        for task in &self.background {
+            task.abort();
+        }
+        self.state.db.close().await;
+        tracing::info!("affdesk stopped");
+        result.context("serving HTTP")
+    }
+}
+
+fn router<Store>(state: AppState, store: Store, settings: &Settings) -> Router
+where
+    Store: SessionStore + Clone,
+{
+    let idle = time::Duration::seconds(settings.session_idle_timeout.num_seconds());
+    let sessions = SessionManagerLayer::new(store)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(settings.cookie_secure)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle));
+
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(auth_http::healthz))
+        .route("/login", post(auth_http::login))
+        .route("/logout", post(auth_http::logout))
+        .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn_with_state(state.clone(), guard::require_admin))
+        .layer(sessions)
+        .layer(from_fn_with_state(state.clone(), guard::refuse_cross_site))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(from_fn(guard::security_headers))
+        .layer(
+            // Path only: query strings can carry usernames and are nobody's business in a log.
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            })
+            .on_response(
+                |res: &axum::response::Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "response");
+                },
+            ),
+        )
+        .with_state(state)
+}
+
+/// On an empty database, creates the first admin with a random one-time password and prints it
+/// once to the terminal (never to the log). The admin must replace it at first login.
+async fn bootstrap_first_admin(state: &AppState, username: &app::domain::credentials::Username, addr: SocketAddr) -> anyhow::Result<()> {
+    if admins::count(&state.db).await? > 0 {
+        return Ok(());
+    }
+    let password = random_token(12);
+    let hash = state.passwords.hash(&password).await?;
+    if let CreateOutcome::Created(_) = admins::create(&state.db, username, &hash, true, state.clock.now()).await? {
+        tracing::info!(admin = %username, "created the first admin with a one-time password");
+        println!(
+            "\n==================================================================\n\
+             affdesk: no admin existed, so one was created.\n\n\
+             \x20   username:           {username}\n\
+             \x20   one-time password:  {password}\n\n\
+             Log in at http://{addr}/login and choose your own password.\n\
+             This password is shown only this once.\n\
+             ==================================================================\n"
+        );
+    }
+    Ok(())
+}
+
+fn spawn_session_cleanup<Store>(store: Store) -> JoinHandle<()>
+where
+    Store: ExpiredDeletion + Clone,
+{
+    tokio::spawn(async move {
+        if let Err(err) = store.continuously_delete_expired(HOUSEKEEPING_PERIOD).await {
+            tracing::error!(error = %err, "expired-session cleanup stopped");
+        }
+    })
+}
+
+/// Forgets login failures old enough that they no longer count toward throttling.
+fn spawn_housekeeping(state: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(HOUSEKEEPING_PERIOD);
+        loop {
+            tick.tick().await;
+            let cutoff = state.clock.now() - state.auth.throttle.window * 2;
+            if let Err(err) = login_throttle::prune(&state.db, cutoff).await {
+                tracing::warn!(error = %err, "pruning old login failures failed");
+            }
+        }
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
