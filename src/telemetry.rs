@@ -1,6 +1,7 @@
 //! Logging: human-readable by default, JSON lines with `AFFDESK_LOG_FORMAT=json`.
 
 use crate::cli::{GlobalArgs, LogFormat};
+use std::io::IsTerminal;
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 
 pub fn init(global: &GlobalArgs) {
@@ -9,10 +10,21 @@ pub fn init(global: &GlobalArgs) {
         EnvFilter::new("info")
     });
     let registry = tracing_subscriber::registry().with(filter);
+    // Logs go to standard error; standard output carries only what a command prints for a person
+    // (such as the first admin's one-time password), so the two can be routed apart.
+    let ansi = std::io::stderr().is_terminal();
     let result = match global.log_format {
-        LogFormat::Human => registry.with(fmt::layer().with_target(false)).try_init(),
+        LogFormat::Human => registry
+            .with(fmt::layer().with_writer(std::io::stderr).with_ansi(ansi).with_target(false))
+            .try_init(),
         LogFormat::Json => registry
-            .with(fmt::layer().json().flatten_event(true).with_current_span(true))
+            .with(
+                fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr)
+                    .flatten_event(true)
+                    .with_current_span(true),
+            )
             .try_init(),
     };
     // A second init (tests start several servers in one process) keeps the first subscriber.

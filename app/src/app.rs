@@ -8,7 +8,7 @@ use crate::pages::{
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -47,6 +47,9 @@ fn allow_this_pages_hydration_script() {
     }
 }
 
+/// Every route renders with `SsrMode::Async`: the server waits for the page's data and sends
+/// finished HTML, so each page works without JavaScript (out-of-order streaming would need a
+/// script to put `Suspense` content in place). Admin pages are small; the wait is one query.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -62,10 +65,11 @@ pub fn App() -> impl IntoView {
         <Router>
             <div id="app" data-hydrated=move || hydrated.get().to_string()>
                 <Routes fallback=NotFound>
-                    <Route path=path!("/login") view=LoginPage />
-                    <ParentRoute path=path!("") view=AdminShell>
-                        <Route path=path!("") view=Dashboard />
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                    <ParentRoute path=path!("") view=AdminShell ssr=SsrMode::Async>
+                        <Route path=path!("") view=Dashboard ssr=SsrMode::Async />
                         <Route
+                            ssr=SsrMode::Async
                             path=path!("/settings/affiliate")
                             view=|| {
                                 view! {
@@ -77,6 +81,7 @@ pub fn App() -> impl IntoView {
                             }
                         />
                         <Route
+                            ssr=SsrMode::Async
                             path=path!("/affiliate/contracts")
                             view=|| {
                                 view! {
@@ -88,6 +93,7 @@ pub fn App() -> impl IntoView {
                             }
                         />
                         <Route
+                            ssr=SsrMode::Async
                             path=path!("/signups")
                             view=|| {
                                 view! {
@@ -98,7 +104,7 @@ pub fn App() -> impl IntoView {
                                 }
                             }
                         />
-                        <Route path=path!("/account/password") view=ChangePasswordPage />
+                        <Route path=path!("/account/password") view=ChangePasswordPage ssr=SsrMode::Async />
                     </ParentRoute>
                 </Routes>
             </div>

@@ -232,3 +232,33 @@ mod tests {
         assert_eq!(super::replace_database("postgres://u@h", "t1"), "postgres://u@h/t1");
     }
 }
+
+/// Declares each listed `async fn name(database_url: String)` as two tests on fresh databases,
+/// for code that needs a database but not a running server (the command line).
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                async fn run(backend: $crate::common::Backend) {
+                    let dir = tempfile::tempdir().expect("temp dir");
+                    let Some((url, postgres)) = $crate::common::fresh_database(backend, dir.path()).await else {
+                        return;
+                    };
+                    super::$name(url).await;
+                    $crate::common::drop_database(postgres).await;
+                }
+
+                #[tokio::test]
+                async fn sqlite() {
+                    run($crate::common::Backend::Sqlite).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    run($crate::common::Backend::Postgres).await;
+                }
+            }
+        )*
+    };
+}

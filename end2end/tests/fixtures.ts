@@ -1,0 +1,80 @@
+import { test as base, expect, Page } from "@playwright/test";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+
+const ROOT = resolve(__dirname, "../..");
+const BIN =
+  process.env.AFFDESK_BIN ??
+  join(process.env.CARGO_TARGET_DIR ?? join(ROOT, "target"), "debug", "affdesk");
+const SITE_ROOT = process.env.LEPTOS_SITE_ROOT ?? join(ROOT, "target", "site");
+
+export const ADMIN = "e2e-admin";
+export const PASSWORD = "correct horse battery";
+
+export type Affdesk = {
+  baseURL: string;
+  databaseUrl: string;
+  /** Runs the affdesk command line against this test's database. */
+  cli: (args: string[], input?: string) => string;
+};
+
+function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; baseURL: string }> {
+  const child = spawn(BIN, ["serve"], { env, stdio: ["ignore", "ignore", "pipe"] });
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error("affdesk did not start within 20 s")), 20_000);
+    const lines = createInterface({ input: child.stderr! });
+    lines.on("line", (line) => {
+      const found = /listening on (http:\/\/\S+)/.exec(line);
+      if (found) {
+        clearTimeout(timer);
+        resolvePromise({ child, baseURL: found[1] });
+      }
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`affdesk exited early with ${code}`));
+    });
+  });
+}
+
+/** A fresh affdesk (own SQLite database, own port) with one admin, for each test. */
+export const test = base.extend<{ affdesk: Affdesk }>({
+  affdesk: async ({}, use) => {
+    const dir = mkdtempSync(join(tmpdir(), "affdesk-e2e-"));
+    const databaseUrl = `sqlite://${dir}/affdesk.db`;
+    const env = {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      LEPTOS_SITE_ADDR: "127.0.0.1:0",
+      LEPTOS_SITE_ROOT: SITE_ROOT,
+      AFFDESK_LOG: "info",
+    };
+    const cli = (args: string[], input = "") =>
+      execFileSync(BIN, args, { env, input, encoding: "utf8" });
+    cli(["admin", "create", "--username", ADMIN, "--password-stdin"], `${PASSWORD}\n`);
+    const { child, baseURL } = await startServer(env);
+    await use({ baseURL, databaseUrl, cli });
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+    rmSync(dir, { recursive: true, force: true });
+  },
+  baseURL: async ({ affdesk }, use) => {
+    await use(affdesk.baseURL);
+  },
+});
+
+export { expect };
+
+/** Waits until the wasm has hydrated the page, so clicks reach Rust event handlers. */
+export async function hydrated(page: Page) {
+  await expect(page.locator("#app")).toHaveAttribute("data-hydrated", "true");
+}
+
+export async function logIn(page: Page, username = ADMIN, password = PASSWORD) {
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+}
