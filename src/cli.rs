@@ -15,7 +15,11 @@ use std::io::Read;
 use std::net::SocketAddr;
 
 #[derive(Debug, Parser)]
-#[command(name = "affdesk", version, about = "Affiliate-program admin for web-hosting providers")]
+#[command(
+    name = "affdesk",
+    version,
+    about = "Affiliate-program admin for web-hosting providers"
+)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(flatten)]
@@ -30,10 +34,21 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// sqlite://path/to/file.db (created when missing) or postgres://user:password@host/db
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://affdesk.db", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://affdesk.db",
+        global = true,
+        hide_env_values = true
+    )]
     pub database_url: String,
     /// Most database connections affdesk opens.
-    #[arg(long, env = "AFFDESK_DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
+    #[arg(
+        long,
+        env = "AFFDESK_DB_MAX_CONNECTIONS",
+        default_value_t = 10,
+        global = true
+    )]
     pub db_max_connections: u32,
     /// Log line format.
     #[arg(long, env = "AFFDESK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
@@ -159,7 +174,8 @@ async fn admin(global: &GlobalArgs, action: AdminCommand) -> anyhow::Result<()> 
     let creds = match &action {
         AdminCommand::Create(c) | AdminCommand::SetPassword(c) => c,
     };
-    let username = Username::parse(&creds.username).map_err(|e| anyhow::anyhow!("username: {e}"))?;
+    let username =
+        Username::parse(&creds.username).map_err(|e| anyhow::anyhow!("username: {e}"))?;
     let password = read_password_from_stdin(creds)?;
     let db = open_database(&DatabaseSettings::from_args(global)?).await?;
     let hash = PasswordService::default().hash(password.expose()).await?;

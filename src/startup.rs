@@ -1,8 +1,8 @@
 //! Builds the application the same way in production and in tests: `Application::build` opens
 //! the database, applies migrations, binds the listener (port 0 in tests) and assembles the router.
 
-use crate::config::Settings;
 use crate::cli::open_database;
+use crate::config::Settings;
 use anyhow::Context;
 use app::server::admins::{self, CreateOutcome};
 use app::server::auth_http;
@@ -48,7 +48,10 @@ impl Application {
         Self::build_with_clock(settings, Arc::new(SystemClock)).await
     }
 
-    pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let db = open_database(&settings.database).await?;
         let listener = TcpListener::bind(settings.addr)
             .await
@@ -82,13 +85,19 @@ impl Application {
         let router = match &db {
             Db::Sqlite(pool) => {
                 let store = SqliteStore::new(pool.clone());
-                store.migrate().await.context("creating the session table")?;
+                store
+                    .migrate()
+                    .await
+                    .context("creating the session table")?;
                 background.push(spawn_session_cleanup(store.clone()));
                 router(state.clone(), store, &settings)
             }
             Db::Postgres(pool) => {
                 let store = PostgresStore::new(pool.clone());
-                store.migrate().await.context("creating the session table")?;
+                store
+                    .migrate()
+                    .await
+                    .context("creating the session table")?;
                 background.push(spawn_session_cleanup(store.clone()));
                 router(state.clone(), store, &settings)
             }
@@ -102,7 +111,9 @@ impl Application {
     }
 
     pub fn address(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub fn port(&self) -> u16 {
@@ -118,9 +129,14 @@ impl Application {
         self.run_until(shutdown_signal()).await
     }
 
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         tracing::info!(address = %self.address(), "affdesk listening on http://{}", self.address());
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
@@ -175,13 +191,19 @@ where
 
 /// On an empty database, creates the first admin with a random one-time password and prints it
 /// once to the terminal (never to the log). The admin must replace it at first login.
-async fn bootstrap_first_admin(state: &AppState, username: &app::domain::credentials::Username, addr: SocketAddr) -> anyhow::Result<()> {
+async fn bootstrap_first_admin(
+    state: &AppState,
+    username: &app::domain::credentials::Username,
+    addr: SocketAddr,
+) -> anyhow::Result<()> {
     if admins::count(&state.db).await? > 0 {
         return Ok(());
     }
     let password = random_token(12);
     let hash = state.passwords.hash(&password).await?;
-    if let CreateOutcome::Created(_) = admins::create(&state.db, username, &hash, true, state.clock.now()).await? {
+    if let CreateOutcome::Created(_) =
+        admins::create(&state.db, username, &hash, true, state.clock.now()).await?
+    {
         tracing::info!(admin = %username, "created the first admin with a one-time password");
         println!(
             "\n==================================================================\n\

@@ -6,7 +6,10 @@ use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 
 pub fn init(global: &GlobalArgs) {
     let filter = EnvFilter::try_new(&global.log).unwrap_or_else(|err| {
-        eprintln!("affdesk: AFFDESK_LOG {:?} is not a valid filter ({err}); using \"info\"", global.log);
+        eprintln!(
+            "affdesk: AFFDESK_LOG {:?} is not a valid filter ({err}); using \"info\"",
+            global.log
+        );
         EnvFilter::new("info")
     });
     let registry = tracing_subscriber::registry().with(filter);
@@ -15,7 +18,12 @@ pub fn init(global: &GlobalArgs) {
     let ansi = std::io::stderr().is_terminal();
     let result = match global.log_format {
         LogFormat::Human => registry
-            .with(fmt::layer().with_writer(std::io::stderr).with_ansi(ansi).with_target(false))
+            .with(
+                fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_ansi(ansi)
+                    .with_target(false),
+            )
             .try_init(),
         LogFormat::Json => registry
             .with(

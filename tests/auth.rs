@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{location, session_cookie, TestApp, PASSWORD};
 use chrono::TimeDelta;
+use common::{location, session_cookie, TestApp, PASSWORD};
 use reqwest::StatusCode;
 
 on_both_backends!(
@@ -40,11 +40,17 @@ async fn login_succeeds_and_shows_the_admin_shell(app: &TestApp) {
         .to_owned();
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "not Secure unless configured: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "not Secure unless configured: {cookie}"
+    );
 
     let page = client.get(app.url("/")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(csp.contains("'nonce-"), "{csp}");
     assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
@@ -54,21 +60,36 @@ async fn login_succeeds_and_shows_the_admin_shell(app: &TestApp) {
     assert!(html.contains("affdesk"));
     assert!(html.contains("Logged in as"), "the shell names the admin");
     assert!(html.contains(">alice<"));
-    for link in ["/settings/affiliate", "/affiliate/contracts", "/signups", "/account/password"] {
-        assert!(html.contains(&format!("href=\"{link}\"")), "navigation links to {link}");
+    for link in [
+        "/settings/affiliate",
+        "/affiliate/contracts",
+        "/signups",
+        "/account/password",
+    ] {
+        assert!(
+            html.contains(&format!("href=\"{link}\"")),
+            "navigation links to {link}"
+        );
     }
 }
 
 async fn wrong_password_and_unknown_user_get_the_same_answer(app: &TestApp) {
     app.create_admin("alice", PASSWORD, false).await;
     let wrong = app.login(&app.client(), "alice", "not the password").await;
-    let unknown = app.login(&app.client(), "mallory", "not the password").await;
+    let unknown = app
+        .login(&app.client(), "mallory", "not the password")
+        .await;
     assert_eq!(wrong.status(), unknown.status());
     assert_eq!(location(&wrong), "/login?error=invalid&username=alice");
     assert_eq!(location(&unknown), "/login?error=invalid&username=mallory");
     assert!(session_cookie(&wrong).is_none() && session_cookie(&unknown).is_none());
 
-    let page = app.client().get(app.url(&location(&wrong))).send().await.unwrap();
+    let page = app
+        .client()
+        .get(app.url(&location(&wrong)))
+        .send()
+        .await
+        .unwrap();
     let html = page.text().await.unwrap();
     assert!(html.contains("Wrong username or password."));
 }
@@ -78,14 +99,27 @@ async fn throttling_kicks_in_at_the_sixth_attempt_for_a_username(app: &TestApp) 
     let client = app.client();
     for attempt in 1..=5 {
         let res = app.login(&client, "alice", "wrong password!").await;
-        assert!(location(&res).contains("error=invalid"), "attempt {attempt}");
+        assert!(
+            location(&res).contains("error=invalid"),
+            "attempt {attempt}"
+        );
     }
     // The sixth attempt is refused even with the right password, and says when to retry.
     let res = app.login(&client, "Alice", PASSWORD).await;
     let target = location(&res);
     assert!(target.starts_with("/login?error=throttled"), "{target}");
-    assert!(target.contains("retry=30") || target.contains("retry=29"), "{target}");
-    let html = client.get(app.url(&target)).send().await.unwrap().text().await.unwrap();
+    assert!(
+        target.contains("retry=30") || target.contains("retry=29"),
+        "{target}"
+    );
+    let html = client
+        .get(app.url(&target))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("Too many failed logins"), "the page says why");
 
     // After the delay the right password works, and success clears the username's count.
@@ -103,7 +137,11 @@ async fn throttling_kicks_in_at_the_sixth_failure_from_one_address(app: &TestApp
     // Another username from the same address is refused too, and the refusal reads the same
     // as for a username that does not exist.
     let res = app.login(&app.client(), "alice", PASSWORD).await;
-    assert!(location(&res).starts_with("/login?error=throttled"), "{}", location(&res));
+    assert!(
+        location(&res).starts_with("/login?error=throttled"),
+        "{}",
+        location(&res)
+    );
     let res = app.login(&app.client(), "nobody", PASSWORD).await;
     assert!(location(&res).starts_with("/login?error=throttled"));
 }
@@ -166,7 +204,13 @@ async fn logout_ends_the_session(app: &TestApp) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/login?info=logged_out");
-    let after = app.bare_client().get(app.url("/")).header("cookie", &cookie).send().await.unwrap();
+    let after = app
+        .bare_client()
+        .get(app.url("/"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(after.status(), StatusCode::SEE_OTHER);
     assert!(location(&after).starts_with("/login"));
 }
@@ -174,16 +218,35 @@ async fn logout_ends_the_session(app: &TestApp) {
 async fn a_protected_page_redirects_to_login_with_next_and_login_returns_there(app: &TestApp) {
     app.create_admin("alice", PASSWORD, false).await;
     let client = app.client();
-    for path in ["/", "/settings/affiliate", "/signups", "/account/password", "/no/such/page"] {
+    for path in [
+        "/",
+        "/settings/affiliate",
+        "/signups",
+        "/account/password",
+        "/no/such/page",
+    ] {
         let res = client.get(app.url(path)).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
         assert!(location(&res).starts_with("/login"), "{path}");
     }
-    let res = client.get(app.url("/settings/affiliate?tab=links")).send().await.unwrap();
-    assert_eq!(location(&res), "/login?next=%2Fsettings%2Faffiliate%3Ftab%3Dlinks");
-    let res = app.login_with(&client, "alice", PASSWORD, "/settings/affiliate?tab=links").await;
+    let res = client
+        .get(app.url("/settings/affiliate?tab=links"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&res),
+        "/login?next=%2Fsettings%2Faffiliate%3Ftab%3Dlinks"
+    );
+    let res = app
+        .login_with(&client, "alice", PASSWORD, "/settings/affiliate?tab=links")
+        .await;
     assert_eq!(location(&res), "/settings/affiliate?tab=links");
-    let page = client.get(app.url("/settings/affiliate")).send().await.unwrap();
+    let page = client
+        .get(app.url("/settings/affiliate"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("Not built yet."));
 }
@@ -226,7 +289,10 @@ async fn cross_site_posts_are_refused(app: &TestApp) {
         .unwrap();
     assert_eq!(fn_call.status(), StatusCode::FORBIDDEN);
     // The session survived all of that, and the password did not change.
-    assert_eq!(client.get(app.url("/")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        client.get(app.url("/")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
     let res = app.login(&app.client(), "alice", PASSWORD).await;
     assert_eq!(location(&res), "/");
     // The same origin is accepted.
@@ -255,10 +321,16 @@ async fn server_functions_answer_401_without_a_session(app: &TestApp) {
 async fn an_idle_session_expires(app: &TestApp) {
     let client = app.logged_in_admin().await;
     app.clock.advance(TimeDelta::minutes(29));
-    assert_eq!(client.get(app.url("/")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        client.get(app.url("/")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
     // Activity keeps it alive; 31 idle minutes end it.
     app.clock.advance(TimeDelta::minutes(29));
-    assert_eq!(client.get(app.url("/")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        client.get(app.url("/")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
     app.clock.advance(TimeDelta::minutes(31));
     let res = client.get(app.url("/")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -307,13 +379,27 @@ async fn changing_the_password_ends_the_other_sessions(app: &TestApp) {
         .send()
         .await
         .unwrap();
-    assert!(changed.status().is_success() || changed.status().is_redirection(), "{}", changed.status());
+    assert!(
+        changed.status().is_success() || changed.status().is_redirection(),
+        "{}",
+        changed.status()
+    );
 
-    assert_eq!(this.get(app.url("/")).send().await.unwrap().status(), StatusCode::OK, "this session continues");
+    assert_eq!(
+        this.get(app.url("/")).send().await.unwrap().status(),
+        StatusCode::OK,
+        "this session continues"
+    );
     let res = other.get(app.url("/")).send().await.unwrap();
-    assert!(location(&res).starts_with("/login"), "the other session is over");
+    assert!(
+        location(&res).starts_with("/login"),
+        "the other session is over"
+    );
     assert!(location(&app.login(&app.client(), "alice", PASSWORD).await).contains("error=invalid"));
-    assert_eq!(location(&app.login(&app.client(), "alice", new_password).await), "/");
+    assert_eq!(
+        location(&app.login(&app.client(), "alice", new_password).await),
+        "/"
+    );
 }
 
 async fn a_one_time_password_forces_a_new_password_first(app: &TestApp) {
@@ -323,7 +409,11 @@ async fn a_one_time_password_forces_a_new_password_first(app: &TestApp) {
     assert_eq!(location(&res), "/account/password");
     let res = client.get(app.url("/signups")).send().await.unwrap();
     assert_eq!(location(&res), "/account/password");
-    let page = client.get(app.url("/account/password")).send().await.unwrap();
+    let page = client
+        .get(app.url("/account/password"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let new_password = "my own passphrase now";
     client
@@ -336,14 +426,32 @@ async fn a_one_time_password_forces_a_new_password_first(app: &TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(client.get(app.url("/signups")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        client
+            .get(app.url("/signups"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
 }
 
 async fn health_check_reports_the_database(app: &TestApp) {
-    let res = app.bare_client().get(app.url("/healthz")).send().await.unwrap();
+    let res = app
+        .bare_client()
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.text().await.unwrap(), "ok");
     app.state.db.close().await;
-    let res = app.bare_client().get(app.url("/healthz")).send().await.unwrap();
+    let res = app
+        .bare_client()
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
 }

@@ -37,7 +37,18 @@ async fn affdesk(database_url: &str, args: &[&str], stdin: &str) -> Outcome {
 }
 
 async fn create(url: &str, username: &str, password: &str) -> Outcome {
-    affdesk(url, &["admin", "create", "--username", username, "--password-stdin"], &format!("{password}\n")).await
+    affdesk(
+        url,
+        &[
+            "admin",
+            "create",
+            "--username",
+            username,
+            "--password-stdin",
+        ],
+        &format!("{password}\n"),
+    )
+    .await
 }
 
 on_both_databases!(
@@ -49,11 +60,26 @@ on_both_databases!(
 
 async fn admin_create_refuses_bad_input_with_a_clear_message(url: String) {
     let cases = [
-        (create(&url, "Bad Name", "long enough password").await, "username: "),
-        (create(&url, "Admin", "long enough password").await, "use 'admin' instead"),
-        (create(&url, "ab", "long enough password").await, "at least 3 characters"),
-        (create(&url, "alice", "short").await, "a password needs at least 12 characters; this one has 5"),
-        (create(&url, "alice", "").await, "a password needs at least 12"),
+        (
+            create(&url, "Bad Name", "long enough password").await,
+            "username: ",
+        ),
+        (
+            create(&url, "Admin", "long enough password").await,
+            "use 'admin' instead",
+        ),
+        (
+            create(&url, "ab", "long enough password").await,
+            "at least 3 characters",
+        ),
+        (
+            create(&url, "alice", "short").await,
+            "a password needs at least 12 characters; this one has 5",
+        ),
+        (
+            create(&url, "alice", "").await,
+            "a password needs at least 12",
+        ),
         (
             affdesk(&url, &["admin", "create", "--username", "alice"], "").await,
             "--password-stdin",
@@ -61,19 +87,46 @@ async fn admin_create_refuses_bad_input_with_a_clear_message(url: String) {
     ];
     for (outcome, expected) in cases {
         assert!(!outcome.success, "must fail: {}", outcome.stderr);
-        assert!(outcome.stderr.contains(expected), "expected {expected:?} in {:?}", outcome.stderr);
+        assert!(
+            outcome.stderr.contains(expected),
+            "expected {expected:?} in {:?}",
+            outcome.stderr
+        );
     }
     let missing_flag = affdesk(&url, &["admin", "create"], "").await;
     assert!(!missing_flag.success);
-    assert!(missing_flag.stderr.contains("--username"), "{}", missing_flag.stderr);
+    assert!(
+        missing_flag.stderr.contains("--username"),
+        "{}",
+        missing_flag.stderr
+    );
 
     assert!(create(&url, "alice", "long enough password").await.success);
     let duplicate = create(&url, "alice", "another long password").await;
     assert!(!duplicate.success);
-    assert!(duplicate.stderr.contains("already exists"), "{}", duplicate.stderr);
-    let unknown = affdesk(&url, &["admin", "set-password", "--username", "bob", "--password-stdin"], "long enough password\n").await;
+    assert!(
+        duplicate.stderr.contains("already exists"),
+        "{}",
+        duplicate.stderr
+    );
+    let unknown = affdesk(
+        &url,
+        &[
+            "admin",
+            "set-password",
+            "--username",
+            "bob",
+            "--password-stdin",
+        ],
+        "long enough password\n",
+    )
+    .await;
     assert!(!unknown.success);
-    assert!(unknown.stderr.contains("no admin is named 'bob'"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("no admin is named 'bob'"),
+        "{}",
+        unknown.stderr
+    );
 }
 
 async fn admin_create_and_set_password_succeed(url: String) {
@@ -82,7 +135,13 @@ async fn admin_create_and_set_password_succeed(url: String) {
     assert!(created.stdout.contains("admin 'ops.team' created"));
     let changed = affdesk(
         &url,
-        &["admin", "set-password", "--username", "ops.team", "--password-stdin"],
+        &[
+            "admin",
+            "set-password",
+            "--username",
+            "ops.team",
+            "--password-stdin",
+        ],
         "a different password\r\n",
     )
     .await;
@@ -94,7 +153,11 @@ async fn migrate_prepares_an_empty_database(url: String) {
     let first = affdesk(&url, &["migrate"], "").await;
     assert!(first.success, "{}", first.stderr);
     let again = affdesk(&url, &["migrate"], "").await;
-    assert!(again.success, "migrating twice is harmless: {}", again.stderr);
+    assert!(
+        again.success,
+        "migrating twice is harmless: {}",
+        again.stderr
+    );
 }
 
 async fn first_start_prints_a_one_time_password_that_logs_in_and_must_be_changed(url: String) {
@@ -122,7 +185,10 @@ async fn first_start_prints_a_one_time_password_that_logs_in_and_must_be_changed
     .expect("password printed in time");
     let base = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(line) = stderr.next_line().await.unwrap() {
-            assert!(!line.contains(&password), "the password must never reach the log");
+            assert!(
+                !line.contains(&password),
+                "the password must never reach the log"
+            );
             if let Some(rest) = line.split("listening on ").nth(1) {
                 return rest.split_whitespace().next().unwrap().to_owned();
             }
@@ -143,11 +209,18 @@ async fn first_start_prints_a_one_time_password_that_logs_in_and_must_be_changed
         .send()
         .await
         .unwrap();
-    assert_eq!(location(&res), "/account/password", "the one-time password must be replaced first");
+    assert_eq!(
+        location(&res),
+        "/account/password",
+        "the one-time password must be replaced first"
+    );
 
     // SIGTERM stops it cleanly.
     let pid = child.id().expect("running").to_string();
-    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
         .await
@@ -156,6 +229,11 @@ async fn first_start_prints_a_one_time_password_that_logs_in_and_must_be_changed
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
 
     // A second start does not create another admin or print a password.
-    let again = affdesk(&url, &["admin", "create", "--username", "admin", "--password-stdin"], "long enough password\n").await;
+    let again = affdesk(
+        &url,
+        &["admin", "create", "--username", "admin", "--password-stdin"],
+        "long enough password\n",
+    )
+    .await;
     assert!(again.stderr.contains("already exists"));
 }

@@ -41,7 +41,23 @@ function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; bas
 }
 
 /** A fresh affdesk (own SQLite database, own port) with one admin, for each test. */
-export const test = base.extend<{ affdesk: Affdesk }>({
+export const test = base.extend<{ affdesk: Affdesk; pageErrors: void }>({
+  // Fails any test whose pages log an error: a CSP violation, a failed hydration, a panic in
+  // the wasm. Automatic, so no test can forget it.
+  pageErrors: [
+    async ({ page }, use) => {
+      const errors: string[] = [];
+      page.on("console", (msg) => {
+        // A 4xx answer to a server function is how a refused form reports; Chromium logs it.
+        const expectedRefusal = /Failed to load resource: .*status of 4\d\d/.test(msg.text());
+        if (msg.type() === "error" && !expectedRefusal) errors.push(msg.text());
+      });
+      page.on("pageerror", (err) => errors.push(err.message));
+      await use();
+      expect(errors, "errors logged by the page").toEqual([]);
+    },
+    { auto: true },
+  ],
   affdesk: async ({}, use) => {
     const dir = mkdtempSync(join(tmpdir(), "affdesk-e2e-"));
     const databaseUrl = `sqlite://${dir}/affdesk.db`;

@@ -36,18 +36,25 @@ pub struct TestApp {
 
 /// A fresh database URL for `backend`, or `None` when PostgreSQL tests are not configured.
 /// A configured but unreachable PostgreSQL fails the test: CI must not silently skip them.
-pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> Option<(String, Option<(String, String)>)> {
+pub async fn fresh_database(
+    backend: Backend,
+    dir: &std::path::Path,
+) -> Option<(String, Option<(String, String)>)> {
     match backend {
         Backend::Sqlite => Some((format!("sqlite://{}/affdesk.db", dir.display()), None)),
         Backend::Postgres => {
             let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
-                eprintln!("skipped: {POSTGRES_ENV} is not set, so this PostgreSQL test did not run");
+                eprintln!(
+                    "skipped: {POSTGRES_ENV} is not set, so this PostgreSQL test did not run"
+                );
                 return None;
             };
             let name = format!("affdesk_test_{}", app::server::session::random_token(8));
             let mut conn = sqlx::PgConnection::connect(&admin_url)
                 .await
-                .unwrap_or_else(|e| panic!("{POSTGRES_ENV} is set but PostgreSQL is unreachable: {e}"));
+                .unwrap_or_else(|e| {
+                    panic!("{POSTGRES_ENV} is set but PostgreSQL is unreachable: {e}")
+                });
             sqlx::query(&format!("CREATE DATABASE \"{name}\""))
                 .execute(&mut conn)
                 .await
@@ -60,9 +67,13 @@ pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> Option<(
 }
 
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{}", &base[..path_start], name);
     if let Some(q) = query {
         out.push('?');
@@ -98,7 +109,9 @@ impl TestApp {
         let base = format!("http://{}", app.address());
         let state = app.state().clone();
         let server = tokio::spawn(async move {
-            app.run_until(std::future::pending()).await.expect("server runs");
+            app.run_until(std::future::pending())
+                .await
+                .expect("server runs");
         });
         Some(Self {
             base,
@@ -142,25 +155,46 @@ impl TestApp {
     pub async fn create_admin(&self, username: &str, password: &str, must_change: bool) -> i64 {
         let hash = self.state.passwords.hash(password).await.expect("hash");
         let username = Username::parse(username).expect("valid username");
-        match admins::create(&self.state.db, &username, &hash, must_change, self.clock.now())
-            .await
-            .expect("insert admin")
+        match admins::create(
+            &self.state.db,
+            &username,
+            &hash,
+            must_change,
+            self.clock.now(),
+        )
+        .await
+        .expect("insert admin")
         {
             admins::CreateOutcome::Created(id) => id,
             admins::CreateOutcome::UsernameTaken => panic!("admin {username} exists"),
         }
     }
 
-    pub async fn login_with(&self, client: &reqwest::Client, username: &str, password: &str, next: &str) -> reqwest::Response {
+    pub async fn login_with(
+        &self,
+        client: &reqwest::Client,
+        username: &str,
+        password: &str,
+        next: &str,
+    ) -> reqwest::Response {
         client
             .post(self.url("/login"))
-            .form(&[("username", username), ("password", password), ("next", next)])
+            .form(&[
+                ("username", username),
+                ("password", password),
+                ("next", next),
+            ])
             .send()
             .await
             .expect("login request")
     }
 
-    pub async fn login(&self, client: &reqwest::Client, username: &str, password: &str) -> reqwest::Response {
+    pub async fn login(
+        &self,
+        client: &reqwest::Client,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
         self.login_with(client, username, password, "").await
     }
 
@@ -221,18 +255,6 @@ macro_rules! on_both_backends {
     };
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn database_name_is_replaced_keeping_the_query() {
-        assert_eq!(
-            super::replace_database("postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "t1"),
-            "postgres://postgres@127.0.0.1:5432/t1?sslmode=disable"
-        );
-        assert_eq!(super::replace_database("postgres://u@h", "t1"), "postgres://u@h/t1");
-    }
-}
-
 /// Declares each listed `async fn name(database_url: String)` as two tests on fresh databases,
 /// for code that needs a database but not a running server (the command line).
 #[macro_export]
@@ -261,4 +283,22 @@ macro_rules! on_both_databases {
             }
         )*
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_name_is_replaced_keeping_the_query() {
+        assert_eq!(
+            super::replace_database(
+                "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
+                "t1"
+            ),
+            "postgres://postgres@127.0.0.1:5432/t1?sslmode=disable"
+        );
+        assert_eq!(
+            super::replace_database("postgres://u@h", "t1"),
+            "postgres://u@h/t1"
+        );
+    }
 }

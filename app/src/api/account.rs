@@ -38,7 +38,10 @@ pub async fn change_password(
     let admin = current_admin()?;
     let state = state()?;
     if current_password.is_empty() {
-        return Err(fail(ApiError::invalid("current_password", "enter your current password")));
+        return Err(fail(ApiError::invalid(
+            "current_password",
+            "enter your current password",
+        )));
     }
     let new = check_new_password(&current_password, &new_password, &confirm_password)
         .map_err(|e| fail(ApiError::invalid(e.field(), e.to_string())))?;
@@ -47,10 +50,15 @@ pub async fn change_password(
     // guess the password at full speed.
     let address = format!("session:{}", admin.id);
     let now = state.clock.now();
-    if let ThrottleDecision::Refused { retry_after_secs } =
-        login_throttle::check(&state.db, &state.auth.throttle, &admin.username, &address, now)
-            .await
-            .map_err(internal)?
+    if let ThrottleDecision::Refused { retry_after_secs } = login_throttle::check(
+        &state.db,
+        &state.auth.throttle,
+        &admin.username,
+        &address,
+        now,
+    )
+    .await
+    .map_err(internal)?
     {
         return Err(fail(ApiError::invalid(
             "current_password",

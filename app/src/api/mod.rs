@@ -44,7 +44,8 @@ pub(crate) mod context {
         if !plain_form {
             if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
                 res.set_status(
-                    StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    StatusCode::from_u16(error.status())
+                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 );
             }
         }

@@ -38,7 +38,10 @@ mod tests {
     #[test]
     fn unreserved_characters_pass_and_everything_else_is_encoded() {
         assert_eq!(encode_component("AZaz09-._~"), "AZaz09-._~");
-        assert_eq!(encode_component("a b&c=d#e/f?g%h+i"), "a%20b%26c%3Dd%23e%2Ff%3Fg%25h%2Bi");
+        assert_eq!(
+            encode_component("a b&c=d#e/f?g%h+i"),
+            "a%20b%26c%3Dd%23e%2Ff%3Fg%25h%2Bi"
+        );
         assert_eq!(encode_component("ü€"), "%C3%BC%E2%82%AC");
         assert_eq!(encode_component(""), "");
     }

@@ -97,20 +97,32 @@ pub async fn login(
         login_throttle::check(&state.db, &state.auth.throttle, &username, &address, now).await?
     {
         tracing::warn!(%username, %address, retry_after_secs, "login refused: throttled");
-        return Ok(back_to_login(LOGIN_THROTTLED, Some(retry_after_secs), &username, next));
+        return Ok(back_to_login(
+            LOGIN_THROTTLED,
+            Some(retry_after_secs),
+            &username,
+            next,
+        ));
     }
 
     let admin = admins::find_by_username(&state.db, &username).await?;
     let verified = state
         .passwords
-        .verify(&form.password, admin.as_ref().map(|a| a.password_hash.as_str()))
+        .verify(
+            &form.password,
+            admin.as_ref().map(|a| a.password_hash.as_str()),
+        )
         .await?;
     match admin.filter(|_| verified) {
         Some(admin) => {
             login_throttle::clear_username(&state.db, &username).await?;
             session::start(&session, &admin, now).await?;
             tracing::info!(admin = %admin.username, %address, "admin logged in");
-            let target = if admin.must_change_password { PASSWORD_CHANGE_PATH } else { next };
+            let target = if admin.must_change_password {
+                PASSWORD_CHANGE_PATH
+            } else {
+                next
+            };
             Ok(Redirect::to(target).into_response())
         }
         None => {

@@ -14,15 +14,25 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
 /// Paths anyone may request. Everything else needs a logged-in admin.
-pub const PUBLIC_PATHS: &[&str] = &["/login", "/healthz", "/favicon.ico", "/favicon.svg", "/robots.txt"];
+pub const PUBLIC_PATHS: &[&str] = &[
+    "/login",
+    "/healthz",
+    "/favicon.ico",
+    "/favicon.svg",
+    "/robots.txt",
+];
 /// Static assets built by cargo-leptos (the wasm bundle, its JavaScript and the stylesheet).
 pub const PUBLIC_PREFIXES: &[&str] = &["/pkg/"];
 /// Where server functions live; they answer 401 instead of redirecting.
 pub const SERVER_FN_PREFIX: &str = "/api/";
 /// What an admin who must replace a one-time password may still reach.
 pub const PASSWORD_CHANGE_PATH: &str = "/account/password";
-const ALLOWED_BEFORE_PASSWORD_CHANGE: &[&str] =
-    &[PASSWORD_CHANGE_PATH, "/logout", "/api/change_password", "/api/whoami"];
+const ALLOWED_BEFORE_PASSWORD_CHANGE: &[&str] = &[
+    PASSWORD_CHANGE_PATH,
+    "/logout",
+    "/api/change_password",
+    "/api/whoami",
+];
 
 pub fn is_public(path: &str) -> bool {
     PUBLIC_PATHS.contains(&path) || PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
@@ -40,7 +50,12 @@ pub fn api_error_response(status: StatusCode, error: &ApiError) -> Response {
 
 /// Lets a request through only with a valid admin session, which it records in the request's
 /// extensions as [`CurrentAdmin`]. Pages redirect to the login page, carrying the path in `next`.
-pub async fn require_admin(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+pub async fn require_admin(
+    State(state): State<AppState>,
+    session: Session,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path().to_owned();
     if is_public(&path) {
         return next.run(req).await;
@@ -52,7 +67,10 @@ pub async fn require_admin(State(state): State<AppState>, session: Session, mut 
             return if is_server_fn(&path) {
                 api_error_response(StatusCode::SERVICE_UNAVAILABLE, &ApiError::Internal)
             } else {
-                (StatusCode::SERVICE_UNAVAILABLE, "affdesk cannot reach its database; try again shortly")
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "affdesk cannot reach its database; try again shortly",
+                )
                     .into_response()
             };
         }
@@ -85,7 +103,11 @@ pub fn is_cross_site(method: &Method, headers: &HeaderMap, config: &AuthConfig) 
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return false;
     }
-    let header_str = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let header_str = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
     if header_str("sec-fetch-site") == Some("cross-site") {
         return true;
     }
@@ -111,13 +133,20 @@ pub fn is_cross_site(method: &Method, headers: &HeaderMap, config: &AuthConfig) 
 
 /// Refuses cross-site state-changing requests with 403 (CSRF defence in depth beside the
 /// SameSite=Lax session cookie).
-pub async fn refuse_cross_site(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn refuse_cross_site(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     if is_cross_site(req.method(), req.headers(), &state.auth) {
         tracing::warn!(method = %req.method(), path = %req.uri().path(), "refused a cross-site request");
         return if is_server_fn(req.uri().path()) {
             api_error_response(StatusCode::FORBIDDEN, &ApiError::CrossSite)
         } else {
-            (StatusCode::FORBIDDEN, "affdesk refused this request because it came from another site.")
+            (
+                StatusCode::FORBIDDEN,
+                "affdesk refused this request because it came from another site.",
+            )
                 .into_response()
         };
     }
@@ -143,8 +172,14 @@ pub async fn security_headers(req: Request<Body>, next: Next) -> Response {
             headers.insert(header::CONTENT_SECURITY_POLICY, csp);
         }
     }
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res
 }
@@ -165,10 +200,17 @@ mod tests {
     fn same_origin_and_originless_posts_pass() {
         let config = AuthConfig::default();
         let post = Method::POST;
-        assert!(!is_cross_site(&post, &headers(&[("host", "127.0.0.1:3000")]), &config));
         assert!(!is_cross_site(
             &post,
-            &headers(&[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000")]),
+            &headers(&[("host", "127.0.0.1:3000")]),
+            &config
+        ));
+        assert!(!is_cross_site(
+            &post,
+            &headers(&[
+                ("host", "127.0.0.1:3000"),
+                ("origin", "http://127.0.0.1:3000")
+            ]),
             &config
         ));
         assert!(!is_cross_site(
@@ -183,9 +225,15 @@ mod tests {
         let config = AuthConfig::default();
         let post = Method::POST;
         for h in [
-            headers(&[("host", "127.0.0.1:3000"), ("origin", "https://evil.example")]),
+            headers(&[
+                ("host", "127.0.0.1:3000"),
+                ("origin", "https://evil.example"),
+            ]),
             headers(&[("host", "127.0.0.1:3000"), ("origin", "null")]),
-            headers(&[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3001")]),
+            headers(&[
+                ("host", "127.0.0.1:3000"),
+                ("origin", "http://127.0.0.1:3001"),
+            ]),
             headers(&[("host", "127.0.0.1:3000"), ("sec-fetch-site", "cross-site")]),
         ] {
             assert!(is_cross_site(&post, &h, &config), "{h:?}");
@@ -203,8 +251,14 @@ mod tests {
             public_origin: Some("https://affdesk.example.com".into()),
             ..AuthConfig::default()
         };
-        let ok = headers(&[("host", "internal:3000"), ("origin", "https://affdesk.example.com")]);
-        let bad = headers(&[("host", "internal:3000"), ("origin", "http://internal:3000")]);
+        let ok = headers(&[
+            ("host", "internal:3000"),
+            ("origin", "https://affdesk.example.com"),
+        ]);
+        let bad = headers(&[
+            ("host", "internal:3000"),
+            ("origin", "http://internal:3000"),
+        ]);
         assert!(!is_cross_site(&Method::POST, &ok, &config));
         assert!(is_cross_site(&Method::POST, &bad, &config));
     }

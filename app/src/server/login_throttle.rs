@@ -33,18 +33,27 @@ pub async fn check(
     now: DateTime<Utc>,
 ) -> Result<ThrottleDecision, sqlx::Error> {
     let since = now - policy.window;
-    let by_name = policy.decide(&failures_since(db, SCOPE_USERNAME, username, since).await?, now);
-    let by_address = policy.decide(&failures_since(db, SCOPE_ADDRESS, address, since).await?, now);
+    let by_name = policy.decide(
+        &failures_since(db, SCOPE_USERNAME, username, since).await?,
+        now,
+    );
+    let by_address = policy.decide(
+        &failures_since(db, SCOPE_ADDRESS, address, since).await?,
+        now,
+    );
     Ok(match (by_name, by_address) {
         (
-            ThrottleDecision::Refused { retry_after_secs: a },
-            ThrottleDecision::Refused { retry_after_secs: b },
+            ThrottleDecision::Refused {
+                retry_after_secs: a,
+            },
+            ThrottleDecision::Refused {
+                retry_after_secs: b,
+            },
         ) => ThrottleDecision::Refused {
             retry_after_secs: a.max(b),
         },
-        (refused @ ThrottleDecision::Refused { .. }, _) | (_, refused @ ThrottleDecision::Refused { .. }) => {
-            refused
-        }
+        (refused @ ThrottleDecision::Refused { .. }, _)
+        | (_, refused @ ThrottleDecision::Refused { .. }) => refused,
         _ => ThrottleDecision::Allowed,
     })
 }

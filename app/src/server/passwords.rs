@@ -50,28 +50,45 @@ fn hash_blocking(password: &str) -> Result<String, PasswordHashError> {
 
 fn verify_blocking(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
 impl PasswordService {
     pub async fn hash(&self, password: &str) -> Result<String, PasswordHashError> {
-        let _permit = self.permits.acquire().await.expect("semaphore never closed");
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("semaphore never closed");
         let password = SecretString::from(password.to_owned());
         tokio::task::spawn_blocking(move || hash_blocking(password.expose_secret())).await?
     }
 
     /// Checks `password` against `hash`; with no hash (unknown user) it verifies against a dummy
     /// so the answer takes the same time, and returns false.
-    pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, PasswordHashError> {
+    pub async fn verify(
+        &self,
+        password: &str,
+        hash: Option<&str>,
+    ) -> Result<bool, PasswordHashError> {
         let (hash, known) = match hash {
             Some(h) => (h.to_owned(), true),
             None => (self.dummy_hash().await?, false),
         };
-        let _permit = self.permits.acquire().await.expect("semaphore never closed");
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("semaphore never closed");
         let password = SecretString::from(password.to_owned());
-        let ok = tokio::task::spawn_blocking(move || verify_blocking(password.expose_secret(), &hash))
-            .await?;
+        let ok =
+            tokio::task::spawn_blocking(move || verify_blocking(password.expose_secret(), &hash))
+                .await?;
         Ok(ok && known)
     }
 
@@ -95,8 +112,14 @@ mod tests {
         let service = PasswordService::default();
         let hash = service.hash("correct horse battery").await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(service.verify("correct horse battery", Some(&hash)).await.unwrap());
-        assert!(!service.verify("wrong horse battery", Some(&hash)).await.unwrap());
+        assert!(service
+            .verify("correct horse battery", Some(&hash))
+            .await
+            .unwrap());
+        assert!(!service
+            .verify("wrong horse battery", Some(&hash))
+            .await
+            .unwrap());
     }
 
     #[tokio::test]

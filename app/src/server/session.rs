@@ -42,7 +42,11 @@ pub enum SessionError {
 
 /// Opens an authenticated session under a fresh id, so an id planted before login (session
 /// fixation) or the id of an earlier session never becomes the authenticated one.
-pub async fn start(session: &Session, admin: &AdminRecord, now: DateTime<Utc>) -> Result<(), SessionError> {
+pub async fn start(
+    session: &Session,
+    admin: &AdminRecord,
+    now: DateTime<Utc>,
+) -> Result<(), SessionError> {
     session.cycle_id().await?;
     let record = AuthRecord {
         admin_id: admin.id,
@@ -72,7 +76,10 @@ pub async fn continue_with_epoch(
 
 /// The admin this session belongs to, or `None` when it is anonymous, idle too long, or was
 /// ended by a password change. Ended sessions are deleted from the store.
-pub async fn current_admin(state: &AppState, session: &Session) -> Result<Option<CurrentAdmin>, SessionError> {
+pub async fn current_admin(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<CurrentAdmin>, SessionError> {
     let Some(mut record) = session.get::<AuthRecord>(AUTH_KEY).await? else {
         return Ok(None);
     };
