@@ -177,14 +177,24 @@ where
         .layer(from_fn(guard::security_headers))
         .layer(
             // Path only: query strings can carry usernames and are nobody's business in a log.
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-            })
-            .on_response(
-                |res: &axum::response::Response, latency: Duration, _span: &tracing::Span| {
-                    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "response");
-                },
-            ),
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        status = tracing::field::Empty,
+                        latency_ms = tracing::field::Empty,
+                    )
+                })
+                .on_request(())
+                .on_response(
+                    |res: &axum::response::Response, latency: Duration, span: &tracing::Span| {
+                        span.record("status", res.status().as_u16());
+                        span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+                        tracing::info!("request finished");
+                    },
+                ),
         )
         .with_state(state)
 }

@@ -165,6 +165,7 @@ async fn first_start_prints_a_one_time_password_that_logs_in_and_must_be_changed
         .env("DATABASE_URL", &url)
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("AFFDESK_LOG", "info")
+        .env("AFFDESK_LOG_FORMAT", "json")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -189,8 +190,12 @@ async fn first_start_prints_a_one_time_password_that_logs_in_and_must_be_changed
                 !line.contains(&password),
                 "the password must never reach the log"
             );
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                return rest.split_whitespace().next().unwrap().to_owned();
+            let entry: serde_json::Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+            let message = entry["message"].as_str().unwrap_or_default();
+            if let Some(rest) = message.split("listening on ").nth(1) {
+                assert_eq!(entry["level"], "INFO");
+                return rest.trim().to_owned();
             }
         }
         panic!("no listening line");
