@@ -86,6 +86,11 @@ pub struct ServeArgs {
     /// Take the client address from the last X-Forwarded-For entry. Only behind a proxy that sets it.
     #[arg(long, env = "AFFDESK_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set)]
     pub trust_forwarded_for: bool,
+    /// Non-public addresses affdesk may call anyway (links, "Send test"): comma-separated IPs or
+    /// CIDR ranges, e.g. "10.0.0.0/8, 127.0.0.1". Loopback, private and link-local addresses are
+    /// refused otherwise.
+    #[arg(long, env = "AFFDESK_OUTBOUND_ALLOW", default_value = "")]
+    pub outbound_allow: String,
     /// Username of the admin created, with a printed one-time password, when none exists.
     #[arg(long, env = "AFFDESK_INITIAL_ADMIN", default_value = "admin")]
     pub initial_admin: String,

@@ -3,6 +3,7 @@
 
 use crate::cli::{GlobalArgs, ServeArgs};
 use anyhow::{bail, Context};
+use app::domain::address::AllowList;
 use app::domain::credentials::Username;
 use chrono::TimeDelta;
 use secrecy::SecretString;
@@ -24,6 +25,8 @@ pub struct Settings {
     pub session_idle_timeout: TimeDelta,
     pub public_origin: Option<String>,
     pub trust_forwarded_for: bool,
+    /// Non-public addresses outbound calls may reach.
+    pub outbound_allow: AllowList,
     /// Created with a printed one-time password when no admin exists; `None` creates nobody.
     pub bootstrap_admin: Option<Username>,
 }
@@ -50,6 +53,8 @@ impl Settings {
             .context("AFFDESK_PUBLIC_ORIGIN")?;
         let bootstrap_admin = Username::parse(&serve.initial_admin)
             .map_err(|e| anyhow::anyhow!("AFFDESK_INITIAL_ADMIN: {e}"))?;
+        let outbound_allow = AllowList::parse(&serve.outbound_allow)
+            .map_err(|e| anyhow::anyhow!("AFFDESK_OUTBOUND_ALLOW: {e}"))?;
         Ok(Self {
             database: DatabaseSettings::from_args(global)?,
             addr: serve.addr,
@@ -58,11 +63,13 @@ impl Settings {
             session_idle_timeout: TimeDelta::minutes(i64::from(serve.session_idle_minutes)),
             public_origin,
             trust_forwarded_for: serve.trust_forwarded_for,
+            outbound_allow,
             bootstrap_admin: Some(bootstrap_admin),
         })
     }
 
-    /// Settings for tests: the given database, port 0, nobody bootstrapped.
+    /// Settings for tests: the given database, port 0, nobody bootstrapped, loopback callable
+    /// (tests' receivers listen there).
     pub fn for_tests(database_url: &str) -> Self {
         Self {
             database: DatabaseSettings {
@@ -75,6 +82,7 @@ impl Settings {
             session_idle_timeout: TimeDelta::minutes(30),
             public_origin: None,
             trust_forwarded_for: false,
+            outbound_allow: AllowList::parse("127.0.0.1, ::1").expect("valid allow-list"),
             bootstrap_admin: None,
         }
     }

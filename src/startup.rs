@@ -5,14 +5,15 @@ use crate::cli::open_database;
 use crate::config::Settings;
 use anyhow::Context;
 use app::server::admins::{self, CreateOutcome};
-use app::server::auth_http;
 use app::server::clock::{Clock, SystemClock};
 use app::server::db::Db;
 use app::server::guard;
 use app::server::login_throttle;
+use app::server::outbound::OutboundClient;
 use app::server::passwords::PasswordService;
 use app::server::session::{random_token, SESSION_COOKIE};
 use app::server::state::{AppState, AuthConfig};
+use app::server::{affiliate_form, auth_http};
 use app::{shell, App};
 use axum::extract::Request;
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -61,6 +62,8 @@ impl Application {
         let state = AppState {
             db: db.clone(),
             passwords: PasswordService::default(),
+            outbound: OutboundClient::new(settings.outbound_allow.clone())
+                .context("building the outbound HTTP client")?,
             auth: Arc::new(AuthConfig {
                 idle_timeout: settings.session_idle_timeout,
                 public_origin: settings.public_origin.clone(),
@@ -168,6 +171,7 @@ where
         .route("/healthz", get(auth_http::healthz))
         .route("/login", post(auth_http::login))
         .route("/logout", post(auth_http::logout))
+        .route("/settings/affiliate", post(affiliate_form::submit))
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(state.clone(), guard::require_admin))

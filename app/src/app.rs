@@ -2,8 +2,8 @@
 
 use crate::components::shell::AdminShell;
 use crate::pages::{
-    account::ChangePasswordPage, dashboard::Dashboard, login::LoginPage, not_found::NotFound,
-    placeholder::NotYetBuilt,
+    account::ChangePasswordPage, affiliate::AffiliatePage, dashboard::Dashboard, login::LoginPage,
+    not_found::NotFound, placeholder::NotYetBuilt,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -68,18 +68,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                     <ParentRoute path=path!("") view=AdminShell ssr=SsrMode::Async>
                         <Route path=path!("") view=Dashboard ssr=SsrMode::Async />
-                        <Route
-                            ssr=SsrMode::Async
-                            path=path!("/settings/affiliate")
-                            view=|| {
-                                view! {
-                                    <NotYetBuilt
-                                        title="Settings → Affiliate Program"
-                                        purpose="switch the affiliate program on or off and edit the five affiliate links that fire after every eligible signup"
-                                    />
-                                }
-                            }
-                        />
+                        <Route path=path!("/settings/affiliate") view=AffiliatePage ssr=SsrMode::Async />
                         <Route
                             ssr=SsrMode::Async
                             path=path!("/affiliate/contracts")

@@ -32,6 +32,12 @@ pub enum ApiError {
     #[error("please correct the fields marked below")]
     Invalid(Vec<FieldError>),
     #[error(
+        "{by} saved these settings at {at}, after you opened this page, so your save was refused \
+         to keep their changes. Your edits are still here: note them, reload the page, and apply \
+         them again."
+    )]
+    Conflict { by: String, at: String },
+    #[error(
         "affdesk could not complete this request; try again, and if it keeps failing the server \
          log says why"
     )]
@@ -61,6 +67,7 @@ impl ApiError {
             Self::Unauthorized => 401,
             Self::PasswordChangeRequired | Self::CrossSite => 403,
             Self::Invalid(_) => 422,
+            Self::Conflict { .. } => 409,
             Self::Internal | Self::Transport(_) => 500,
         }
     }

@@ -2,6 +2,7 @@
 //! failures to [`error::ApiError`].
 
 pub mod account;
+pub mod affiliate;
 pub mod error;
 
 #[cfg(feature = "ssr")]

@@ -1,6 +1,10 @@
 //! Pure rules: no I/O, compiled for the browser (wasm) and the server alike, unit-tested here.
 
+pub mod address;
+pub mod affiliate;
+pub mod call;
 pub mod credentials;
+pub mod link_template;
 pub mod next_path;
 pub mod percent;
 pub mod throttle;

@@ -1,4 +1,5 @@
 pub mod account;
+pub mod affiliate;
 pub mod dashboard;
 pub mod login;
 pub mod not_found;

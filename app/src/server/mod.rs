@@ -1,11 +1,14 @@
 //! Server-only adapters: storage, password hashing, sessions, HTTP guards. Compiled with `ssr`.
 
 pub mod admins;
+pub mod affiliate_form;
+pub mod affiliate_store;
 pub mod auth_http;
 pub mod clock;
 pub mod db;
 pub mod guard;
 pub mod login_throttle;
+pub mod outbound;
 pub mod passwords;
 pub mod session;
 pub mod state;

@@ -3,6 +3,7 @@
 use crate::domain::throttle::ThrottlePolicy;
 use crate::server::clock::Clock;
 use crate::server::db::Db;
+use crate::server::outbound::OutboundClient;
 use crate::server::passwords::PasswordService;
 use axum::extract::FromRef;
 use chrono::TimeDelta;
@@ -37,6 +38,7 @@ impl Default for AuthConfig {
 pub struct AppState {
     pub db: Db,
     pub passwords: PasswordService,
+    pub outbound: OutboundClient,
     pub auth: Arc<AuthConfig>,
     pub clock: Arc<dyn Clock>,
     pub leptos_options: LeptosOptions,

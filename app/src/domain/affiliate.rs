@@ -1,0 +1,328 @@
+//! The Affiliate Program settings: the on/off switch and five link slots, as the admin types them
+//! and as they are stored once valid. Saving is all or nothing: one bad slot refuses the save.
+
+use super::link_template::{LinkError, LinkTemplate, Token, LINK_SLOTS};
+use serde::{Deserialize, Serialize};
+
+/// How a link fires after an eligible signup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum DeliveryMode {
+    /// affdesk calls the URL itself, with retries and an attempt log.
+    #[default]
+    ServerToServer,
+    /// A 1x1 image on the customer's signup-complete page, as H-Sphere did, for trackers that
+    /// must read their own cookie in the customer's browser.
+    BrowserPixel,
+}
+
+impl DeliveryMode {
+    pub const ALL: [DeliveryMode; 2] = [DeliveryMode::ServerToServer, DeliveryMode::BrowserPixel];
+
+    /// The stored and posted form of the mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryMode::ServerToServer => "server",
+            DeliveryMode::BrowserPixel => "pixel",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<DeliveryMode> {
+        DeliveryMode::ALL.into_iter().find(|m| m.as_str() == raw)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DeliveryMode::ServerToServer => "Server-to-server",
+            DeliveryMode::BrowserPixel => "Browser pixel",
+        }
+    }
+}
+
+/// One slot as typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotInput {
+    pub url: String,
+    pub enabled: bool,
+    pub mode: DeliveryMode,
+}
+
+impl Default for SlotInput {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            enabled: true,
+            mode: DeliveryMode::ServerToServer,
+        }
+    }
+}
+
+/// The whole page as typed: what a save submits and what the page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AffiliateInput {
+    pub program_enabled: bool,
+    pub slots: Vec<SlotInput>,
+}
+
+impl Default for AffiliateInput {
+    fn default() -> Self {
+        Self {
+            program_enabled: false,
+            slots: vec![SlotInput::default(); LINK_SLOTS],
+        }
+    }
+}
+
+/// A valid slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotConfig {
+    pub link: Option<LinkTemplate>,
+    pub enabled: bool,
+    pub mode: DeliveryMode,
+}
+
+impl SlotConfig {
+    /// The slot fires for eligible signups: enabled and not empty.
+    pub fn fires(&self) -> Option<&LinkTemplate> {
+        self.link.as_ref().filter(|_| self.enabled)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AffiliateConfig {
+    pub program_enabled: bool,
+    pub slots: Vec<SlotConfig>,
+}
+
+/// Why a save is refused: a slot count other than five, or the slots that are invalid
+/// (numbered from 1, like the page's "Link 1" to "Link 5").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the Affiliate Program has exactly {LINK_SLOTS} links; {found} were sent")]
+    WrongSlotCount { found: usize },
+    #[error("{} link(s) need correcting; nothing was saved", .0.len())]
+    InvalidSlots(Vec<(usize, LinkError)>),
+}
+
+impl AffiliateInput {
+    pub fn validate(&self) -> Result<AffiliateConfig, ConfigError> {
+        if self.slots.len() != LINK_SLOTS {
+            return Err(ConfigError::WrongSlotCount {
+                found: self.slots.len(),
+            });
+        }
+        let mut errors = Vec::new();
+        let mut slots = Vec::with_capacity(LINK_SLOTS);
+        for (i, slot) in self.slots.iter().enumerate() {
+            match LinkTemplate::parse_slot(&slot.url) {
+                Ok(link) => slots.push(SlotConfig {
+                    link,
+                    enabled: slot.enabled,
+                    mode: slot.mode,
+                }),
+                Err(err) => errors.push((i + 1, err)),
+            }
+        }
+        if errors.is_empty() {
+            Ok(AffiliateConfig {
+                program_enabled: self.program_enabled,
+                slots,
+            })
+        } else {
+            Err(ConfigError::InvalidSlots(errors))
+        }
+    }
+
+    /// What changed between two saved states, in words for the audit list.
+    pub fn describe_changes(&self, after: &AffiliateInput) -> Vec<String> {
+        let mut changes = Vec::new();
+        if self.program_enabled != after.program_enabled {
+            changes.push(if after.program_enabled {
+                "switched the affiliate program on".to_owned()
+            } else {
+                "switched the affiliate program off".to_owned()
+            });
+        }
+        for (i, (b, a)) in self.slots.iter().zip(&after.slots).enumerate() {
+            let n = i + 1;
+            match (b.url.is_empty(), a.url.is_empty()) {
+                (true, false) => changes.push(format!("set Link {n}")),
+                (false, true) => changes.push(format!("cleared Link {n}")),
+                _ if b.url != a.url => changes.push(format!("edited Link {n}")),
+                _ => {}
+            }
+            if b.enabled != a.enabled {
+                let state = if a.enabled { "enabled" } else { "disabled" };
+                changes.push(format!("{state} Link {n}"));
+            }
+            if b.mode != a.mode {
+                changes.push(format!("made Link {n} {}", a.mode.label().to_lowercase()));
+            }
+        }
+        if changes.is_empty() {
+            changes.push("saved without changes".to_owned());
+        }
+        changes
+    }
+}
+
+/// Inserts `insert` into `text` in place of the selection `start..end`, offsets in UTF-16 code
+/// units as the browser reports them. Returns the new text and the caret offset after the
+/// insertion. Offsets outside the text are clamped; a reversed selection is put right.
+pub fn insert_at_selection(text: &str, start: usize, end: usize, insert: &str) -> (String, usize) {
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let clamp = |i: usize| {
+        let mut i = i.min(units.len());
+        // Never split a surrogate pair.
+        while i > 0 && i < units.len() && (0xDC00..0xE000).contains(&units[i]) {
+            i -= 1;
+        }
+        i
+    };
+    let (start, end) = (clamp(start.min(end)), clamp(start.max(end)));
+    let before = String::from_utf16_lossy(&units[..start]);
+    let after = String::from_utf16_lossy(&units[end..]);
+    let caret = start + insert.encode_utf16().count();
+    (format!("{before}{insert}{after}"), caret)
+}
+
+/// The no-JavaScript Insert: appends the token to the chosen slot (1-5), as H-Sphere's button
+/// did for Link 1. Returns false for a slot that does not exist.
+pub fn append_token(input: &mut AffiliateInput, slot: usize, token: Token) -> bool {
+    match slot.checked_sub(1).and_then(|i| input.slots.get_mut(i)) {
+        Some(s) => {
+            s.url.push_str(&token.placeholder());
+            true
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(urls: [&str; 5]) -> AffiliateInput {
+        AffiliateInput {
+            program_enabled: true,
+            slots: urls
+                .iter()
+                .map(|u| SlotInput {
+                    url: (*u).to_owned(),
+                    ..SlotInput::default()
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn five_valid_or_empty_slots_validate() {
+        let config = input([
+            "https://t.example/?a=${amount}",
+            "",
+            "",
+            "",
+            "http://x.example",
+        ])
+        .validate()
+        .unwrap();
+        assert_eq!(config.slots.len(), 5);
+        assert!(config.slots[0].fires().is_some());
+        assert!(
+            config.slots[1].fires().is_none(),
+            "an empty slot fires nothing"
+        );
+    }
+
+    #[test]
+    fn a_disabled_slot_fires_nothing() {
+        let mut i = input(["https://t.example/", "", "", "", ""]);
+        i.slots[0].enabled = false;
+        assert!(i.validate().unwrap().slots[0].fires().is_none());
+    }
+
+    #[test]
+    fn one_invalid_slot_refuses_the_whole_save_and_every_error_is_reported() {
+        let err = input(["https://t.example/?a=${amont}", "", "ftp://x", "", ""])
+            .validate()
+            .unwrap_err();
+        match err {
+            ConfigError::InvalidSlots(errors) => {
+                assert_eq!(errors.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 3]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_sixth_slot_is_refused() {
+        let mut i = AffiliateInput::default();
+        i.slots.push(SlotInput::default());
+        assert_eq!(i.validate(), Err(ConfigError::WrongSlotCount { found: 6 }));
+        i.slots.truncate(4);
+        assert_eq!(i.validate(), Err(ConfigError::WrongSlotCount { found: 4 }));
+    }
+
+    #[test]
+    fn insertion_replaces_the_selection_and_puts_the_caret_after_the_token() {
+        assert_eq!(
+            insert_at_selection("ab", 1, 1, "${x}"),
+            ("a${x}b".to_owned(), 5)
+        );
+        assert_eq!(
+            insert_at_selection("a123b", 1, 4, "${x}"),
+            ("a${x}b".to_owned(), 5)
+        );
+        assert_eq!(
+            insert_at_selection("a123b", 4, 1, "${x}"),
+            ("a${x}b".to_owned(), 5)
+        );
+        assert_eq!(
+            insert_at_selection("ab", 99, 99, "!"),
+            ("ab!".to_owned(), 3)
+        );
+        // UTF-16 offsets: the emoji is two units and is never split.
+        assert_eq!(
+            insert_at_selection("a😀b", 3, 3, "!"),
+            ("a😀!b".to_owned(), 4)
+        );
+        assert_eq!(
+            insert_at_selection("a😀b", 2, 2, "!"),
+            ("a!😀b".to_owned(), 2)
+        );
+    }
+
+    #[test]
+    fn the_no_script_insert_appends_to_the_chosen_link() {
+        let mut i = input(["https://t.example/?a=", "", "", "", ""]);
+        assert!(append_token(&mut i, 1, Token::Amount));
+        assert_eq!(i.slots[0].url, "https://t.example/?a=${amount}");
+        assert!(!append_token(&mut i, 6, Token::Amount));
+        assert!(!append_token(&mut i, 0, Token::Amount));
+    }
+
+    #[test]
+    fn changes_are_described_for_the_audit_list() {
+        let before = input(["https://a.example/", "", "", "", ""]);
+        let mut after = input(["https://b.example/", "https://c.example/", "", "", ""]);
+        after.program_enabled = false;
+        after.slots[0].mode = DeliveryMode::BrowserPixel;
+        assert_eq!(
+            before.describe_changes(&after),
+            [
+                "switched the affiliate program off",
+                "edited Link 1",
+                "made Link 1 browser pixel",
+                "set Link 2"
+            ]
+        );
+        assert_eq!(before.describe_changes(&before), ["saved without changes"]);
+    }
+
+    #[test]
+    fn modes_round_trip_through_their_stored_form() {
+        for m in DeliveryMode::ALL {
+            assert_eq!(DeliveryMode::parse(m.as_str()), Some(m));
+        }
+        assert_eq!(DeliveryMode::parse("email"), None);
+    }
+}

@@ -1,0 +1,768 @@
+//! Affiliate links: text with `${name}` placeholders in H-Sphere's syntax, parsed once and never
+//! evaluated by a template engine. Rendering percent-encodes each value and leaves the admin's
+//! own text exactly as typed, so a signup's values can never add a parameter, a path segment or
+//! a fragment to the URL.
+
+use super::percent::encode_component;
+use serde::{Deserialize, Serialize};
+
+pub const MAX_LINK_CHARS: usize = 2048;
+/// H-Sphere's page had five links; so does affdesk's, and the server refuses a sixth.
+pub const LINK_SLOTS: usize = 5;
+
+/// A value a link can carry. The first seven are H-Sphere's, in its drop-down's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Token {
+    Amount,
+    AccountId,
+    UserName,
+    Domain,
+    PlanId,
+    PlanName,
+    FullAmount,
+    OrderId,
+    Currency,
+    SignupType,
+    ClickId,
+    SignupTime,
+    Email,
+}
+
+impl Token {
+    /// In the order the parameter drop-down lists them.
+    pub const ALL: [Token; 13] = [
+        Token::Amount,
+        Token::AccountId,
+        Token::UserName,
+        Token::Domain,
+        Token::PlanId,
+        Token::PlanName,
+        Token::FullAmount,
+        Token::OrderId,
+        Token::Currency,
+        Token::SignupType,
+        Token::ClickId,
+        Token::SignupTime,
+        Token::Email,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Token::Amount => "amount",
+            Token::AccountId => "account_id",
+            Token::UserName => "user_name",
+            Token::Domain => "domain",
+            Token::PlanId => "plan_id",
+            Token::PlanName => "plan_name",
+            Token::FullAmount => "full_amount",
+            Token::OrderId => "order_id",
+            Token::Currency => "currency",
+            Token::SignupType => "signup_type",
+            Token::ClickId => "click_id",
+            Token::SignupTime => "signup_time",
+            Token::Email => "email",
+        }
+    }
+
+    /// The text inserted into a link: `${name}`.
+    pub fn placeholder(self) -> String {
+        format!("${{{}}}", self.name())
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Token::Amount => "Amount (before tax)",
+            Token::AccountId => "Account ID",
+            Token::UserName => "User name (control-panel login)",
+            Token::Domain => "Domain",
+            Token::PlanId => "Plan ID",
+            Token::PlanName => "Plan name",
+            Token::FullAmount => "Full amount (with tax)",
+            Token::OrderId => "Order ID (unique signup id)",
+            Token::Currency => "Currency (ISO 4217)",
+            Token::SignupType => "Signup type (card or trial)",
+            Token::ClickId => "Click ID (referral id)",
+            Token::SignupTime => "Signup time (UTC, ISO 8601)",
+            Token::Email => "Email (personal data)",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Token::Amount => "What the customer pays, before tax, e.g. 19.95.",
+            Token::AccountId => "The new hosting account's number.",
+            Token::UserName => "The login the customer chose for the control panel.",
+            Token::Domain => "The domain the customer signed up with.",
+            Token::PlanId => "The id of the hosting plan bought.",
+            Token::PlanName => "The name of the hosting plan bought.",
+            Token::FullAmount => "What the customer pays, tax included.",
+            Token::OrderId => "affdesk's unique id of the signup; lets a tracker ignore repeats.",
+            Token::Currency => "Three-letter currency code of the amounts, e.g. USD.",
+            Token::SignupType => "card for a paid credit-card signup, trial for a trial.",
+            Token::ClickId => "The referral id captured from the affiliate's link.",
+            Token::SignupTime => "When the signup completed, e.g. 2026-11-22T10:15:00Z.",
+            Token::Email => "The customer's email address. Personal data: send it only where your privacy policy allows.",
+        }
+    }
+
+    pub fn is_personal_data(self) -> bool {
+        matches!(self, Token::Email)
+    }
+
+    pub fn from_name(name: &str) -> Option<Token> {
+        Token::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// `${amount}, ${account_id}, …` for messages that list the valid names.
+    pub fn all_placeholders() -> String {
+        Token::ALL
+            .iter()
+            .map(|t| t.placeholder())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Piece {
+    /// The admin's text, with `$$` already turned into `$`.
+    Text(String),
+    Token(Token),
+}
+
+/// A parsed, valid, non-empty link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkTemplate {
+    source: String,
+    pieces: Vec<Piece>,
+}
+
+/// Why a link is refused. Positions count characters from 1, as an editor's column does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum LinkError {
+    #[error("the link has {chars} characters; at most {MAX_LINK_CHARS} are allowed")]
+    TooLong { chars: usize },
+    #[error("character {position} is a space or other whitespace; links cannot contain whitespace (write %20 for a space)")]
+    Whitespace { position: usize },
+    #[error("character {position} is an invisible control character; delete it")]
+    ControlCharacter { position: usize },
+    #[error("the parameter opened with ${{ at character {position} is never closed; add }}")]
+    UnclosedToken { position: usize },
+    #[error(
+        "the parameter at character {position} has no name; write one of {}",
+        Token::all_placeholders()
+    )]
+    EmptyToken { position: usize },
+    #[error(
+        "${{{name}}} at character {position} is not a known parameter; use one of {}",
+        Token::all_placeholders()
+    )]
+    UnknownToken { position: usize, name: String },
+    #[error("the $ at character {position} starts no parameter; write $$ for a literal $ or ${{name}} for a parameter")]
+    LoneDollar { position: usize },
+    #[error("the link must start with https:// or http://")]
+    MissingScheme,
+    #[error("the link uses {scheme}://; only https:// and http:// links can be called")]
+    UnsupportedScheme { scheme: String },
+    #[error("the link has no host after the scheme; write it like https://tracker.example/path")]
+    NoHost,
+    #[error("the parameter at character {position} is inside the host; parameters may only be used in the path or query")]
+    TokenInHost { position: usize },
+    #[error("character {position} cannot be part of a host name")]
+    InvalidHost { position: usize },
+    #[error("the port after the host must be a number from 1 to 65535")]
+    InvalidPort,
+}
+
+impl LinkError {
+    /// Where the problem is, when it is at one character.
+    pub fn position(&self) -> Option<usize> {
+        match self {
+            LinkError::Whitespace { position }
+            | LinkError::ControlCharacter { position }
+            | LinkError::UnclosedToken { position }
+            | LinkError::EmptyToken { position }
+            | LinkError::UnknownToken { position, .. }
+            | LinkError::LoneDollar { position }
+            | LinkError::TokenInHost { position }
+            | LinkError::InvalidHost { position } => Some(*position),
+            _ => None,
+        }
+    }
+}
+
+/// The values of one signup, as text, for rendering. Absent optional values are empty strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignupValues {
+    pub amount: String,
+    pub account_id: String,
+    pub user_name: String,
+    pub domain: String,
+    pub plan_id: String,
+    pub plan_name: String,
+    pub full_amount: String,
+    pub order_id: String,
+    pub currency: String,
+    pub signup_type: String,
+    pub click_id: String,
+    pub signup_time: String,
+    pub email: String,
+}
+
+impl SignupValues {
+    pub fn get(&self, token: Token) -> &str {
+        match token {
+            Token::Amount => &self.amount,
+            Token::AccountId => &self.account_id,
+            Token::UserName => &self.user_name,
+            Token::Domain => &self.domain,
+            Token::PlanId => &self.plan_id,
+            Token::PlanName => &self.plan_name,
+            Token::FullAmount => &self.full_amount,
+            Token::OrderId => &self.order_id,
+            Token::Currency => &self.currency,
+            Token::SignupType => &self.signup_type,
+            Token::ClickId => &self.click_id,
+            Token::SignupTime => &self.signup_time,
+            Token::Email => &self.email,
+        }
+    }
+
+    /// The signup the page's previews and "Send test" use. Its values include characters that
+    /// must be encoded, so the preview shows the encoding at work.
+    pub fn sample() -> Self {
+        Self {
+            amount: "19.95".into(),
+            account_id: "100042".into(),
+            user_name: "jane.doe".into(),
+            domain: "example-shop.com".into(),
+            plan_id: "7".into(),
+            plan_name: "Business & Pro".into(),
+            full_amount: "23.74".into(),
+            order_id: "TEST-ORDER-0001".into(),
+            currency: "USD".into(),
+            signup_type: "card".into(),
+            click_id: "aff-123/xyz".into(),
+            signup_time: "2026-11-22T10:15:00Z".into(),
+            email: "jane+hosting@example.com".into(),
+        }
+    }
+}
+
+impl LinkTemplate {
+    /// Parses a link slot's text: `Ok(None)` for an empty slot (it fires nothing).
+    pub fn parse_slot(raw: &str) -> Result<Option<LinkTemplate>, LinkError> {
+        if raw.is_empty() {
+            Ok(None)
+        } else {
+            LinkTemplate::parse(raw).map(Some)
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<LinkTemplate, LinkError> {
+        let chars: Vec<char> = raw.chars().collect();
+        if chars.len() > MAX_LINK_CHARS {
+            return Err(LinkError::TooLong { chars: chars.len() });
+        }
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        // Character positions (1-based) where each token starts, to check the host afterwards.
+        let mut token_positions = Vec::new();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            let position = i + 1;
+            if c.is_whitespace() {
+                return Err(LinkError::Whitespace { position });
+            }
+            if c.is_control() {
+                return Err(LinkError::ControlCharacter { position });
+            }
+            if c != '$' {
+                text.push(c);
+                i += 1;
+                continue;
+            }
+            match chars.get(i + 1) {
+                Some('$') => {
+                    text.push('$');
+                    i += 2;
+                }
+                Some('{') => {
+                    let Some(close) = chars[i + 2..].iter().position(|&c| c == '}') else {
+                        return Err(LinkError::UnclosedToken { position });
+                    };
+                    let name: String = chars[i + 2..i + 2 + close].iter().collect();
+                    if let Some(bad) = name
+                        .chars()
+                        .position(|c| c.is_whitespace() || c.is_control())
+                    {
+                        let position = i + 3 + bad;
+                        return Err(if chars[i + 2 + bad].is_whitespace() {
+                            LinkError::Whitespace { position }
+                        } else {
+                            LinkError::ControlCharacter { position }
+                        });
+                    }
+                    if name.is_empty() {
+                        return Err(LinkError::EmptyToken { position });
+                    }
+                    let token = Token::from_name(&name)
+                        .ok_or(LinkError::UnknownToken { position, name })?;
+                    if !text.is_empty() {
+                        pieces.push(Piece::Text(std::mem::take(&mut text)));
+                    }
+                    pieces.push(Piece::Token(token));
+                    token_positions.push(position);
+                    i += 3 + close;
+                }
+                _ => return Err(LinkError::LoneDollar { position }),
+            }
+        }
+        if !text.is_empty() {
+            pieces.push(Piece::Text(text));
+        }
+        check_scheme_and_host(&chars, &token_positions)?;
+        Ok(LinkTemplate {
+            source: raw.to_owned(),
+            pieces,
+        })
+    }
+
+    /// The link as the admin typed it.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn pieces(&self) -> &[Piece] {
+        &self.pieces
+    }
+
+    pub fn tokens(&self) -> impl Iterator<Item = Token> + '_ {
+        self.pieces.iter().filter_map(|p| match p {
+            Piece::Token(t) => Some(*t),
+            Piece::Text(_) => None,
+        })
+    }
+
+    /// The URL to call for a signup: the admin's text as is, each value percent-encoded.
+    pub fn render(&self, values: &SignupValues) -> String {
+        let mut out = String::with_capacity(self.source.len() + 64);
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(text) => out.push_str(text),
+                Piece::Token(token) => out.push_str(&encode_component(values.get(*token))),
+            }
+        }
+        out
+    }
+}
+
+/// The scheme must be literal http or https and the host literal (no parameters), so where a
+/// link goes is decided by the admin, never by a signup's values.
+fn check_scheme_and_host(chars: &[char], token_positions: &[usize]) -> Result<(), LinkError> {
+    let text: String = chars.iter().collect();
+    let Some(scheme_end) = text.find("://") else {
+        return Err(LinkError::MissingScheme);
+    };
+    let scheme = &text[..scheme_end];
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        if scheme.is_empty() || scheme.contains(['/', '?', '#', '$']) {
+            return Err(LinkError::MissingScheme);
+        }
+        return Err(LinkError::UnsupportedScheme {
+            scheme: scheme.to_owned(),
+        });
+    }
+    // Scheme and "://" are ASCII here, so byte and character offsets agree up to this point.
+    let authority_start = scheme_end + 3;
+    let authority_len = chars[authority_start..]
+        .iter()
+        .position(|c| matches!(c, '/' | '?' | '#'))
+        .unwrap_or(chars.len() - authority_start);
+    let authority_end = authority_start + authority_len;
+    if let Some(&position) = token_positions
+        .iter()
+        .find(|&&p| p > authority_start && p <= authority_end)
+    {
+        return Err(LinkError::TokenInHost { position });
+    }
+    let authority = &chars[authority_start..authority_end];
+    let host_start = authority
+        .iter()
+        .rposition(|&c| c == '@')
+        .map_or(0, |at| at + 1);
+    let host_and_port = &authority[host_start..];
+    let (host, port): (&[char], Option<&[char]>) = if host_and_port.first() == Some(&'[') {
+        match host_and_port.iter().position(|&c| c == ']') {
+            Some(close) => {
+                let rest = &host_and_port[close + 1..];
+                let port = match rest.split_first() {
+                    Some((':', port)) => Some(port),
+                    Some(_) => {
+                        return Err(LinkError::InvalidHost {
+                            position: authority_start + host_start + close + 2,
+                        })
+                    }
+                    None => None,
+                };
+                (&host_and_port[..=close], port)
+            }
+            None => return Err(LinkError::NoHost),
+        }
+    } else {
+        match host_and_port.iter().rposition(|&c| c == ':') {
+            Some(colon) => (&host_and_port[..colon], Some(&host_and_port[colon + 1..])),
+            None => (host_and_port, None),
+        }
+    };
+    if host.is_empty() || host == ['[', ']'] {
+        return Err(LinkError::NoHost);
+    }
+    if host[0] != '[' {
+        if let Some(bad) = host
+            .iter()
+            .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
+        {
+            return Err(LinkError::InvalidHost {
+                position: authority_start + host_start + bad + 1,
+            });
+        }
+    }
+    if let Some(port) = port {
+        let digits: String = port.iter().collect();
+        match digits.parse::<u16>() {
+            Ok(p) if p > 0 && !digits.starts_with('+') => {}
+            _ => return Err(LinkError::InvalidPort),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(link: &str, values: &SignupValues) -> String {
+        LinkTemplate::parse(link).unwrap().render(values)
+    }
+
+    fn only(token: Token, value: &str) -> SignupValues {
+        let mut v = SignupValues::default();
+        match token {
+            Token::Amount => v.amount = value.into(),
+            Token::AccountId => v.account_id = value.into(),
+            Token::UserName => v.user_name = value.into(),
+            Token::Domain => v.domain = value.into(),
+            Token::PlanId => v.plan_id = value.into(),
+            Token::PlanName => v.plan_name = value.into(),
+            Token::FullAmount => v.full_amount = value.into(),
+            Token::OrderId => v.order_id = value.into(),
+            Token::Currency => v.currency = value.into(),
+            Token::SignupType => v.signup_type = value.into(),
+            Token::ClickId => v.click_id = value.into(),
+            Token::SignupTime => v.signup_time = value.into(),
+            Token::Email => v.email = value.into(),
+        }
+        v
+    }
+
+    #[test]
+    fn the_drop_down_lists_h_spheres_seven_first_in_its_order() {
+        let names: Vec<_> = Token::ALL.iter().map(|t| t.placeholder()).collect();
+        assert_eq!(
+            names[..7],
+            [
+                "${amount}",
+                "${account_id}",
+                "${user_name}",
+                "${domain}",
+                "${plan_id}",
+                "${plan_name}",
+                "${full_amount}"
+            ]
+        );
+        assert_eq!(
+            names[7..],
+            [
+                "${order_id}",
+                "${currency}",
+                "${signup_type}",
+                "${click_id}",
+                "${signup_time}",
+                "${email}"
+            ]
+        );
+        assert!(Token::Email.label().contains("personal data"));
+        assert!(Token::ALL.iter().all(|t| !t.description().is_empty()));
+    }
+
+    #[test]
+    fn each_token_renders_its_own_value() {
+        for token in Token::ALL {
+            let link = format!("https://t.example/s?v={}", token.placeholder());
+            assert_eq!(
+                render(&link, &only(token, "X1")),
+                "https://t.example/s?v=X1",
+                "{token:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn h_spheres_own_example_renders() {
+        let link = "http://www.affiliate-site.com/cgi-bin/affiliate?clicktrade=432025.0&amount=${amount}&aid=${account_id}";
+        let values = SignupValues {
+            amount: "19.95".into(),
+            account_id: "100042".into(),
+            ..SignupValues::default()
+        };
+        assert_eq!(
+            render(link, &values),
+            "http://www.affiliate-site.com/cgi-bin/affiliate?clicktrade=432025.0&amount=19.95&aid=100042"
+        );
+    }
+
+    #[test]
+    fn values_are_encoded_exactly() {
+        let cases = [
+            ("a b", "a%20b"),
+            ("x&admin=1", "x%26admin%3D1"),
+            ("#frag", "%23frag"),
+            ("../../etc", "..%2F..%2Fetc"),
+            ("100%", "100%25"),
+            ("ü€", "%C3%BC%E2%82%AC"),
+            ("jane+hosting@example.com", "jane%2Bhosting%40example.com"),
+            ("a?b=c;d", "a%3Fb%3Dc%3Bd"),
+            ("", ""),
+            ("~-._", "~-._"),
+        ];
+        for (value, encoded) in cases {
+            assert_eq!(
+                render(
+                    "https://t.example/p/${click_id}?c=${click_id}",
+                    &only(Token::ClickId, value)
+                ),
+                format!("https://t.example/p/{encoded}?c={encoded}"),
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_admins_text_is_left_alone_and_double_dollar_is_a_dollar() {
+        assert_eq!(
+            render(
+                "https://t.example/a%20b?x=$$5&y=${amount}#top",
+                &only(Token::Amount, "1")
+            ),
+            "https://t.example/a%20b?x=$5&y=1#top"
+        );
+    }
+
+    #[test]
+    fn an_empty_slot_is_allowed_and_fires_nothing() {
+        assert_eq!(LinkTemplate::parse_slot(""), Ok(None));
+    }
+
+    #[test]
+    fn every_refusal_names_its_position() {
+        let cases: [(&str, LinkError); 10] = [
+            (
+                "https://t.example/?a=${amont}",
+                LinkError::UnknownToken {
+                    position: 22,
+                    name: "amont".into(),
+                },
+            ),
+            (
+                "https://t.example/?a=${amount",
+                LinkError::UnclosedToken { position: 22 },
+            ),
+            (
+                "https://t.example/?a=${}",
+                LinkError::EmptyToken { position: 22 },
+            ),
+            (
+                "https://t.example/?a=$5",
+                LinkError::LoneDollar { position: 22 },
+            ),
+            (
+                "https://t.example/?a= b",
+                LinkError::Whitespace { position: 22 },
+            ),
+            (
+                "https://t.example/?a=\tb",
+                LinkError::Whitespace { position: 22 },
+            ),
+            (
+                "https://t.example/?a=\u{7}",
+                LinkError::ControlCharacter { position: 22 },
+            ),
+            (
+                "https://t.example/?a=${ amount}",
+                LinkError::Whitespace { position: 24 },
+            ),
+            (
+                "https://${domain}/x",
+                LinkError::TokenInHost { position: 9 },
+            ),
+            (
+                "https://t_ex!ample/",
+                LinkError::InvalidHost { position: 13 },
+            ),
+        ];
+        for (link, expected) in cases {
+            let err = LinkTemplate::parse(link).unwrap_err();
+            assert_eq!(err, expected, "{link}");
+            assert!(err.position().is_some());
+        }
+        let unknown = LinkTemplate::parse("https://t.example/?a=${amont}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            unknown.contains("${amount}") && unknown.contains("${email}"),
+            "lists valid names: {unknown}"
+        );
+    }
+
+    #[test]
+    fn only_http_and_https_with_a_host_are_accepted() {
+        assert_eq!(
+            LinkTemplate::parse("ftp://t.example/x"),
+            Err(LinkError::UnsupportedScheme {
+                scheme: "ftp".into()
+            })
+        );
+        assert_eq!(
+            LinkTemplate::parse("javascript://x"),
+            Err(LinkError::UnsupportedScheme {
+                scheme: "javascript".into()
+            })
+        );
+        assert_eq!(
+            LinkTemplate::parse("t.example/x?a=1"),
+            Err(LinkError::MissingScheme)
+        );
+        assert_eq!(LinkTemplate::parse("https:///path"), Err(LinkError::NoHost));
+        assert_eq!(
+            LinkTemplate::parse("https://user@/x"),
+            Err(LinkError::NoHost)
+        );
+        assert_eq!(
+            LinkTemplate::parse("https://t.example:0/"),
+            Err(LinkError::InvalidPort)
+        );
+        assert_eq!(
+            LinkTemplate::parse("https://t.example:99999/"),
+            Err(LinkError::InvalidPort)
+        );
+        for ok in [
+            "HTTPS://T.example",
+            "http://127.0.0.1:8080/x?a=${amount}",
+            "https://[::1]:443/x",
+            "https://user:pw@t.example/x",
+        ] {
+            assert!(LinkTemplate::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn the_length_limit_is_2048_characters() {
+        let head = "https://t.example/";
+        let at_limit = format!("{head}{}", "a".repeat(MAX_LINK_CHARS - head.len()));
+        assert!(LinkTemplate::parse(&at_limit).is_ok());
+        let over = format!("{at_limit}a");
+        assert_eq!(
+            LinkTemplate::parse(&over),
+            Err(LinkError::TooLong { chars: 2049 })
+        );
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn any_values() -> impl Strategy<Value = SignupValues> {
+            proptest::collection::vec(any::<String>(), 13).prop_map(|v| {
+                let mut it = v.into_iter();
+                let mut next = || it.next().unwrap();
+                SignupValues {
+                    amount: next(),
+                    account_id: next(),
+                    user_name: next(),
+                    domain: next(),
+                    plan_id: next(),
+                    plan_name: next(),
+                    full_amount: next(),
+                    order_id: next(),
+                    currency: next(),
+                    signup_type: next(),
+                    click_id: next(),
+                    signup_time: next(),
+                    email: next(),
+                }
+            })
+        }
+
+        fn any_token() -> impl Strategy<Value = Token> {
+            proptest::sample::select(Token::ALL.to_vec())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn parsing_any_string_never_panics(raw in any::<String>()) {
+                let _ = LinkTemplate::parse_slot(&raw);
+            }
+
+            #[test]
+            fn parsing_link_like_strings_never_panics(raw in "[hH][tT]{2}[pP][sS]?://[a-z.:@\\[\\]0-9${}/?#&=%_-]{0,40}") {
+                let _ = LinkTemplate::parse_slot(&raw);
+            }
+
+            #[test]
+            fn values_never_change_scheme_host_path_or_parameters(
+                https in any::<bool>(),
+                host in "[a-z][a-z0-9-]{0,10}(\\.[a-z]{2,5}){1,2}",
+                segments in proptest::collection::vec("[a-zA-Z0-9_.-]{1,8}", 0..4),
+                path_token in proptest::option::of(any_token()),
+                query_tokens in proptest::collection::vec(any_token(), 0..5),
+                values in any_values(),
+            ) {
+                let scheme = if https { "https" } else { "http" };
+                let mut link = format!("{scheme}://{host}/{}", segments.join("/"));
+                if let Some(t) = path_token {
+                    link.push_str(&format!("/p-{}", t.placeholder()));
+                }
+                link.push_str("?fixed=1");
+                for (i, t) in query_tokens.iter().enumerate() {
+                    link.push_str(&format!("&k{i}={}", t.placeholder()));
+                }
+                let template = LinkTemplate::parse(&link).unwrap();
+                let rendered = url::Url::parse(&template.render(&values)).unwrap();
+                let blank = url::Url::parse(&template.render(&SignupValues::default())).unwrap();
+                prop_assert_eq!(rendered.scheme(), scheme);
+                prop_assert_eq!(rendered.host_str(), blank.host_str());
+                prop_assert_eq!(rendered.fragment(), None);
+                prop_assert_eq!(
+                    rendered.path_segments().map(|s| s.count()),
+                    blank.path_segments().map(|s| s.count())
+                );
+                if path_token.is_none() {
+                    prop_assert_eq!(rendered.path(), blank.path());
+                }
+                let keys: Vec<String> = rendered.query_pairs().map(|(k, _)| k.into_owned()).collect();
+                let expected: Vec<String> = std::iter::once("fixed".to_owned())
+                    .chain((0..query_tokens.len()).map(|i| format!("k{i}")))
+                    .collect();
+                prop_assert_eq!(keys, expected);
+                for (i, t) in query_tokens.iter().enumerate() {
+                    let got = rendered.query_pairs().nth(i + 1).unwrap().1.into_owned();
+                    prop_assert_eq!(got, values.get(*t).to_owned());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! The one HTTP client affdesk uses to call URLs an admin typed: it follows no redirects, gives
+//! up on connecting after 5 s and on the whole call after 15 s, and refuses loopback, private and
+//! link-local addresses after DNS resolution (so a public name resolving to 10.0.0.5 is refused
+//! too) unless the operator's allow-list names them.
+
+use crate::domain::address::AllowList;
+pub use crate::domain::call::CallOutcome;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(15);
+/// How much of a response body is kept for the admin to read.
+pub const BODY_EXCERPT_BYTES: usize = 2048;
+
+pub fn user_agent() -> String {
+    format!("affdesk/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// A refusal by the guard; found again in reqwest's error chain to explain the failure.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct AddressNotAllowed(String);
+
+struct GuardedResolver {
+    allow: Arc<AllowList>,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow = self.allow.clone();
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> {
+                    Box::new(DnsFailure(format!("could not resolve {host}: {e}")))
+                })?
+                .collect();
+            let mut refusals = Vec::new();
+            let allowed: Vec<SocketAddr> = resolved
+                .into_iter()
+                .filter(|addr| match allow.check(addr.ip()) {
+                    Ok(()) => true,
+                    Err(reason) => {
+                        refusals.push(reason);
+                        false
+                    }
+                })
+                .collect();
+            if allowed.is_empty() {
+                let reason = refusals
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| format!("{host} has no addresses"));
+                return Err(Box::new(AddressNotAllowed(format!(
+                    "address not allowed: {host} resolves to {reason}"
+                )))
+                    as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct DnsFailure(String);
+
+#[derive(Clone)]
+pub struct OutboundClient {
+    client: reqwest::Client,
+    allow: Arc<AllowList>,
+}
+
+impl std::fmt::Debug for OutboundClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboundClient")
+            .field("allow", &self.allow)
+            .finish()
+    }
+}
+
+impl OutboundClient {
+    pub fn new(allow: AllowList) -> Result<Self, reqwest::Error> {
+        let allow = Arc::new(allow);
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(TOTAL_TIMEOUT)
+            .user_agent(user_agent())
+            .dns_resolver(Arc::new(GuardedResolver {
+                allow: allow.clone(),
+            }))
+            .build()?;
+        Ok(Self { client, allow })
+    }
+
+    /// GETs `url` with `headers`, never failing: every problem becomes the outcome's `error`.
+    pub async fn get(&self, url: &str, headers: &[(&str, String)]) -> CallOutcome {
+        let started = Instant::now();
+        let outcome = |status, body_excerpt, error| CallOutcome {
+            url: url.to_owned(),
+            status,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            body_excerpt,
+            error,
+        };
+        let parsed = match reqwest::Url::parse(url) {
+            Ok(u) => u,
+            Err(e) => return outcome(None, String::new(), Some(format!("not a valid URL: {e}"))),
+        };
+        // An address written as an IP never reaches the resolver, so it is checked here.
+        if let Some(ip) = literal_ip(&parsed) {
+            if let Err(reason) = self.allow.check(ip) {
+                return outcome(
+                    None,
+                    String::new(),
+                    Some(format!("address not allowed: {reason}")),
+                );
+            }
+        }
+        let mut request = self.client.get(parsed);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        match request.send().await {
+            Ok(mut response) => {
+                let status = response.status();
+                let redirect = status.is_redirection().then(|| {
+                    let target = response
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("nowhere");
+                    format!("redirect to {target} not followed; use the final URL in the link")
+                });
+                let mut body = Vec::new();
+                while body.len() < BODY_EXCERPT_BYTES {
+                    match response.chunk().await {
+                        Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                        Ok(None) | Err(_) => break,
+                    }
+                }
+                body.truncate(BODY_EXCERPT_BYTES);
+                outcome(
+                    Some(status.as_u16()),
+                    String::from_utf8_lossy(&body).into_owned(),
+                    redirect,
+                )
+            }
+            Err(err) => outcome(None, String::new(), Some(describe(&err))),
+        }
+    }
+}
+
+fn literal_ip(url: &reqwest::Url) -> Option<IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(v4) => Some(IpAddr::V4(v4)),
+        url::Host::Ipv6(v6) => Some(IpAddr::V6(v6)),
+        url::Host::Domain(_) => None,
+    }
+}
+
+/// A reqwest failure in words an admin can act on.
+fn describe(err: &reqwest::Error) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if let Some(denied) = e.downcast_ref::<AddressNotAllowed>() {
+            return denied.to_string();
+        }
+        if let Some(dns) = e.downcast_ref::<DnsFailure>() {
+            return format!("DNS failure: {dns}");
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    return "connection refused: nothing is listening at that address and port"
+                        .to_owned()
+                }
+                std::io::ErrorKind::ConnectionReset => {
+                    return "the connection was reset by the server".to_owned()
+                }
+                _ => {}
+            }
+        }
+        source = e.source();
+    }
+    if err.is_timeout() {
+        if err.is_connect() {
+            format!(
+                "timeout: could not connect within {} s",
+                CONNECT_TIMEOUT.as_secs()
+            )
+        } else {
+            format!(
+                "timeout: no complete answer within {} s",
+                TOTAL_TIMEOUT.as_secs()
+            )
+        }
+    } else if err.is_connect() {
+        format!("could not connect: {err}")
+    } else {
+        format!("the call failed: {err}")
+    }
+}
