@@ -302,3 +302,40 @@ mod tests {
         );
     }
 }
+
+/// A stand-in affiliate tracker on 127.0.0.1: answers 200 "tracked" and records each request's
+/// path and query and its User-Agent.
+pub struct Receiver {
+    pub base: String,
+    pub hits: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+}
+
+pub async fn spawn_receiver() -> Receiver {
+    use axum::extract::Request;
+    let hits = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorded = hits.clone();
+    let router = axum::Router::new().fallback(move |req: Request| {
+        let recorded = recorded.clone();
+        async move {
+            let agent = req
+                .headers()
+                .get("user-agent")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let target = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.to_string())
+                .unwrap_or_default();
+            recorded.lock().unwrap().push((target, agent));
+            "tracked"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    Receiver { base, hits }
+}
