@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { createServer, Server } from "node:http";
 
 const ROOT = resolve(__dirname, "../..");
 const BIN =
@@ -67,6 +68,8 @@ export const test = base.extend<{ affdesk: Affdesk; pageErrors: void }>({
       LEPTOS_SITE_ADDR: "127.0.0.1:0",
       LEPTOS_SITE_ROOT: SITE_ROOT,
       AFFDESK_LOG: "info",
+      // The tests' stand-in tracker listens on loopback.
+      AFFDESK_OUTBOUND_ALLOW: "127.0.0.1",
     };
     const cli = (args: string[], input = "") =>
       execFileSync(BIN, args, { env, input, encoding: "utf8" });
@@ -93,4 +96,25 @@ export async function logIn(page: Page, username = ADMIN, password = PASSWORD) {
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
+}
+
+/** A stand-in affiliate tracker on 127.0.0.1 that answers 200 and records what it was asked. */
+export async function startReceiver(): Promise<{ base: string; hits: string[]; server: Server }> {
+  const hits: string[] = [];
+  const server = createServer((req, res) => {
+    hits.push(req.url ?? "");
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end("tracked");
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return { base: `http://127.0.0.1:${address.port}`, hits, server };
+}
+
+export async function openAffiliatePage(page: Page) {
+  await page.goto("/settings/affiliate");
+  await logIn(page);
+  await expect(page).toHaveURL(/\/settings\/affiliate$/);
+  await hydrated(page);
 }
