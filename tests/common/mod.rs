@@ -285,24 +285,6 @@ macro_rules! on_both_databases {
     };
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn database_name_is_replaced_keeping_the_query() {
-        assert_eq!(
-            super::replace_database(
-                "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
-                "t1"
-            ),
-            "postgres://postgres@127.0.0.1:5432/t1?sslmode=disable"
-        );
-        assert_eq!(
-            super::replace_database("postgres://u@h", "t1"),
-            "postgres://u@h/t1"
-        );
-    }
-}
-
 /// A stand-in affiliate tracker on 127.0.0.1: answers 200 "tracked" and records each request's
 /// path and query and its User-Agent.
 pub struct Receiver {
@@ -338,4 +320,22 @@ pub async fn spawn_receiver() -> Receiver {
         axum::serve(listener, router).await.unwrap();
     });
     Receiver { base, hits }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_name_is_replaced_keeping_the_query() {
+        assert_eq!(
+            super::replace_database(
+                "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
+                "t1"
+            ),
+            "postgres://postgres@127.0.0.1:5432/t1?sslmode=disable"
+        );
+        assert_eq!(
+            super::replace_database("postgres://u@h", "t1"),
+            "postgres://u@h/t1"
+        );
+    }
 }
