@@ -248,7 +248,7 @@ async fn a_protected_page_redirects_to_login_with_next_and_login_returns_there(a
         .await
         .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(page.text().await.unwrap().contains("Not built yet."));
+    assert!(page.text().await.unwrap().contains("Use affiliate program"));
 }
 
 async fn next_pointing_to_another_site_is_ignored(app: &TestApp) {

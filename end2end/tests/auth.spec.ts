@@ -9,7 +9,7 @@ test("log in from a protected page, see the shell, and log out", async ({ page }
   await expect(page).toHaveURL(/\/settings\/affiliate$/);
   await expect(page.getByTestId("current-admin")).toHaveText(ADMIN);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Settings → Affiliate Program");
-  await expect(page.getByText("Not built yet.")).toBeVisible();
+  await expect(page.getByLabel("Use affiliate program")).toBeVisible();
   const nav = page.getByRole("navigation", { name: "Main" });
   await expect(nav.getByRole("link", { name: "Affiliate Program" })).toHaveAttribute("aria-current", "page");
 

@@ -9,4 +9,5 @@ pub mod link_template;
 pub mod next_path;
 pub mod percent;
 pub mod retry;
+pub mod signup;
 pub mod throttle;

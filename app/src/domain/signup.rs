@@ -1,0 +1,450 @@
+//! A signup reported to `POST /api/v1/signups`: checked field by field so the caller gets every
+//! problem at once, each with what to send instead.
+
+use super::eligibility::{PaymentMethod, SignupType};
+use super::link_template::SignupValues;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub const ORDER_ID_MAX_CHARS: usize = 128;
+pub const TEXT_MAX_CHARS: usize = 255;
+
+/// One problem with one field of the request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntakeError {
+    pub field: String,
+    pub message: String,
+}
+
+fn err(field: &str, message: impl Into<String>) -> IntakeError {
+    IntakeError {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// A valid signup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignupIntake {
+    pub order_id: String,
+    pub account_id: String,
+    pub user_name: String,
+    pub domain: String,
+    pub plan_id: String,
+    pub plan_name: String,
+    pub amount: String,
+    pub full_amount: String,
+    pub currency: String,
+    pub payment_method: PaymentMethod,
+    pub moderated: bool,
+    pub trial: bool,
+    pub click_id: String,
+    pub email: String,
+    pub signup_time: DateTime<Utc>,
+}
+
+const FIELDS: [&str; 15] = [
+    "order_id",
+    "account_id",
+    "user_name",
+    "domain",
+    "plan_id",
+    "plan_name",
+    "amount",
+    "full_amount",
+    "currency",
+    "payment_method",
+    "moderated",
+    "trial",
+    "click_id",
+    "email",
+    "signup_time",
+];
+
+impl SignupIntake {
+    /// The values links are rendered with.
+    pub fn values(&self, signup_type: Option<SignupType>) -> SignupValues {
+        SignupValues {
+            amount: self.amount.clone(),
+            account_id: self.account_id.clone(),
+            user_name: self.user_name.clone(),
+            domain: self.domain.clone(),
+            plan_id: self.plan_id.clone(),
+            plan_name: self.plan_name.clone(),
+            full_amount: self.full_amount.clone(),
+            order_id: self.order_id.clone(),
+            currency: self.currency.clone(),
+            signup_type: signup_type
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default(),
+            click_id: self.click_id.clone(),
+            signup_time: self.signup_time.to_rfc3339_opts(SecondsFormat::Secs, true),
+            email: self.email.clone(),
+        }
+    }
+}
+
+/// `"19.95"`: digits, optionally a point and one or two more digits. Returned as sent.
+pub fn check_amount(raw: &str) -> Result<String, String> {
+    let (whole, cents) = raw.split_once('.').unwrap_or((raw, ""));
+    let ok = !whole.is_empty()
+        && whole.len() <= 12
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && (!raw.contains('.') || (1..=2).contains(&cents.len()))
+        && cents.bytes().all(|b| b.is_ascii_digit());
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(format!(
+            "{raw:?} is not an amount; send a decimal string >= 0 with at most two decimals, like \"19.95\""
+        ))
+    }
+}
+
+fn check_currency(raw: &str) -> Result<String, String> {
+    if raw.len() == 3 && raw.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(raw.to_owned())
+    } else {
+        Err(format!(
+            "{raw:?} is not an ISO 4217 code; send three capital letters, like \"USD\""
+        ))
+    }
+}
+
+fn check_email(raw: &str) -> Result<String, String> {
+    let valid = raw.chars().count() <= 254
+        && raw.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !raw.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(raw.to_owned())
+    } else {
+        Err(format!("{raw:?} is not an email address"))
+    }
+}
+
+/// Checks a request body. `default_currency` fills a missing `currency`, `now` a missing
+/// `signup_time`.
+pub fn parse_intake(
+    body: &Value,
+    default_currency: &str,
+    now: DateTime<Utc>,
+) -> Result<SignupIntake, Vec<IntakeError>> {
+    let Some(object) = body.as_object() else {
+        return Err(vec![err(
+            "",
+            "the body must be a JSON object with the signup's fields",
+        )]);
+    };
+    let mut errors = Vec::new();
+    for key in object.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
+        errors.push(err(
+            key,
+            format!("unknown field; the fields are {}", FIELDS.join(", ")),
+        ));
+    }
+
+    let mut text = |field: &str, required: bool, max: usize| -> String {
+        match object.get(field) {
+            None | Some(Value::Null) if required => {
+                errors.push(err(field, "is required"));
+                String::new()
+            }
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => {
+                let count = s.chars().count();
+                if required && s.trim().is_empty() {
+                    errors.push(err(field, "must not be empty"));
+                } else if count > max {
+                    errors.push(err(
+                        field,
+                        format!("has {count} characters; at most {max} are allowed"),
+                    ));
+                } else if s.chars().any(char::is_control) {
+                    errors.push(err(field, "contains control characters"));
+                }
+                s.clone()
+            }
+            Some(Value::Number(n)) if !required || n.is_u64() => n.to_string(),
+            Some(other) => {
+                errors.push(err(field, format!("must be a string, not {}", kind(other))));
+                String::new()
+            }
+        }
+    };
+    let order_id = text("order_id", true, ORDER_ID_MAX_CHARS);
+    let account_id = text("account_id", false, TEXT_MAX_CHARS);
+    let user_name = text("user_name", false, TEXT_MAX_CHARS);
+    let domain = text("domain", false, TEXT_MAX_CHARS);
+    let plan_id = text("plan_id", false, TEXT_MAX_CHARS);
+    let plan_name = text("plan_name", false, TEXT_MAX_CHARS);
+    let click_id = text("click_id", false, TEXT_MAX_CHARS);
+
+    let mut checked = |field: &str, check: fn(&str) -> Result<String, String>| -> Option<String> {
+        match object.get(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => match check(s) {
+                Ok(v) => Some(v),
+                Err(message) => {
+                    errors.push(err(field, message));
+                    None
+                }
+            },
+            Some(Value::Number(n)) => {
+                errors.push(err(
+                    field,
+                    format!("send it as a string (\"{n}\"), so no precision is lost"),
+                ));
+                None
+            }
+            Some(other) => {
+                errors.push(err(field, format!("must be a string, not {}", kind(other))));
+                None
+            }
+        }
+    };
+    let amount = checked("amount", check_amount).unwrap_or_default();
+    let full_amount = checked("full_amount", check_amount).unwrap_or_default();
+    let currency =
+        checked("currency", check_currency).unwrap_or_else(|| default_currency.to_owned());
+    let email = checked("email", check_email).unwrap_or_default();
+
+    let payment_method = match object.get("payment_method") {
+        Some(Value::String(s)) => PaymentMethod::parse(s).or_else(|| {
+            errors.push(err(
+                "payment_method",
+                format!(
+                    "{s:?} is not a payment method; use one of {}",
+                    PaymentMethod::ALL.map(PaymentMethod::as_str).join(", ")
+                ),
+            ));
+            None
+        }),
+        None | Some(Value::Null) => {
+            errors.push(err(
+                "payment_method",
+                format!(
+                    "is required: one of {}",
+                    PaymentMethod::ALL.map(PaymentMethod::as_str).join(", ")
+                ),
+            ));
+            None
+        }
+        Some(other) => {
+            errors.push(err(
+                "payment_method",
+                format!("must be a string, not {}", kind(other)),
+            ));
+            None
+        }
+    };
+    let mut flag = |field: &str| match object.get(field) {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            errors.push(err(
+                field,
+                format!("must be true or false, not {}", kind(other)),
+            ));
+            false
+        }
+    };
+    let moderated = flag("moderated");
+    let trial = flag("trial");
+    let signup_time = match object.get("signup_time") {
+        None | Some(Value::Null) => now,
+        Some(Value::String(s)) => DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|_| {
+                errors.push(err(
+                    "signup_time",
+                    format!(
+                        "{s:?} is not an RFC 3339 time; send one like \"2026-11-22T10:15:00Z\""
+                    ),
+                ));
+                now
+            }),
+        Some(other) => {
+            errors.push(err(
+                "signup_time",
+                format!("must be a string, not {}", kind(other)),
+            ));
+            now
+        }
+    };
+
+    match payment_method {
+        Some(payment_method) if errors.is_empty() => Ok(SignupIntake {
+            order_id,
+            account_id,
+            user_name,
+            domain,
+            plan_id,
+            plan_name,
+            amount,
+            full_amount,
+            currency,
+            payment_method,
+            moderated,
+            trial,
+            click_id,
+            email,
+            signup_time,
+        }),
+        _ => Err(errors),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The body in a canonical form (keys sorted, no whitespace), to tell an identical repeat from a
+/// different request with the same `order_id`.
+pub fn canonical(body: &Value) -> String {
+    fn sort(v: &Value) -> Value {
+        match v {
+            Value::Object(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), sort(v)))
+                        .collect::<Map<_, _>>(),
+                )
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
+            other => other.clone(),
+        }
+    }
+    sort(body).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-22T10:15:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_complete_card_signup_is_accepted() {
+        let body = json!({
+            "order_id": "A-1", "account_id": "100042", "user_name": "jane", "domain": "jane.example",
+            "plan_id": "7", "plan_name": "Pro", "amount": "19.95", "full_amount": "23.74",
+            "currency": "EUR", "payment_method": "credit_card", "moderated": false, "trial": false,
+            "click_id": "c1", "email": "jane@example.com", "signup_time": "2026-11-20T08:00:00+01:00"
+        });
+        let s = parse_intake(&body, "USD", now()).unwrap();
+        assert_eq!(s.currency, "EUR");
+        assert_eq!(s.signup_time.to_rfc3339(), "2026-11-20T07:00:00+00:00");
+        assert_eq!(s.values(Some(SignupType::Card)).signup_type, "card");
+        assert_eq!(
+            s.values(Some(SignupType::Card)).signup_time,
+            "2026-11-20T07:00:00Z"
+        );
+    }
+
+    #[test]
+    fn defaults_fill_currency_and_time() {
+        let s = parse_intake(
+            &json!({"order_id": "A-2", "payment_method": "paypal"}),
+            "USD",
+            now(),
+        )
+        .unwrap();
+        assert_eq!(s.currency, "USD");
+        assert_eq!(s.signup_time, now());
+        assert!(!s.moderated && !s.trial);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let body = json!({
+            "order_id": "", "amount": "19.999", "full_amount": 23.74, "currency": "usd",
+            "payment_method": "bitcoin", "moderated": "no", "email": "nobody",
+            "signup_time": "yesterday", "paymnet": 1
+        });
+        let errors = parse_intake(&body, "USD", now()).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "paymnet",
+                "order_id",
+                "amount",
+                "full_amount",
+                "currency",
+                "email",
+                "payment_method",
+                "moderated",
+                "signup_time"
+            ]
+        );
+        assert!(errors[0].message.contains("unknown field"));
+        assert!(errors[3].message.contains("as a string (\"23.74\")"));
+    }
+
+    #[test]
+    fn amounts_are_decimal_strings_with_two_decimals_at_most() {
+        for ok in ["0", "19", "19.9", "19.95", "0.00"] {
+            assert!(check_amount(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "-1",
+            "1.",
+            ".5",
+            "1.234",
+            "1e3",
+            "1,5",
+            " 1",
+            "12345678901234",
+        ] {
+            assert!(check_amount(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_order_id_is_required_and_limited() {
+        let missing = parse_intake(&json!({"payment_method": "check"}), "USD", now()).unwrap_err();
+        assert_eq!(missing[0].field, "order_id");
+        let long = "x".repeat(129);
+        let too_long = parse_intake(
+            &json!({"order_id": long, "payment_method": "check"}),
+            "USD",
+            now(),
+        )
+        .unwrap_err();
+        assert!(too_long[0].message.contains("129 characters"));
+        assert!(parse_intake(&json!([1]), "USD", now()).is_err());
+    }
+
+    #[test]
+    fn the_canonical_form_ignores_key_order_and_spacing() {
+        let a: Value = serde_json::from_str(r#"{"b": 1, "a": {"y": 2, "x": 1}}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{"a":{"x":1,"y":2},"b":1}"#).unwrap();
+        assert_eq!(canonical(&a), canonical(&b));
+        assert_ne!(
+            canonical(&a),
+            canonical(&json!({"b": 2, "a": {"x": 1, "y": 2}}))
+        );
+    }
+}
