@@ -6,6 +6,7 @@ use crate::startup::Application;
 use anyhow::{bail, Context};
 use app::domain::credentials::{Password, Username};
 use app::server::admins::{self, CreateOutcome};
+use app::server::api_tokens::{self, CreateToken};
 use app::server::clock::{Clock, SystemClock};
 use app::server::db::{redact_url, Db};
 use app::server::passwords::PasswordService;
@@ -91,6 +92,17 @@ pub struct ServeArgs {
     /// refused otherwise.
     #[arg(long, env = "AFFDESK_OUTBOUND_ALLOW", default_value = "")]
     pub outbound_allow: String,
+    /// Most server-to-server deliveries under way at once.
+    #[arg(long, env = "AFFDESK_DELIVERY_CONCURRENCY", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub delivery_concurrency: u32,
+    /// Most deliveries under way at once to one tracker host.
+    #[arg(long, env = "AFFDESK_DELIVERY_PER_HOST", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub delivery_per_host: u32,
+    /// Currency (ISO 4217) of signups reported without one.
+    #[arg(long, env = "AFFDESK_DEFAULT_CURRENCY", default_value = "USD")]
+    pub default_currency: String,
     /// Username of the admin created, with a printed one-time password, when none exists.
     #[arg(long, env = "AFFDESK_INITIAL_ADMIN", default_value = "admin")]
     pub initial_admin: String,
@@ -106,6 +118,25 @@ pub enum Command {
     Admin {
         #[command(subcommand)]
         action: AdminCommand,
+    },
+    /// Manage API tokens for `POST /api/v1/signups`.
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once (only its hash is stored).
+    Create {
+        #[arg(long, env = "AFFDESK_TOKEN_NAME")]
+        name: String,
+    },
+    /// Revoke a token: requests carrying it are refused from now on.
+    Revoke {
+        #[arg(long, env = "AFFDESK_TOKEN_NAME")]
+        name: String,
     },
 }
 
@@ -139,7 +170,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Admin { action }) => admin(&cli.global, action).await,
+        Some(Command::Token { action }) => token(&cli.global, action).await,
     }
+}
+
+async fn token(global: &GlobalArgs, action: TokenCommand) -> anyhow::Result<()> {
+    let db = open_database(&DatabaseSettings::from_args(global)?).await?;
+    let result = match action {
+        TokenCommand::Create { name } => {
+            api_tokens::check_name(&name).map_err(|e| anyhow::anyhow!("name: {e}"))?;
+            match api_tokens::create(&db, &name, SystemClock.now()).await? {
+                CreateToken::Created { token } => {
+                    println!("{token}");
+                    eprintln!("affdesk: token '{name}' created; it is shown only this once");
+                    Ok(())
+                }
+                CreateToken::NameTaken => Err(anyhow::anyhow!(
+                    "a token named '{name}' exists; revoke it first or choose another name"
+                )),
+            }
+        }
+        TokenCommand::Revoke { name } => {
+            if api_tokens::revoke(&db, &name).await? {
+                println!("affdesk: token '{name}' revoked");
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!("no token is named '{name}'"))
+            }
+        }
+    };
+    db.close().await;
+    result
 }
 
 async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {

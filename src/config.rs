@@ -5,6 +5,7 @@ use crate::cli::{GlobalArgs, ServeArgs};
 use anyhow::{bail, Context};
 use app::domain::address::AllowList;
 use app::domain::credentials::Username;
+use app::server::delivery::DeliveryLimits;
 use chrono::TimeDelta;
 use secrecy::SecretString;
 use std::net::SocketAddr;
@@ -27,6 +28,10 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// Non-public addresses outbound calls may reach.
     pub outbound_allow: AllowList,
+    pub delivery_limits: DeliveryLimits,
+    /// Run the delivery worker in this process (tests drive it by hand instead).
+    pub run_delivery_worker: bool,
+    pub default_currency: String,
     /// Created with a printed one-time password when no admin exists; `None` creates nobody.
     pub bootstrap_admin: Option<Username>,
 }
@@ -55,8 +60,18 @@ impl Settings {
             .map_err(|e| anyhow::anyhow!("AFFDESK_INITIAL_ADMIN: {e}"))?;
         let outbound_allow = AllowList::parse(&serve.outbound_allow)
             .map_err(|e| anyhow::anyhow!("AFFDESK_OUTBOUND_ALLOW: {e}"))?;
+        let currency = serve.default_currency.trim();
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            bail!("AFFDESK_DEFAULT_CURRENCY {currency:?} must be an ISO 4217 code such as USD");
+        }
         Ok(Self {
             database: DatabaseSettings::from_args(global)?,
+            delivery_limits: DeliveryLimits {
+                total: serve.delivery_concurrency as usize,
+                per_host: serve.delivery_per_host as usize,
+            },
+            run_delivery_worker: true,
+            default_currency: currency.to_owned(),
             addr: serve.addr,
             site_root: serve.site_root.clone(),
             cookie_secure: serve.cookie_secure,
@@ -82,7 +97,10 @@ impl Settings {
             session_idle_timeout: TimeDelta::minutes(30),
             public_origin: None,
             trust_forwarded_for: false,
-            outbound_allow: AllowList::parse("127.0.0.1, ::1").expect("valid allow-list"),
+            outbound_allow: AllowList::parse("127.0.0.0/8, ::1").expect("valid allow-list"),
+            delivery_limits: DeliveryLimits::default(),
+            run_delivery_worker: true,
+            default_currency: "USD".to_owned(),
             bootstrap_admin: None,
         }
     }

@@ -7,13 +7,14 @@ use anyhow::Context;
 use app::server::admins::{self, CreateOutcome};
 use app::server::clock::{Clock, SystemClock};
 use app::server::db::Db;
+use app::server::delivery::{DeliveryWaker, DeliveryWorker};
 use app::server::guard;
 use app::server::login_throttle;
 use app::server::outbound::OutboundClient;
 use app::server::passwords::PasswordService;
 use app::server::session::{random_token, SESSION_COOKIE};
 use app::server::state::{AppState, AuthConfig};
-use app::server::{affiliate_form, auth_http};
+use app::server::{affiliate_form, auth_http, intake};
 use app::{shell, App};
 use axum::extract::Request;
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -42,6 +43,8 @@ pub struct Application {
     router: Router,
     state: AppState,
     background: Vec<JoinHandle<()>>,
+    /// The delivery worker, stopped gracefully: calls under way finish first.
+    worker: Option<(tokio::sync::watch::Sender<bool>, JoinHandle<()>)>,
 }
 
 impl Application {
@@ -71,6 +74,8 @@ impl Application {
                 ..AuthConfig::default()
             }),
             clock,
+            deliveries: DeliveryWaker::default(),
+            default_currency: settings.default_currency.clone(),
             leptos_options: LeptosOptions::builder()
                 .output_name("affdesk")
                 .site_root(settings.site_root.as_str())
@@ -105,11 +110,18 @@ impl Application {
                 router(state.clone(), store, &settings)
             }
         };
+        let worker = settings.run_delivery_worker.then(|| {
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let worker = DeliveryWorker::new(state.clone(), settings.delivery_limits);
+            let handle = tokio::spawn(worker.run(state.deliveries.clone(), stopped));
+            (stop, handle)
+        });
         Ok(Self {
             listener,
             router,
             state,
             background,
+            worker,
         })
     }
 
@@ -146,6 +158,10 @@ impl Application {
         for task in &self.background {
             task.abort();
         }
+        if let Some((stop, handle)) = self.worker {
+            let _ = stop.send(true);
+            let _ = handle.await;
+        }
         self.state.db.close().await;
         tracing::info!("affdesk stopped");
         result.context("serving HTTP")
@@ -172,6 +188,8 @@ where
         .route("/login", post(auth_http::login))
         .route("/logout", post(auth_http::logout))
         .route("/settings/affiliate", post(affiliate_form::submit))
+        .route("/api/v1/signups", post(intake::post_signup))
+        .route("/signup/complete/{token}", get(intake::complete_page))
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(state.clone(), guard::require_admin))

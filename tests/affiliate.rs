@@ -369,13 +369,13 @@ async fn send_test_calls_the_rendered_link_and_reports_the_answer(app: &TestApp)
     assert_eq!(outcome["status"], 200);
     assert_eq!(outcome["body_excerpt"], "tracked");
     assert_eq!(outcome["error"], Value::Null);
-    let hits = receiver.hits.lock().unwrap().clone();
+    let hits = receiver.hits();
     assert_eq!(hits.len(), 1);
-    assert_eq!(hits[0].0, "/sale?aid=100042&plan=Business%20%26%20Pro");
+    assert_eq!(hits[0].target, "/sale?aid=100042&plan=Business%20%26%20Pro");
     assert!(
-        hits[0].1.starts_with("affdesk/"),
+        hits[0].user_agent.starts_with("affdesk/"),
         "User-Agent: {}",
-        hits[0].1
+        hits[0].user_agent
     );
 
     let invalid = client

@@ -31,7 +31,8 @@ pub struct TestApp {
     pub database_url: String,
     _dir: tempfile::TempDir,
     postgres: Option<(String, String)>,
-    server: tokio::task::JoinHandle<()>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// A fresh database URL for `backend`, or `None` when PostgreSQL tests are not configured.
@@ -100,35 +101,79 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<Self> {
         let dir = tempfile::tempdir().expect("temp dir");
         let (database_url, postgres) = fresh_database(backend, dir.path()).await?;
+        Some(
+            Self::spawn_on(
+                database_url,
+                dir,
+                postgres,
+                ManualClock::new(Utc::now()),
+                adjust,
+            )
+            .await,
+        )
+    }
+
+    /// Another server on this test's database and clock (a second instance, or a restart).
+    pub async fn another_on_same_database(&self, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        Self::spawn_on(
+            self.database_url.clone(),
+            tempfile::tempdir().unwrap(),
+            None,
+            self.clock.clone(),
+            adjust,
+        )
+        .await
+    }
+
+    async fn spawn_on(
+        database_url: String,
+        dir: tempfile::TempDir,
+        postgres: Option<(String, String)>,
+        clock: ManualClock,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Self {
         let mut settings = Settings::for_tests(&database_url);
         adjust(&mut settings);
-        let clock = ManualClock::new(Utc::now());
         let app = Application::build_with_clock(settings, Arc::new(clock.clone()))
             .await
             .expect("application builds");
         let base = format!("http://{}", app.address());
         let state = app.state().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            app.run_until(std::future::pending())
-                .await
-                .expect("server runs");
+            app.run_until(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
         });
-        Some(Self {
+        Self {
             base,
             state,
             clock,
             database_url,
             _dir: dir,
             postgres,
-            server,
-        })
+            server: Some(server),
+            stop: Some(stop),
+        }
     }
 
-    pub async fn cleanup(self) {
-        self.server.abort();
-        let _ = self.server.await;
+    /// Stops the server as SIGTERM would: in-flight work finishes, the worker stops. The test
+    /// database stays until `cleanup`.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(20), server).await;
+        }
+    }
+
+    pub async fn cleanup(mut self) {
+        self.stop().await;
         self.state.db.close().await;
-        drop_database(self.postgres).await;
+        drop_database(self.postgres.take()).await;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -196,6 +241,59 @@ impl TestApp {
         password: &str,
     ) -> reqwest::Response {
         self.login_with(client, username, password, "").await
+    }
+
+    /// A fresh API token for the intake endpoint.
+    pub async fn api_token(&self) -> String {
+        match app::server::api_tokens::create(&self.state.db, "tests", self.clock.now())
+            .await
+            .expect("create token")
+        {
+            app::server::api_tokens::CreateToken::Created { token } => token,
+            app::server::api_tokens::CreateToken::NameTaken => panic!("token exists"),
+        }
+    }
+
+    /// Saves the Affiliate Program settings directly: the switch and up to five links.
+    pub async fn set_links(
+        &self,
+        program_enabled: bool,
+        links: &[(&str, app::domain::affiliate::DeliveryMode)],
+    ) {
+        use app::domain::affiliate::{AffiliateInput, SlotInput};
+        use app::server::affiliate_store;
+        let mut input = AffiliateInput {
+            program_enabled,
+            ..AffiliateInput::default()
+        };
+        for (slot, (url, mode)) in input.slots.iter_mut().zip(links) {
+            *slot = SlotInput {
+                url: (*url).to_owned(),
+                enabled: true,
+                mode: *mode,
+            };
+        }
+        input.validate().expect("valid test links");
+        let version = affiliate_store::load(&self.state.db).await.unwrap().version;
+        affiliate_store::save(&self.state.db, &input, version, "tests", self.clock.now())
+            .await
+            .unwrap();
+    }
+
+    pub async fn post_signup(&self, token: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.bare_client()
+            .post(self.url("/api/v1/signups"))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("intake request")
+    }
+
+    /// (delivery id, state, tries) of every delivery, oldest first.
+    pub async fn deliveries(&self) -> Vec<(i64, String, i32)> {
+        const SQL: &str = "SELECT id, state, tries FROM deliveries ORDER BY id";
+        app::with_pool!(&self.state.db, pool => sqlx::query_as(SQL).fetch_all(pool).await).unwrap()
     }
 
     /// Creates `alice` and returns a client logged in as her.
@@ -285,33 +383,71 @@ macro_rules! on_both_databases {
     };
 }
 
-/// A stand-in affiliate tracker on 127.0.0.1: answers 200 "tracked" and records each request's
-/// path and query and its User-Agent.
+/// What a stand-in tracker saw of one request.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub target: String,
+    pub user_agent: String,
+    pub idempotency_key: String,
+}
+
+/// A stand-in affiliate tracker on 127.0.0.1. It answers each request with the next status of
+/// its script (the last one repeats; 0 means hang without answering) and records every request.
 pub struct Receiver {
     pub base: String,
-    pub hits: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    pub hits: std::sync::Arc<std::sync::Mutex<Vec<Hit>>>,
+}
+
+impl Receiver {
+    pub fn hits(&self) -> Vec<Hit> {
+        self.hits.lock().unwrap().clone()
+    }
 }
 
 pub async fn spawn_receiver() -> Receiver {
+    spawn_scripted_receiver(vec![200]).await
+}
+
+pub async fn spawn_scripted_receiver(script: Vec<u16>) -> Receiver {
     use axum::extract::Request;
-    let hits = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    use axum::response::IntoResponse;
+    let hits = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Hit>::new()));
     let recorded = hits.clone();
     let router = axum::Router::new().fallback(move |req: Request| {
         let recorded = recorded.clone();
+        let script = script.clone();
         async move {
-            let agent = req
-                .headers()
-                .get("user-agent")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
-            let target = req
-                .uri()
-                .path_and_query()
-                .map(|p| p.to_string())
-                .unwrap_or_default();
-            recorded.lock().unwrap().push((target, agent));
-            "tracked"
+            // Read what is needed and let the request go before any await point.
+            let hit = {
+                let header = |name: &str| {
+                    req.headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                Hit {
+                    target: req
+                        .uri()
+                        .path_and_query()
+                        .map(|p| p.to_string())
+                        .unwrap_or_default(),
+                    user_agent: header("user-agent"),
+                    idempotency_key: header("idempotency-key"),
+                }
+            };
+            drop(req);
+            let n = {
+                let mut hits = recorded.lock().unwrap();
+                hits.push(hit);
+                hits.len()
+            };
+            let status = script.get(n - 1).or(script.last()).copied().unwrap_or(200);
+            if status == 0 {
+                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            }
+            let status = axum::http::StatusCode::from_u16(status.max(200)).unwrap();
+            (status, "tracked").into_response()
         }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -320,6 +456,22 @@ pub async fn spawn_receiver() -> Receiver {
         axum::serve(listener, router).await.unwrap();
     });
     Receiver { base, hits }
+}
+
+/// Polls `check` every 50 ms until it holds, failing the test after `secs` seconds.
+pub async fn wait_until<F, Fut>(secs: u64, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[cfg(test)]

@@ -14,15 +14,18 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
 /// Paths anyone may request. Everything else needs a logged-in admin.
+/// `/api/v1/signups` needs no session: it checks its own bearer token.
 pub const PUBLIC_PATHS: &[&str] = &[
     "/login",
     "/healthz",
     "/favicon.ico",
     "/favicon.svg",
     "/robots.txt",
+    "/api/v1/signups",
 ];
-/// Static assets built by cargo-leptos (the wasm bundle, its JavaScript and the stylesheet).
-pub const PUBLIC_PREFIXES: &[&str] = &["/pkg/"];
+/// Static assets built by cargo-leptos (the wasm bundle, its JavaScript and the stylesheet),
+/// and the signup-complete pages customers are sent to (random, expiring tokens).
+pub const PUBLIC_PREFIXES: &[&str] = &["/pkg/", "/signup/complete/"];
 /// Where server functions live; they answer 401 instead of redirecting.
 pub const SERVER_FN_PREFIX: &str = "/api/";
 /// What an admin who must replace a one-time password may still reach.

@@ -3,12 +3,16 @@
 pub mod admins;
 pub mod affiliate_form;
 pub mod affiliate_store;
+pub mod api_tokens;
 pub mod auth_http;
 pub mod clock;
 pub mod db;
+pub mod delivery;
 pub mod guard;
+pub mod intake;
 pub mod login_throttle;
 pub mod outbound;
 pub mod passwords;
 pub mod session;
+pub mod signups;
 pub mod state;

@@ -100,16 +100,29 @@ impl OutboundClient {
     /// GETs `url` with `headers`, never failing: every problem becomes the outcome's `error`.
     pub async fn get(&self, url: &str, headers: &[(&str, String)]) -> CallOutcome {
         let started = Instant::now();
-        let outcome = |status, body_excerpt, error| CallOutcome {
-            url: url.to_owned(),
-            status,
-            elapsed_ms: started.elapsed().as_millis() as u64,
-            body_excerpt,
-            error,
+        let outcome = |status, body_excerpt, failure: Option<(&str, String)>, retry_after| {
+            let (error_kind, error) =
+                failure.map_or((None, None), |(k, m)| (Some(k.to_owned()), Some(m)));
+            CallOutcome {
+                url: url.to_owned(),
+                status,
+                elapsed_ms: started.elapsed().as_millis() as u64,
+                body_excerpt,
+                error,
+                error_kind,
+                retry_after,
+            }
         };
         let parsed = match reqwest::Url::parse(url) {
             Ok(u) => u,
-            Err(e) => return outcome(None, String::new(), Some(format!("not a valid URL: {e}"))),
+            Err(e) => {
+                return outcome(
+                    None,
+                    String::new(),
+                    Some(("invalid_url", format!("not a valid URL: {e}"))),
+                    None,
+                )
+            }
         };
         // An address written as an IP never reaches the resolver, so it is checked here.
         if let Some(ip) = literal_ip(&parsed) {
@@ -117,7 +130,8 @@ impl OutboundClient {
                 return outcome(
                     None,
                     String::new(),
-                    Some(format!("address not allowed: {reason}")),
+                    Some(("not_allowed", format!("address not allowed: {reason}"))),
+                    None,
                 );
             }
         }
@@ -134,8 +148,16 @@ impl OutboundClient {
                         .get(reqwest::header::LOCATION)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("nowhere");
-                    format!("redirect to {target} not followed; use the final URL in the link")
+                    (
+                        "redirect",
+                        format!("redirect to {target} not followed; use the final URL in the link"),
+                    )
                 });
+                let retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
                 let mut body = Vec::new();
                 while body.len() < BODY_EXCERPT_BYTES {
                     match response.chunk().await {
@@ -148,9 +170,10 @@ impl OutboundClient {
                     Some(status.as_u16()),
                     String::from_utf8_lossy(&body).into_owned(),
                     redirect,
+                    retry_after,
                 )
             }
-            Err(err) => outcome(None, String::new(), Some(describe(&err))),
+            Err(err) => outcome(None, String::new(), Some(describe(&err)), None),
         }
     }
 }
@@ -163,24 +186,30 @@ fn literal_ip(url: &reqwest::Url) -> Option<IpAddr> {
     }
 }
 
-/// A reqwest failure in words an admin can act on.
-fn describe(err: &reqwest::Error) -> String {
+/// A reqwest failure: its kind, and words an admin can act on.
+fn describe(err: &reqwest::Error) -> (&'static str, String) {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = source {
         if let Some(denied) = e.downcast_ref::<AddressNotAllowed>() {
-            return denied.to_string();
+            return ("not_allowed", denied.to_string());
         }
         if let Some(dns) = e.downcast_ref::<DnsFailure>() {
-            return format!("DNS failure: {dns}");
+            return ("dns", format!("DNS failure: {dns}"));
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => {
-                    return "connection refused: nothing is listening at that address and port"
-                        .to_owned()
+                    return (
+                        "refused",
+                        "connection refused: nothing is listening at that address and port"
+                            .to_owned(),
+                    )
                 }
                 std::io::ErrorKind::ConnectionReset => {
-                    return "the connection was reset by the server".to_owned()
+                    return (
+                        "connect",
+                        "the connection was reset by the server".to_owned(),
+                    )
                 }
                 _ => {}
             }
@@ -189,19 +218,25 @@ fn describe(err: &reqwest::Error) -> String {
     }
     if err.is_timeout() {
         if err.is_connect() {
-            format!(
-                "timeout: could not connect within {} s",
-                CONNECT_TIMEOUT.as_secs()
+            (
+                "timeout",
+                format!(
+                    "timeout: could not connect within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                ),
             )
         } else {
-            format!(
-                "timeout: no complete answer within {} s",
-                TOTAL_TIMEOUT.as_secs()
+            (
+                "timeout",
+                format!(
+                    "timeout: no complete answer within {} s",
+                    TOTAL_TIMEOUT.as_secs()
+                ),
             )
         }
     } else if err.is_connect() {
-        format!("could not connect: {err}")
+        ("connect", format!("could not connect: {err}"))
     } else {
-        format!("the call failed: {err}")
+        ("other", format!("the call failed: {err}"))
     }
 }

@@ -3,6 +3,7 @@
 use crate::domain::throttle::ThrottlePolicy;
 use crate::server::clock::Clock;
 use crate::server::db::Db;
+use crate::server::delivery::DeliveryWaker;
 use crate::server::outbound::OutboundClient;
 use crate::server::passwords::PasswordService;
 use axum::extract::FromRef;
@@ -39,6 +40,10 @@ pub struct AppState {
     pub db: Db,
     pub passwords: PasswordService,
     pub outbound: OutboundClient,
+    /// Wakes the delivery worker when a signup queued deliveries.
+    pub deliveries: DeliveryWaker,
+    /// The currency of signups reported without one.
+    pub default_currency: String,
     pub auth: Arc<AuthConfig>,
     pub clock: Arc<dyn Clock>,
     pub leptos_options: LeptosOptions,

@@ -1,0 +1,439 @@
+//! Signup intake and server-to-server delivery over HTTP, with local receivers standing in for
+//! affiliate trackers, on SQLite and PostgreSQL. Time is moved by hand; nothing sleeps for a
+//! retry.
+
+mod common;
+
+use app::domain::affiliate::DeliveryMode::{BrowserPixel, ServerToServer};
+use chrono::TimeDelta;
+use common::{spawn_receiver, spawn_scripted_receiver, wait_until, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+on_both_backends!(
+    a_card_signup_with_three_server_links_sends_three_encoded_gets,
+    pixel_links_come_back_in_the_snippet_and_on_the_signup_complete_page,
+    a_moderated_paypal_signup_fires_nothing,
+    nothing_fires_while_the_program_is_off,
+    the_same_order_again_gets_the_original_answer_and_a_different_body_409,
+    invalid_fields_get_422_with_every_error,
+    intake_refuses_missing_tokens_large_bodies_and_other_content_types,
+    a_receiver_failing_twice_is_delivered_on_the_third_attempt,
+    a_404_fails_without_retry,
+    a_hanging_receiver_times_out_and_is_retried,
+    deliveries_pending_at_shutdown_are_delivered_after_restart,
+    two_servers_on_one_database_send_each_delivery_once,
+);
+
+fn card(order_id: &str) -> Value {
+    json!({
+        "order_id": order_id, "account_id": "100042", "user_name": "jane doe", "domain": "jane.example",
+        "plan_id": "7", "plan_name": "Business & Pro", "amount": "19.95", "full_amount": "23.74",
+        "payment_method": "credit_card", "moderated": false, "trial": false,
+        "click_id": "aff/1?x=y", "email": "jane+h@example.com", "signup_time": "2026-11-22T10:15:00Z"
+    })
+}
+
+async fn all_delivered(app: &TestApp, expected: usize) -> bool {
+    let d = app.deliveries().await;
+    d.len() == expected && d.iter().all(|(_, state, _)| state == "delivered")
+}
+
+async fn a_card_signup_with_three_server_links_sends_three_encoded_gets(app: &TestApp) {
+    let receiver = spawn_receiver().await;
+    let base = receiver.base.clone();
+    app.set_links(
+        true,
+        &[
+            (&format!("{base}/a?amount=${{amount}}&aid=${{account_id}}"), ServerToServer),
+            (&format!("{base}/b/${{user_name}}?plan=${{plan_name}}&type=${{signup_type}}"), ServerToServer),
+            (&format!("{base}/c?click=${{click_id}}&email=${{email}}&at=${{signup_time}}&o=${{order_id}}"), ServerToServer),
+        ],
+    )
+    .await;
+    let token = app.api_token().await;
+    let res = app.post_signup(&token, &card("ORD-1")).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(answer["eligible"], true);
+    assert_eq!(
+        answer["reason"],
+        "non-moderated credit-card signup: counts as a sale"
+    );
+    assert_eq!(answer["deliveries"].as_array().unwrap().len(), 3);
+
+    wait_until(10, "three deliveries are delivered", || {
+        all_delivered(app, 3)
+    })
+    .await;
+    let mut targets: Vec<String> = receiver.hits().iter().map(|h| h.target.clone()).collect();
+    targets.sort();
+    assert_eq!(
+        targets,
+        [
+            "/a?amount=19.95&aid=100042",
+            "/b/jane%20doe?plan=Business%20%26%20Pro&type=card",
+            "/c?click=aff%2F1%3Fx%3Dy&email=jane%2Bh%40example.com&at=2026-11-22T10%3A15%3A00Z&o=ORD-1",
+        ]
+    );
+    for hit in receiver.hits() {
+        assert!(hit.user_agent.starts_with("affdesk/"));
+        assert!(
+            hit.idempotency_key.parse::<i64>().is_ok(),
+            "Idempotency-Key is the delivery id"
+        );
+    }
+}
+
+async fn pixel_links_come_back_in_the_snippet_and_on_the_signup_complete_page(app: &TestApp) {
+    app.set_links(
+        true,
+        &[
+            (
+                "https://pixel.example/p.gif?o=${order_id}&a=${amount}",
+                BrowserPixel,
+            ),
+            ("https://other.example/t?x=${plan_name}", BrowserPixel),
+        ],
+    )
+    .await;
+    let token = app.api_token().await;
+    let res = app.post_signup(&token, &card("ORD-PX")).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(
+        answer["deliveries"],
+        json!([]),
+        "pixels are not server deliveries"
+    );
+    assert_eq!(
+        answer["pixels"],
+        json!([
+            "https://pixel.example/p.gif?o=ORD-PX&a=19.95",
+            "https://other.example/t?x=Business%20%26%20Pro"
+        ])
+    );
+    assert_eq!(
+        answer["pixel_html"],
+        "<img src=\"https://pixel.example/p.gif?o=ORD-PX&amp;a=19.95\" width=\"1\" height=\"1\" alt=\"\">\n\
+         <img src=\"https://other.example/t?x=Business%20%26%20Pro\" width=\"1\" height=\"1\" alt=\"\">"
+    );
+    let complete = answer["complete_url"].as_str().unwrap().to_owned();
+    let token_part = complete.rsplit('/').next().unwrap();
+    assert_eq!(token_part.len(), 32, "128 random bits");
+    let page = app.bare_client().get(&complete).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "no login needed");
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("img-src https://pixel.example https://other.example"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Thank you!"));
+    assert!(html.contains("<img src=\"https://pixel.example/p.gif?o=ORD-PX&amp;a=19.95\" width=\"1\" height=\"1\" alt=\"\">"));
+
+    app.clock.advance(TimeDelta::hours(25));
+    let expired = app.bare_client().get(&complete).send().await.unwrap();
+    assert_eq!(
+        expired.status(),
+        StatusCode::NOT_FOUND,
+        "the page expires after 24 hours"
+    );
+}
+
+async fn a_moderated_paypal_signup_fires_nothing(app: &TestApp) {
+    let receiver = spawn_receiver().await;
+    app.set_links(
+        true,
+        &[(
+            &format!("{}/s?o=${{order_id}}", receiver.base),
+            ServerToServer,
+        )],
+    )
+    .await;
+    let token = app.api_token().await;
+    let mut body = card("ORD-PP");
+    body["payment_method"] = json!("paypal");
+    body["moderated"] = json!(true);
+    let res = app.post_signup(&token, &body).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(answer["eligible"], false);
+    assert_eq!(
+        answer["reason"],
+        "moderated PayPal signup: affiliate programs only count non-moderated signups"
+    );
+    assert_eq!(answer["deliveries"], json!([]));
+    assert!(app.deliveries().await.is_empty());
+}
+
+async fn nothing_fires_while_the_program_is_off(app: &TestApp) {
+    app.set_links(
+        false,
+        &[("https://t.example/s?o=${order_id}", ServerToServer)],
+    )
+    .await;
+    let token = app.api_token().await;
+    let answer: Value = app
+        .post_signup(&token, &card("ORD-OFF"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["eligible"], false);
+    assert!(answer["reason"].as_str().unwrap().contains("switched off"));
+    assert!(app.deliveries().await.is_empty());
+}
+
+async fn the_same_order_again_gets_the_original_answer_and_a_different_body_409(app: &TestApp) {
+    app.set_links(
+        true,
+        &[("https://t.example/s?o=${order_id}", ServerToServer)],
+    )
+    .await;
+    let token = app.api_token().await;
+    let first = app.post_signup(&token, &card("ORD-R")).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let again = app.post_signup(&token, &card("ORD-R")).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    assert_eq!(app.deliveries().await.len(), 1, "nothing new created");
+    let mut different = card("ORD-R");
+    different["amount"] = json!("99.00");
+    let conflict = app.post_signup(&token, &different).await;
+    assert_eq!(conflict.status(), StatusCode::CONFLICT);
+    assert!(conflict
+        .text()
+        .await
+        .unwrap()
+        .contains("already reported with different values"));
+}
+
+async fn invalid_fields_get_422_with_every_error(app: &TestApp) {
+    let token = app.api_token().await;
+    let res = app
+        .post_signup(
+            &token,
+            &json!({"order_id": "", "amount": "1.234", "payment_method": "cash"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = res.json().await.unwrap();
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["order_id", "amount", "payment_method"]);
+    let res = app
+        .bare_client()
+        .post(app.url("/api/v1/signups"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("not valid JSON"));
+}
+
+async fn intake_refuses_missing_tokens_large_bodies_and_other_content_types(app: &TestApp) {
+    let token = app.api_token().await;
+    let none = app
+        .bare_client()
+        .post(app.url("/api/v1/signups"))
+        .json(&card("X"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.post_signup("affd_wrong", &card("X")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let big =
+        json!({"order_id": "X", "payment_method": "check", "plan_name": "x".repeat(70 * 1024)});
+    assert_eq!(
+        app.post_signup(&token, &big).await.status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    let form = app
+        .bare_client()
+        .post(app.url("/api/v1/signups"))
+        .bearer_auth(&token)
+        .form(&[("order_id", "X")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // A revoked token stops working.
+    assert!(app::server::api_tokens::revoke(&app.state.db, "tests")
+        .await
+        .unwrap());
+    assert_eq!(
+        app.post_signup(&token, &card("Y")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn a_receiver_failing_twice_is_delivered_on_the_third_attempt(app: &TestApp) {
+    let receiver = spawn_scripted_receiver(vec![500, 500, 200]).await;
+    app.set_links(
+        true,
+        &[(
+            &format!("{}/s?o=${{order_id}}", receiver.base),
+            ServerToServer,
+        )],
+    )
+    .await;
+    let token = app.api_token().await;
+    assert_eq!(
+        app.post_signup(&token, &card("ORD-RETRY")).await.status(),
+        StatusCode::CREATED
+    );
+    wait_until(10, "the first attempt failed", || async {
+        app.deliveries().await[0].2 == 1
+    })
+    .await;
+    assert_eq!(app.deliveries().await[0].1, "failing");
+    // The first retry is due after 1 min ±20%; the clock moves, nothing sleeps.
+    app.clock.advance(TimeDelta::seconds(73));
+    wait_until(10, "the second attempt failed", || async {
+        app.deliveries().await[0].2 == 2
+    })
+    .await;
+    app.clock
+        .advance(TimeDelta::minutes(6) + TimeDelta::seconds(1));
+    wait_until(10, "the third attempt delivered", || all_delivered(app, 1)).await;
+    assert_eq!(app.deliveries().await[0].2, 3);
+    assert_eq!(receiver.hits().len(), 3);
+    let keys: Vec<String> = receiver
+        .hits()
+        .iter()
+        .map(|h| h.idempotency_key.clone())
+        .collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] == w[1]),
+        "every try carries the same Idempotency-Key"
+    );
+}
+
+async fn a_404_fails_without_retry(app: &TestApp) {
+    let receiver = spawn_scripted_receiver(vec![404]).await;
+    app.set_links(
+        true,
+        &[(&format!("{}/gone", receiver.base), ServerToServer)],
+    )
+    .await;
+    let token = app.api_token().await;
+    app.post_signup(&token, &card("ORD-404")).await;
+    wait_until(10, "the delivery failed", || async {
+        app.deliveries().await[0].1 == "failed"
+    })
+    .await;
+    app.clock.advance(TimeDelta::days(4));
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(receiver.hits().len(), 1, "a 404 is not retried");
+}
+
+async fn a_hanging_receiver_times_out_and_is_retried(app: &TestApp) {
+    let receiver = spawn_scripted_receiver(vec![0, 200]).await;
+    app.set_links(
+        true,
+        &[(&format!("{}/slow", receiver.base), ServerToServer)],
+    )
+    .await;
+    let token = app.api_token().await;
+    app.post_signup(&token, &card("ORD-HANG")).await;
+    wait_until(30, "the hanging attempt timed out", || async {
+        app.deliveries().await[0].2 == 1
+    })
+    .await;
+    assert_eq!(app.deliveries().await[0].1, "failing");
+    const SQL: &str = "SELECT error_kind FROM delivery_attempts";
+    let kinds: Vec<Option<String>> =
+        app::with_pool!(&app.state.db, pool => sqlx::query_scalar(SQL).fetch_all(pool).await)
+            .unwrap();
+    assert_eq!(kinds, [Some("timeout".to_owned())]);
+    app.clock.advance(TimeDelta::minutes(2));
+    wait_until(10, "the retry delivered", || all_delivered(app, 1)).await;
+}
+
+async fn deliveries_pending_at_shutdown_are_delivered_after_restart(app: &TestApp) {
+    let receiver = spawn_receiver().await;
+    // A first server that queues but never delivers (its worker is off), then stops.
+    let mut first = app
+        .another_on_same_database(|s| s.run_delivery_worker = false)
+        .await;
+    first
+        .set_links(
+            true,
+            &[(
+                &format!("{}/s?o=${{order_id}}", receiver.base),
+                ServerToServer,
+            )],
+        )
+        .await;
+    let token = first.api_token().await;
+    for n in 0..5 {
+        assert_eq!(
+            first
+                .post_signup(&token, &card(&format!("ORD-{n}")))
+                .await
+                .status(),
+            StatusCode::CREATED
+        );
+    }
+    first.stop().await;
+    assert!(receiver.hits().is_empty());
+    // This test's own server (worker on) picks them up.
+    wait_until(10, "all five are delivered", || all_delivered(app, 5)).await;
+    assert_eq!(receiver.hits().len(), 5);
+}
+
+async fn two_servers_on_one_database_send_each_delivery_once(app: &TestApp) {
+    let receiver = spawn_receiver().await;
+    let second = app.another_on_same_database(|_| {}).await;
+    app.set_links(
+        true,
+        &[
+            (
+                &format!("{}/a?o=${{order_id}}", receiver.base),
+                ServerToServer,
+            ),
+            (
+                &format!("{}/b?o=${{order_id}}", receiver.base),
+                ServerToServer,
+            ),
+        ],
+    )
+    .await;
+    let token = app.api_token().await;
+    for n in 0..40 {
+        let target = if n % 2 == 0 { app } else { &second };
+        assert_eq!(
+            target
+                .post_signup(&token, &card(&format!("ORD-{n}")))
+                .await
+                .status(),
+            StatusCode::CREATED
+        );
+    }
+    wait_until(20, "all 80 are delivered", || all_delivered(app, 80)).await;
+    let mut keys: Vec<String> = receiver
+        .hits()
+        .iter()
+        .map(|h| h.idempotency_key.clone())
+        .collect();
+    assert_eq!(keys.len(), 80, "no delivery was sent twice");
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 80);
+    second.cleanup().await;
+}
