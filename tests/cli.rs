@@ -55,6 +55,7 @@ on_both_databases!(
     admin_create_refuses_bad_input_with_a_clear_message,
     admin_create_and_set_password_succeed,
     migrate_prepares_an_empty_database,
+    tokens_are_created_once_and_revoked,
     first_start_prints_a_one_time_password_that_logs_in_and_must_be_changed,
 );
 
@@ -241,4 +242,25 @@ async fn first_start_prints_a_one_time_password_that_logs_in_and_must_be_changed
     )
     .await;
     assert!(again.stderr.contains("already exists"));
+}
+
+async fn tokens_are_created_once_and_revoked(url: String) {
+    let created = affdesk(&url, &["token", "create", "--name", "signup flow"], "").await;
+    assert!(created.success, "{}", created.stderr);
+    let token = created.stdout.trim();
+    assert!(
+        token.starts_with("affd_"),
+        "the token alone on standard output: {token}"
+    );
+    let again = affdesk(&url, &["token", "create", "--name", "signup flow"], "").await;
+    assert!(!again.success && again.stderr.contains("exists"));
+    let bad = affdesk(&url, &["token", "create", "--name", "a/b"], "").await;
+    assert!(!bad.success && bad.stderr.contains("name:"));
+    assert!(
+        affdesk(&url, &["token", "revoke", "--name", "signup flow"], "")
+            .await
+            .success
+    );
+    let missing = affdesk(&url, &["token", "revoke", "--name", "signup flow"], "").await;
+    assert!(!missing.success && missing.stderr.contains("no token is named"));
 }

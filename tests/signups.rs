@@ -23,6 +23,9 @@ on_both_backends!(
     a_hanging_receiver_times_out_and_is_retried,
     deliveries_pending_at_shutdown_are_delivered_after_restart,
     two_servers_on_one_database_send_each_delivery_once,
+    the_signups_list_filters_searches_and_pages,
+    retry_now_sends_a_failed_delivery_again,
+    api_tokens_are_created_listed_and_revoked_by_admins,
 );
 
 fn card(order_id: &str) -> Value {
@@ -436,4 +439,217 @@ async fn two_servers_on_one_database_send_each_delivery_once(app: &TestApp) {
     keys.dedup();
     assert_eq!(keys.len(), 80);
     second.cleanup().await;
+}
+
+async fn list(
+    client: &reqwest::Client,
+    app: &TestApp,
+    eligible: &str,
+    delivery: &str,
+    q: &str,
+    page: i64,
+) -> Value {
+    let res = client
+        .post(app.url("/api/list_signups"))
+        .form(&[
+            ("eligible", eligible),
+            ("delivery", delivery),
+            ("q", q),
+            ("page", &page.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+fn order_ids(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["order_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn the_signups_list_filters_searches_and_pages(app: &TestApp) {
+    let receiver = spawn_receiver().await;
+    app.set_links(
+        true,
+        &[(
+            &format!("{}/s?o=${{order_id}}", receiver.base),
+            ServerToServer,
+        )],
+    )
+    .await;
+    let token = app.api_token().await;
+    for n in 0..27 {
+        let mut body = card(&format!("ORD-{n:02}"));
+        body["user_name"] = json!(format!("user{n}"));
+        if n % 3 == 0 {
+            body["payment_method"] = json!("paypal");
+            body["moderated"] = json!(true);
+        }
+        assert_eq!(
+            app.post_signup(&token, &body).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    wait_until(20, "the 18 eligible signups are delivered", || {
+        all_delivered(app, 18)
+    })
+    .await;
+    let client = app.logged_in_admin().await;
+
+    let first = list(&client, app, "", "", "", 1).await;
+    assert_eq!(first["total"], 27);
+    assert_eq!(first["pages"], 2);
+    assert_eq!(order_ids(&first)[0], "ORD-26", "newest first");
+    assert_eq!(order_ids(&first).len(), 25);
+    assert_eq!(
+        order_ids(&list(&client, app, "", "", "", 2).await),
+        ["ORD-01", "ORD-00"]
+    );
+    assert_eq!(list(&client, app, "no", "", "", 1).await["total"], 9);
+    assert_eq!(
+        list(&client, app, "yes", "delivered", "", 1).await["total"],
+        18
+    );
+    assert_eq!(list(&client, app, "", "failing", "", 1).await["total"], 0);
+    assert_eq!(
+        order_ids(&list(&client, app, "", "", "user13", 1).await),
+        ["ORD-13"]
+    );
+    assert_eq!(
+        order_ids(&list(&client, app, "", "", "ord-2", 1).await).len(),
+        7,
+        "case-insensitive, partial"
+    );
+    // SQL metacharacters are searched for, not run.
+    assert_eq!(
+        list(&client, app, "", "", "%' OR 1=1 --", 1).await["total"],
+        0
+    );
+    assert_eq!(list(&client, app, "", "", "_", 1).await["total"], 0);
+
+    let page = client
+        .get(app.url("/signups?eligible=no"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("ORD-24") && !page.contains("ORD-25"));
+    let id = first["items"][0]["id"].as_i64().unwrap();
+    let detail = client
+        .get(app.url(&format!("/signups/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(detail.contains("non-moderated credit-card signup: counts as a sale"));
+    assert!(detail.contains("delivered"));
+    assert!(detail.contains("tracked"), "the attempt's answer is shown");
+}
+
+async fn retry_now_sends_a_failed_delivery_again(app: &TestApp) {
+    let receiver = spawn_scripted_receiver(vec![404, 200]).await;
+    app.set_links(true, &[(&format!("{}/s", receiver.base), ServerToServer)])
+        .await;
+    let token = app.api_token().await;
+    app.post_signup(&token, &card("ORD-RN")).await;
+    wait_until(10, "the delivery failed", || async {
+        app.deliveries().await[0].1 == "failed"
+    })
+    .await;
+    let client = app.logged_in_admin().await;
+    let delivery = app.deliveries().await[0].0;
+    let res = client
+        .post(app.url("/api/retry_delivery"))
+        .form(&[("delivery_id", delivery.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    wait_until(10, "the retry delivered", || all_delivered(app, 1)).await;
+    let again = client
+        .post(app.url("/api/retry_delivery"))
+        .form(&[("delivery_id", delivery.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a delivered delivery is not retried"
+    );
+    let anonymous = app
+        .client()
+        .post(app.url("/api/retry_delivery"))
+        .form(&[("delivery_id", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn api_tokens_are_created_listed_and_revoked_by_admins(app: &TestApp) {
+    let client = app.logged_in_admin().await;
+    let res = client
+        .post(app.url("/api/create_token"))
+        .form(&[("name", "signup flow")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let token: String = res.json().await.unwrap();
+    assert!(token.starts_with("affd_") && token.len() > 60);
+    let dup = client
+        .post(app.url("/api/create_token"))
+        .form(&[("name", "signup flow")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dup.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.post_signup(&token, &card("ORD-T")).await.status(),
+        StatusCode::CREATED
+    );
+    let tokens: Value = client
+        .post(app.url("/api/list_tokens"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tokens[0]["name"], "signup flow");
+    assert!(
+        tokens[0]["last_used_at"].is_string(),
+        "last use is recorded"
+    );
+    assert!(
+        !tokens.to_string().contains(&token),
+        "the token itself is never listed"
+    );
+    let res = client
+        .post(app.url("/api/revoke_token"))
+        .form(&[("name", "signup flow")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        app.post_signup(&token, &card("ORD-T2")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    const SQL: &str = "SELECT COUNT(*) FROM api_tokens";
+    let stored: i64 =
+        app::with_pool!(&app.state.db, pool => sqlx::query_scalar(SQL).fetch_one(pool).await)
+            .unwrap();
+    assert_eq!(stored, 0);
 }

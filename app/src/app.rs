@@ -2,8 +2,14 @@
 
 use crate::components::shell::AdminShell;
 use crate::pages::{
-    account::ChangePasswordPage, affiliate::AffiliatePage, dashboard::Dashboard, login::LoginPage,
-    not_found::NotFound, placeholder::NotYetBuilt,
+    account::ChangePasswordPage,
+    affiliate::AffiliatePage,
+    dashboard::Dashboard,
+    login::LoginPage,
+    not_found::NotFound,
+    placeholder::NotYetBuilt,
+    signups::{SignupDetailPage, SignupsPage},
+    tokens::ApiTokensPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -81,18 +87,9 @@ pub fn App() -> impl IntoView {
                                 }
                             }
                         />
-                        <Route
-                            ssr=SsrMode::Async
-                            path=path!("/signups")
-                            view=|| {
-                                view! {
-                                    <NotYetBuilt
-                                        title="Signups"
-                                        purpose="list the signups reported to affdesk, whether each counted for the affiliate program, and every delivery attempt"
-                                    />
-                                }
-                            }
-                        />
+                        <Route path=path!("/signups") view=SignupsPage ssr=SsrMode::Async />
+                        <Route path=path!("/signups/:id") view=SignupDetailPage ssr=SsrMode::Async />
+                        <Route path=path!("/settings/api-tokens") view=ApiTokensPage ssr=SsrMode::Async />
                         <Route path=path!("/account/password") view=ChangePasswordPage ssr=SsrMode::Async />
                     </ParentRoute>
                 </Routes>

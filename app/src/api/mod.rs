@@ -4,6 +4,7 @@
 pub mod account;
 pub mod affiliate;
 pub mod error;
+pub mod signups;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context {

@@ -36,6 +36,7 @@ pub fn AdminShell() -> impl IntoView {
             <nav class="sidebar" aria-label="Main">
                 <p class="nav-heading">"Settings"</p>
                 <A href="/settings/affiliate">"Affiliate Program"</A>
+                <A href="/settings/api-tokens">"API tokens"</A>
                 <p class="nav-heading">"Affiliates"</p>
                 <A href="/affiliate/contracts">"Affiliate contracts"</A>
                 <A href="/signups">"Signups"</A>

@@ -7,6 +7,7 @@ use crate::api::affiliate::{
     affiliate_settings, save_affiliate_settings, send_test_link, HistoryEntry, PostedAffiliateForm,
 };
 use crate::api::error::ApiError;
+use crate::api::signups::{link_health, LinkHealthView};
 use crate::components::form::Banner;
 use crate::domain::affiliate::{insert_at_selection, AffiliateInput, DeliveryMode, SlotInput};
 use crate::domain::call::CallOutcome;
@@ -225,6 +226,7 @@ fn AffiliateForm(form: PostedAffiliateForm, saved: bool) -> impl IntoView {
         .unwrap_or_default()
     };
     let pending = save.pending();
+    let health = Resource::new(|| (), |_| link_health());
 
     view! {
         {move || {
@@ -321,7 +323,7 @@ fn AffiliateForm(form: PostedAffiliateForm, saved: bool) -> impl IntoView {
             {slots
                 .get_value()
                 .into_iter()
-                .map(|slot| view! { <SlotEditor link=slot target_choice last_focused /> })
+                .map(|slot| view! { <SlotEditor link=slot target_choice last_focused health /> })
                 .collect_view()}
 
             <button type="submit" name="intent" value="save" class="primary" disabled=move || pending.get()>
@@ -397,6 +399,7 @@ fn SlotEditor(
     link: Slot,
     target_choice: RwSignal<usize>,
     last_focused: RwSignal<Option<usize>>,
+    health: Resource<Result<Vec<LinkHealthView>, ApiError>>,
 ) -> impl IntoView {
     let Slot {
         n,
@@ -517,6 +520,15 @@ fn SlotEditor(
                 <code data-testid=format!("preview-{n}")>{preview}</code>
             </p>
             {move || test.get().map(|result| view! { <TestResult result /> })}
+            <Suspense fallback=|| ()>
+                {move || {
+                    health
+                        .get()
+                        .and_then(Result::ok)
+                        .and_then(|all| all.into_iter().find(|h| h.link as usize == n))
+                        .map(|h| view! { <LinkHealthLine health=h /> })
+                }}
+            </Suspense>
         </fieldset>
     }
 }
@@ -552,5 +564,22 @@ fn TestResult(result: Result<CallOutcome, String>) -> impl IntoView {
             </div>
         }
         .into_any(),
+    }
+}
+
+#[component]
+fn LinkHealthLine(health: LinkHealthView) -> impl IntoView {
+    view! {
+        <p class="hint" data-testid=format!("health-{}", health.link)>
+            {format!(
+                "Last 24 hours: {} delivered · {} failing · {} exhausted",
+                health.delivered, health.failing, health.exhausted
+            )}
+        </p>
+        {health.warning.then(|| view! {
+            <p class="test-error" role="alert">
+                "This link has not succeeded for 24 hours while deliveries were due. Check the link and the tracker, then use Send test."
+            </p>
+        })}
     }
 }

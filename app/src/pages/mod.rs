@@ -4,3 +4,5 @@ pub mod dashboard;
 pub mod login;
 pub mod not_found;
 pub mod placeholder;
+pub mod signups;
+pub mod tokens;

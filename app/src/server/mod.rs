@@ -14,5 +14,6 @@ pub mod login_throttle;
 pub mod outbound;
 pub mod passwords;
 pub mod session;
+pub mod signup_queries;
 pub mod signups;
 pub mod state;
