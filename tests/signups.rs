@@ -26,6 +26,7 @@ on_both_backends!(
     the_signups_list_filters_searches_and_pages,
     retry_now_sends_a_failed_delivery_again,
     api_tokens_are_created_listed_and_revoked_by_admins,
+    a_link_failing_for_a_day_is_counted_and_warned_about,
 );
 
 fn card(order_id: &str) -> Value {
@@ -652,4 +653,68 @@ async fn api_tokens_are_created_listed_and_revoked_by_admins(app: &TestApp) {
         app::with_pool!(&app.state.db, pool => sqlx::query_scalar(SQL).fetch_one(pool).await)
             .unwrap();
     assert_eq!(stored, 0);
+}
+
+async fn a_link_failing_for_a_day_is_counted_and_warned_about(app: &TestApp) {
+    let bad = spawn_scripted_receiver(vec![500]).await;
+    let good = spawn_receiver().await;
+    app.set_links(
+        true,
+        &[
+            (&format!("{}/bad", bad.base), ServerToServer),
+            (&format!("{}/good", good.base), ServerToServer),
+        ],
+    )
+    .await;
+    let token = app.api_token().await;
+    app.post_signup(&token, &card("ORD-H1")).await;
+    wait_until(10, "both links were tried", || async {
+        app.deliveries()
+            .await
+            .iter()
+            .all(|(_, _, tries)| *tries == 1)
+    })
+    .await;
+    let client = app.logged_in_admin().await;
+    let health = |client: reqwest::Client| async move {
+        let res = client
+            .post(app.url("/api/link_health"))
+            .send()
+            .await
+            .unwrap();
+        res.json::<Value>().await.unwrap()
+    };
+    assert_eq!(
+        health(client.clone()).await,
+        json!([
+            {"link": 1, "delivered": 0, "failing": 1, "exhausted": 0, "warning": false},
+            {"link": 2, "delivered": 1, "failing": 0, "exhausted": 0, "warning": false}
+        ])
+    );
+    // A day later the first link has still not succeeded while its delivery was due.
+    app.clock.advance(TimeDelta::hours(25));
+    // The jump also ended the idle session: log in again.
+    let client = app.client();
+    assert_eq!(
+        common::location(&app.login(&client, "alice", common::PASSWORD).await),
+        "/"
+    );
+    let now = health(client.clone()).await;
+    assert_eq!(now[0]["warning"], true);
+    assert!(
+        now.as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["link"] != 2 || h["warning"] == false),
+        "the healthy link is never warned about: {now}"
+    );
+    let page = client
+        .get(app.url("/settings/affiliate"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("has not succeeded for 24 hours"));
 }
