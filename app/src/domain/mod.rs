@@ -3,6 +3,7 @@
 pub mod address;
 pub mod affiliate;
 pub mod call;
+pub mod contract;
 pub mod credentials;
 pub mod eligibility;
 pub mod link_template;
