@@ -103,6 +103,17 @@ pub struct ServeArgs {
     /// Currency (ISO 4217) of signups reported without one.
     #[arg(long, env = "AFFDESK_DEFAULT_CURRENCY", default_value = "USD")]
     pub default_currency: String,
+    /// The Explodely affiliate API endpoint.
+    #[arg(long, env = "AFFDESK_EXPLODELY_URL", default_value = app::server::explodely::DEFAULT_URL)]
+    pub explodely_url: String,
+    /// Key that encrypts stored credentials: 64 hex characters (`openssl rand -hex 32`). When
+    /// unset, a key file is created on first start (see --secret-key-file).
+    #[arg(long, env = "AFFDESK_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Where the generated key lives when AFFDESK_SECRET_KEY is unset [default: beside the SQLite
+    /// database as <file>.key; ./affdesk.key for PostgreSQL].
+    #[arg(long, env = "AFFDESK_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<std::path::PathBuf>,
     /// Username of the admin created, with a printed one-time password, when none exists.
     #[arg(long, env = "AFFDESK_INITIAL_ADMIN", default_value = "admin")]
     pub initial_admin: String,

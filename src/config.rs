@@ -32,6 +32,9 @@ pub struct Settings {
     /// Run the delivery worker in this process (tests drive it by hand instead).
     pub run_delivery_worker: bool,
     pub default_currency: String,
+    pub explodely_url: String,
+    pub secret_key: Option<SecretString>,
+    pub secret_key_file: std::path::PathBuf,
     /// Created with a printed one-time password when no admin exists; `None` creates nobody.
     pub bootstrap_admin: Option<Username>,
 }
@@ -64,7 +67,22 @@ impl Settings {
         if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
             bail!("AFFDESK_DEFAULT_CURRENCY {currency:?} must be an ISO 4217 code such as USD");
         }
+        let secret_key_file = serve
+            .secret_key_file
+            .clone()
+            .unwrap_or_else(|| default_key_file(&global.database_url));
+        if !(serve.explodely_url.starts_with("https://")
+            || serve.explodely_url.starts_with("http://"))
+        {
+            bail!(
+                "AFFDESK_EXPLODELY_URL {:?} must be an http(s) URL",
+                serve.explodely_url
+            );
+        }
         Ok(Self {
+            explodely_url: serve.explodely_url.clone(),
+            secret_key: serve.secret_key.clone().map(SecretString::from),
+            secret_key_file,
             database: DatabaseSettings::from_args(global)?,
             delivery_limits: DeliveryLimits {
                 total: serve.delivery_concurrency as usize,
@@ -101,8 +119,25 @@ impl Settings {
             delivery_limits: DeliveryLimits::default(),
             run_delivery_worker: true,
             default_currency: "USD".to_owned(),
+            explodely_url: app::server::explodely::DEFAULT_URL.to_owned(),
+            secret_key: Some(SecretString::from("00".repeat(32))),
+            secret_key_file: std::path::PathBuf::from("affdesk.key"),
             bootstrap_admin: None,
         }
+    }
+}
+
+/// The key file beside a SQLite database (`affdesk.db` -> `affdesk.db.key`); `./affdesk.key`
+/// otherwise.
+fn default_key_file(database_url: &str) -> std::path::PathBuf {
+    let path = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .map(|p| p.split('?').next().unwrap_or(p))
+        .filter(|p| !p.is_empty() && !p.starts_with(':'));
+    match path {
+        Some(p) => std::path::PathBuf::from(format!("{p}.key")),
+        None => std::path::PathBuf::from("affdesk.key"),
     }
 }
 
@@ -122,6 +157,23 @@ fn parse_origin(raw: &str) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::parse_origin;
+
+    #[test]
+    fn the_key_file_sits_beside_the_sqlite_database() {
+        use super::default_key_file;
+        assert_eq!(
+            default_key_file("sqlite://affdesk.db"),
+            std::path::PathBuf::from("affdesk.db.key")
+        );
+        assert_eq!(
+            default_key_file("sqlite:///var/lib/a.db?mode=rwc"),
+            std::path::PathBuf::from("/var/lib/a.db.key")
+        );
+        assert_eq!(
+            default_key_file("postgres://u@h/db"),
+            std::path::PathBuf::from("affdesk.key")
+        );
+    }
 
     #[test]
     fn origins_are_scheme_and_host_only() {

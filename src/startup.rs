@@ -8,10 +8,12 @@ use app::server::admins::{self, CreateOutcome};
 use app::server::clock::{Clock, SystemClock};
 use app::server::db::Db;
 use app::server::delivery::{DeliveryWaker, DeliveryWorker};
+use app::server::explodely::ExplodelyClient;
 use app::server::guard;
 use app::server::login_throttle;
 use app::server::outbound::OutboundClient;
 use app::server::passwords::PasswordService;
+use app::server::secrets::SecretBox;
 use app::server::session::{random_token, SESSION_COOKIE};
 use app::server::state::{AppState, AuthConfig};
 use app::server::{affiliate_form, auth_http, intake};
@@ -76,6 +78,9 @@ impl Application {
             clock,
             deliveries: DeliveryWaker::default(),
             default_currency: settings.default_currency.clone(),
+            explodely: ExplodelyClient::new(&settings.explodely_url)
+                .context("building the Explodely client")?,
+            secrets: SecretBox::load(settings.secret_key.as_ref(), &settings.secret_key_file)?,
             leptos_options: LeptosOptions::builder()
                 .output_name("affdesk")
                 .site_root(settings.site_root.as_str())

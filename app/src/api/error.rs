@@ -37,6 +37,13 @@ pub enum ApiError {
          them again."
     )]
     Conflict { by: String, at: String },
+    /// Explodely refused or could not be reached; `settings_link` when the fix is under
+    /// Settings -> Explodely.
+    #[error("{message}")]
+    Remote {
+        message: String,
+        settings_link: bool,
+    },
     #[error(
         "affdesk could not complete this request; try again, and if it keeps failing the server \
          log says why"
@@ -68,6 +75,7 @@ impl ApiError {
             Self::PasswordChangeRequired | Self::CrossSite => 403,
             Self::Invalid(_) => 422,
             Self::Conflict { .. } => 409,
+            Self::Remote { .. } => 502,
             Self::Internal | Self::Transport(_) => 500,
         }
     }

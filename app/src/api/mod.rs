@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod affiliate;
+pub mod contracts;
 pub mod error;
 pub mod signups;
 

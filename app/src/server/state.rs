@@ -4,8 +4,10 @@ use crate::domain::throttle::ThrottlePolicy;
 use crate::server::clock::Clock;
 use crate::server::db::Db;
 use crate::server::delivery::DeliveryWaker;
+use crate::server::explodely::ExplodelyClient;
 use crate::server::outbound::OutboundClient;
 use crate::server::passwords::PasswordService;
+use crate::server::secrets::SecretBox;
 use axum::extract::FromRef;
 use chrono::TimeDelta;
 use leptos::config::LeptosOptions;
@@ -44,6 +46,9 @@ pub struct AppState {
     pub deliveries: DeliveryWaker,
     /// The currency of signups reported without one.
     pub default_currency: String,
+    pub explodely: ExplodelyClient,
+    /// Seals stored credentials (the Explodely API key).
+    pub secrets: SecretBox,
     pub auth: Arc<AuthConfig>,
     pub clock: Arc<dyn Clock>,
     pub leptos_options: LeptosOptions,
