@@ -33,6 +33,8 @@ pub struct Settings {
     pub run_delivery_worker: bool,
     pub default_currency: String,
     pub explodely_url: String,
+    /// How long a createaffcontract call may take (20 s; tests shorten it).
+    pub explodely_timeout: std::time::Duration,
     pub secret_key: Option<SecretString>,
     pub secret_key_file: std::path::PathBuf,
     /// Created with a printed one-time password when no admin exists; `None` creates nobody.
@@ -81,6 +83,7 @@ impl Settings {
         }
         Ok(Self {
             explodely_url: serve.explodely_url.clone(),
+            explodely_timeout: app::server::explodely::TIMEOUT,
             secret_key: serve.secret_key.clone().map(SecretString::from),
             secret_key_file,
             database: DatabaseSettings::from_args(global)?,
@@ -120,6 +123,7 @@ impl Settings {
             run_delivery_worker: true,
             default_currency: "USD".to_owned(),
             explodely_url: app::server::explodely::DEFAULT_URL.to_owned(),
+            explodely_timeout: app::server::explodely::TIMEOUT,
             secret_key: Some(SecretString::from("00".repeat(32))),
             secret_key_file: std::path::PathBuf::from("affdesk.key"),
             bootstrap_admin: None,

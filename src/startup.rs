@@ -78,7 +78,7 @@ impl Application {
             clock,
             deliveries: DeliveryWaker::default(),
             default_currency: settings.default_currency.clone(),
-            explodely: ExplodelyClient::new(&settings.explodely_url)
+            explodely: ExplodelyClient::new(&settings.explodely_url, settings.explodely_timeout)
                 .context("building the Explodely client")?,
             secrets: SecretBox::load(settings.secret_key.as_ref(), &settings.secret_key_file)?,
             leptos_options: LeptosOptions::builder()

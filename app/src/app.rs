@@ -4,10 +4,10 @@ use crate::components::shell::AdminShell;
 use crate::pages::{
     account::ChangePasswordPage,
     affiliate::AffiliatePage,
+    contracts::{ContractDetailPage, ContractsPage, ExplodelySettingsPage, NewContractPage},
     dashboard::Dashboard,
     login::LoginPage,
     not_found::NotFound,
-    placeholder::NotYetBuilt,
     signups::{SignupDetailPage, SignupsPage},
     tokens::ApiTokensPage,
 };
@@ -75,18 +75,10 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=path!("") view=AdminShell ssr=SsrMode::Async>
                         <Route path=path!("") view=Dashboard ssr=SsrMode::Async />
                         <Route path=path!("/settings/affiliate") view=AffiliatePage ssr=SsrMode::Async />
-                        <Route
-                            ssr=SsrMode::Async
-                            path=path!("/affiliate/contracts")
-                            view=|| {
-                                view! {
-                                    <NotYetBuilt
-                                        title="Affiliate contracts"
-                                        purpose="create Explodely affiliate referral contracts and see the ones created"
-                                    />
-                                }
-                            }
-                        />
+                        <Route path=path!("/affiliate/contracts") view=ContractsPage ssr=SsrMode::Async />
+                        <Route path=path!("/affiliate/contracts/new") view=NewContractPage ssr=SsrMode::Async />
+                        <Route path=path!("/affiliate/contracts/:id") view=ContractDetailPage ssr=SsrMode::Async />
+                        <Route path=path!("/settings/explodely") view=ExplodelySettingsPage ssr=SsrMode::Async />
                         <Route path=path!("/signups") view=SignupsPage ssr=SsrMode::Async />
                         <Route path=path!("/signups/:id") view=SignupDetailPage ssr=SsrMode::Async />
                         <Route path=path!("/settings/api-tokens") view=ApiTokensPage ssr=SsrMode::Async />

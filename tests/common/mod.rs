@@ -298,7 +298,13 @@ impl TestApp {
 
     /// Creates `alice` and returns a client logged in as her.
     pub async fn logged_in_admin(&self) -> reqwest::Client {
-        self.create_admin("alice", PASSWORD, false).await;
+        let exists = admins::find_by_username(&self.state.db, "alice")
+            .await
+            .expect("lookup")
+            .is_some();
+        if !exists {
+            self.create_admin("alice", PASSWORD, false).await;
+        }
         let client = self.client();
         let res = self.login(&client, "alice", PASSWORD).await;
         assert_eq!(location(&res), "/", "login should succeed");

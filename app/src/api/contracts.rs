@@ -72,6 +72,7 @@ pub fn reply_error(reply: &Reply) -> Option<ApiError> {
     }
 }
 
+#[cfg(feature = "ssr")]
 fn summary(reply: &Reply) -> String {
     match reply {
         Reply::Created { contract_id } => format!("created as Explodely contract {contract_id}"),

@@ -37,6 +37,7 @@ pub fn AdminShell() -> impl IntoView {
                 <p class="nav-heading">"Settings"</p>
                 <A href="/settings/affiliate">"Affiliate Program"</A>
                 <A href="/settings/api-tokens">"API tokens"</A>
+                <A href="/settings/explodely">"Explodely"</A>
                 <p class="nav-heading">"Affiliates"</p>
                 <A href="/affiliate/contracts">"Affiliate contracts"</A>
                 <A href="/signups">"Signups"</A>

@@ -15,6 +15,7 @@ pub const REPLY_EXCERPT: usize = 2048;
 pub struct ExplodelyClient {
     client: reqwest::Client,
     url: String,
+    timeout: Duration,
 }
 
 /// One call's result: what the reply means, and the reply as received (truncated).
@@ -25,9 +26,9 @@ pub struct CallResult {
 }
 
 impl ExplodelyClient {
-    pub fn new(url: &str) -> Result<Self, reqwest::Error> {
+    pub fn new(url: &str, timeout: Duration) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
-            .timeout(TIMEOUT)
+            .timeout(timeout)
             .connect_timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(crate::server::outbound::user_agent())
@@ -35,6 +36,7 @@ impl ExplodelyClient {
         Ok(Self {
             client,
             url: url.to_owned(),
+            timeout,
         })
     }
 
@@ -59,7 +61,7 @@ impl ExplodelyClient {
             Ok(r) => r,
             Err(err) => {
                 let why = if err.is_timeout() {
-                    format!("no answer within {} s", TIMEOUT.as_secs())
+                    format!("no answer within {} s", self.timeout.as_secs())
                 } else if err.is_connect() {
                     "could not connect".to_owned()
                 } else {

@@ -1,0 +1,437 @@
+//! Explodely affiliate referral contracts against a local stand-in for the Explodely API, on
+//! SQLite and PostgreSQL: the exact request, every reply where it belongs, nothing stored as
+//! created on failure, one call per form, and the API key kept out of every stored row.
+
+mod common;
+
+use common::TestApp;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const API_KEY: &str = "EXPL-secret-key-9876";
+
+/// A stand-in for the Explodely endpoint: records each form body and answers with the next
+/// scripted (status, body, delay in ms); the last answer repeats.
+struct Explodely {
+    url: String,
+    calls: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+}
+
+async fn spawn_explodely(script: Vec<(u16, &'static str, u64)>) -> Explodely {
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let recorded = calls.clone();
+    let router = axum::Router::new().route(
+        "/api/v1/aff",
+        axum::routing::post(move |body: String| {
+            let recorded = recorded.clone();
+            let script = script.clone();
+            async move {
+                let form: Vec<(String, String)> =
+                    serde_urlencoded::from_str(&body).unwrap_or_default();
+                let n = {
+                    let mut calls = recorded.lock().unwrap();
+                    calls.push(form);
+                    calls.len()
+                };
+                let (status, reply, delay) = script.get(n - 1).or(script.last()).copied().unwrap();
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                (axum::http::StatusCode::from_u16(status).unwrap(), reply)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api/v1/aff", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    Explodely { url, calls }
+}
+
+impl Explodely {
+    fn calls(&self) -> Vec<Vec<(String, String)>> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+async fn with_mock(
+    app: &TestApp,
+    script: Vec<(u16, &'static str, u64)>,
+) -> (TestApp, Explodely, reqwest::Client) {
+    let mock = spawn_explodely(script).await;
+    let url = mock.url.clone();
+    let server = app
+        .another_on_same_database(move |s| {
+            s.explodely_url = url;
+            s.explodely_timeout = Duration::from_secs(1);
+        })
+        .await;
+    let client = server.logged_in_admin().await;
+    let res = client
+        .post(server.url("/api/save_explodely_settings"))
+        .form(&[("username", "seller1"), ("api_key", API_KEY)])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status().is_success() || res.status().is_redirection(),
+        "{}",
+        res.status()
+    );
+    (server, mock, client)
+}
+
+fn minimal(key: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("contract_name", "Reseller 2026".to_owned()),
+        ("partner_username", "partner42".to_owned()),
+        ("product_choice", "all".to_owned()),
+        ("product_id", String::new()),
+        ("commission", "25".to_owned()),
+        ("start_date", String::new()),
+        ("end_date", String::new()),
+        ("max_earnings", String::new()),
+        ("max_sales", String::new()),
+        ("comments", String::new()),
+        ("mutual_termination", "on".to_owned()),
+        ("idempotency_key", key.to_owned()),
+    ]
+}
+
+async fn create(
+    client: &reqwest::Client,
+    app: &TestApp,
+    form: &[(&'static str, String)],
+) -> reqwest::Response {
+    client
+        .post(app.url("/api/create_contract"))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn sorted(mut pairs: Vec<(String, String)>) -> Vec<(String, String)> {
+    pairs.sort();
+    pairs
+}
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    sorted(
+        items
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    )
+}
+
+on_both_backends!(
+    a_minimal_and_a_full_contract_send_exactly_the_documented_fields,
+    each_documented_error_lands_where_it_belongs_and_creates_nothing,
+    unreadable_replies_and_server_errors_create_nothing,
+    a_double_submit_calls_explodely_once,
+    the_api_key_is_stored_sealed_and_never_shown,
+    contracts_need_a_session,
+);
+
+async fn a_minimal_and_a_full_contract_send_exactly_the_documented_fields(app: &TestApp) {
+    let (app, mock, client) = with_mock(
+        app,
+        vec![
+            (
+                200,
+                r#"{"contract_created":"ok", "contractid ":"12345"}"#,
+                0,
+            ),
+            (200, r#"{"contract_created":"ok","contractid":678}"#, 0),
+        ],
+    )
+    .await;
+    let res = create(&client, &app, &minimal("aaaaaaaaaaaaaaaaaaaaaaaa")).await;
+    assert!(
+        res.status().is_success() || res.status().is_redirection(),
+        "{}",
+        res.status()
+    );
+    let mut full = minimal("bbbbbbbbbbbbbbbbbbbbbbbb");
+    for (k, v) in [
+        ("product_choice", "id"),
+        ("product_id", "P-77"),
+        ("commission", "80"),
+        ("start_date", "2024-01-01"),
+        ("end_date", "2024-12-31"),
+        ("max_earnings", "1000.50"),
+        ("max_sales", "12"),
+        ("comments", "welcome & thanks"),
+    ] {
+        full.iter_mut().find(|(key, _)| *key == k).unwrap().1 = v.to_owned();
+    }
+    full.retain(|(k, _)| *k != "mutual_termination");
+    full.push(("activate", "on".to_owned()));
+    create(&client, &app, &full).await;
+
+    let calls = mock.calls();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(
+        sorted(calls[0].clone()),
+        pairs(&[
+            ("username", "seller1"),
+            ("apikey", API_KEY),
+            ("apiaction", "createaffcontract"),
+            ("contract_name", "Reseller 2026"),
+            ("partner_username", "partner42"),
+            ("product", "allproducts"),
+            ("commission", "25"),
+            ("activate", "no"),
+            ("mutual_termination", "yes"),
+        ])
+    );
+    assert_eq!(
+        sorted(calls[1].clone()),
+        pairs(&[
+            ("username", "seller1"),
+            ("apikey", API_KEY),
+            ("apiaction", "createaffcontract"),
+            ("contract_name", "Reseller 2026"),
+            ("partner_username", "partner42"),
+            ("product", "P-77"),
+            ("commission", "80"),
+            ("start_date", "01-jan-2024"),
+            ("end_date", "31-dec-2024"),
+            ("max_earnings", "1000.50"),
+            ("max_sales", "12"),
+            ("comments", "welcome & thanks"),
+            ("activate", "yes"),
+            ("mutual_termination", "no"),
+        ])
+    );
+    let overview: Value = client
+        .post(app.url("/api/list_contracts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = overview["contracts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["explodely_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["678", "12345"],
+        "newest first, ids as strings even when sent as numbers"
+    );
+    assert_eq!(overview["contracts"][1]["created_by"], "alice");
+    app.cleanup().await;
+}
+
+async fn each_documented_error_lands_where_it_belongs_and_creates_nothing(app: &TestApp) {
+    let cases: [(&'static str, Option<&str>, &str); 8] = [
+        (r#"{"error":"invalidapikey"}"#, None, "Settings → Explodely"),
+        (
+            r#"{"error":"invalid_partnerusername"}"#,
+            Some("partner_username"),
+            "not a valid Explodely affiliate account",
+        ),
+        (
+            r#"{"error":"partner_contract_exists"}"#,
+            Some("partner_username"),
+            "active contract with this partner",
+        ),
+        (
+            r#"{"error":"duplicate_contract"}"#,
+            None,
+            "already has this contract",
+        ),
+        (
+            r#"{"error":"contract_exists"}"#,
+            None,
+            "contract for all products already exists",
+        ),
+        (
+            r#"{"error":"commission_limit_exceeded"}"#,
+            Some("commission"),
+            "would exceed 80%",
+        ),
+        (r#"{"error":"failed"}"#, None, "try again later"),
+        (r#"{"error":"<b>quota</b>"}"#, None, "<b>quota</b>"),
+    ];
+    for (i, (reply, field, words)) in cases.into_iter().enumerate() {
+        let (server, mock, client) = with_mock(app, vec![(200, reply, 0)]).await;
+        let res = create(&client, &server, &minimal(&format!("key{i:021}"))).await;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        match field {
+            Some(field) => {
+                assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
+                assert_eq!(body["Invalid"][0]["field"], field, "{reply}");
+                assert!(
+                    body["Invalid"][0]["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains(words),
+                    "{reply}: {body}"
+                );
+            }
+            None => {
+                assert_eq!(status, StatusCode::BAD_GATEWAY, "{reply}");
+                assert!(
+                    body["Remote"]["message"].as_str().unwrap().contains(words),
+                    "{reply}: {body}"
+                );
+            }
+        }
+        assert_eq!(mock.calls().len(), 1);
+        server.cleanup().await;
+    }
+    let client = app.logged_in_admin().await;
+    let overview: Value = client
+        .post(app.url("/api/list_contracts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        overview["contracts"],
+        serde_json::json!([]),
+        "nothing stored as created"
+    );
+    assert_eq!(
+        overview["failed"].as_array().unwrap().len(),
+        8,
+        "every failed attempt is listed"
+    );
+}
+
+async fn unreadable_replies_and_server_errors_create_nothing(app: &TestApp) {
+    let cases = [
+        (500, r#"{"contract_created":"ok","contractid":"1"}"#, 0),
+        (200, "<html>maintenance</html>", 0),
+        (200, "", 0),
+        (200, "garbage", 0),
+        // Longer than the client's timeout (1 s in tests, 20 s in production).
+        (200, r#"{"contract_created":"ok","contractid":"1"}"#, 3000),
+    ];
+    for (status, reply, delay) in cases {
+        let (server, _mock, client) = with_mock(app, vec![(status, reply, delay)]).await;
+        let res = create(&client, &server, &minimal("cccccccccccccccccccccccc")).await;
+        assert_eq!(res.status(), StatusCode::BAD_GATEWAY, "{status} {reply}");
+        let body: Value = res.json().await.unwrap();
+        assert!(
+            body["Remote"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Nothing was stored as created"),
+            "{body}"
+        );
+        server.cleanup().await;
+    }
+}
+
+async fn a_double_submit_calls_explodely_once(app: &TestApp) {
+    let (app, mock, client) = with_mock(
+        app,
+        vec![(200, r#"{"contract_created":"ok","contractid":"777"}"#, 700)],
+    )
+    .await;
+    let form = minimal("dddddddddddddddddddddddd");
+    let (a, b) = tokio::join!(create(&client, &app, &form), create(&client, &app, &form));
+    assert!(a.status().is_success() || a.status().is_redirection());
+    assert!(b.status().is_success() || b.status().is_redirection());
+    let again = create(&client, &app, &form).await;
+    assert!(again.status().is_success() || again.status().is_redirection());
+    assert_eq!(mock.calls().len(), 1, "one form, one call to Explodely");
+    let overview: Value = client
+        .post(app.url("/api/list_contracts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(overview["contracts"].as_array().unwrap().len(), 1);
+    app.cleanup().await;
+}
+
+async fn the_api_key_is_stored_sealed_and_never_shown(app: &TestApp) {
+    let (app, _mock, client) = with_mock(
+        app,
+        vec![(200, r#"{"contract_created":"ok","contractid":"1"}"#, 0)],
+    )
+    .await;
+    create(&client, &app, &minimal("eeeeeeeeeeeeeeeeeeeeeeee")).await;
+    let view: Value = client
+        .post(app.url("/api/explodely_settings"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["username"], "seller1");
+    assert_eq!(view["key_last4"], "9876");
+    assert!(!view.to_string().contains(API_KEY));
+    let page = client
+        .get(app.url("/settings/explodely"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(API_KEY) && page.contains("9876"));
+    // An empty key field keeps the stored key.
+    client
+        .post(app.url("/api/save_explodely_settings"))
+        .form(&[("username", "seller2"), ("api_key", "")])
+        .send()
+        .await
+        .unwrap();
+    let view: Value = client
+        .post(app.url("/api/explodely_settings"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (view["username"].as_str(), view["key_last4"].as_str()),
+        (Some("seller2"), Some("9876"))
+    );
+    const ROWS: &str = "SELECT COALESCE(api_key_sealed, '') FROM explodely_settings \
+        UNION ALL SELECT request || COALESCE(reply, '') || COALESCE(message, '') FROM contract_attempts";
+    let rows: Vec<String> =
+        app::with_pool!(&app.state.db, pool => sqlx::query_scalar(ROWS).fetch_all(pool).await)
+            .unwrap();
+    assert!(rows.len() >= 2);
+    for row in rows {
+        assert!(
+            !row.contains(API_KEY),
+            "the API key is in a stored row: {row}"
+        );
+    }
+    app.cleanup().await;
+}
+
+async fn contracts_need_a_session(app: &TestApp) {
+    for path in [
+        "/api/create_contract",
+        "/api/list_contracts",
+        "/api/save_explodely_settings",
+        "/api/explodely_settings",
+    ] {
+        let res = app
+            .client()
+            .post(app.url(path))
+            .form(&minimal("ffffffffffffffffffffffff"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+}
