@@ -12,11 +12,14 @@ use std::time::Duration;
 
 const API_KEY: &str = "EXPL-secret-key-9876";
 
+/// Every form body the stand-in received, in order.
+type Calls = Arc<Mutex<Vec<Vec<(String, String)>>>>;
+
 /// A stand-in for the Explodely endpoint: records each form body and answers with the next
 /// scripted (status, body, delay in ms); the last answer repeats.
 struct Explodely {
     url: String,
-    calls: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    calls: Calls,
 }
 
 async fn spawn_explodely(script: Vec<(u16, &'static str, u64)>) -> Explodely {

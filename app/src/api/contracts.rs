@@ -1,5 +1,10 @@
 //! Server functions of Settings → Explodely and the affiliate contract pages.
 
+// `create_contract` takes the form's fields as its arguments, so a plain HTML form (no
+// JavaScript) can post to it; the `#[server]` macro does not carry a per-function allow over to
+// the browser build.
+#![allow(clippy::too_many_arguments)]
+
 use super::error::ApiError;
 use crate::domain::contract::{KnownError, Reply};
 use leptos::prelude::*;
@@ -220,7 +225,6 @@ pub async fn contract_form_key() -> Result<String, ApiError> {
 
 /// Creates a contract on Explodely, once per form key: a repeat of the same key (double click,
 /// re-post) gets the first result and never calls Explodely again.
-#[allow(clippy::too_many_arguments)]
 #[server(endpoint = "create_contract")]
 pub async fn create_contract(
     contract_name: String,
