@@ -15,8 +15,17 @@ const SITE_ROOT = process.env.LEPTOS_SITE_ROOT ?? join(ROOT, "target", "site");
 export const ADMIN = "e2e-admin";
 export const PASSWORD = "correct horse battery";
 
+/** The stand-in for the Explodely API each test's affdesk talks to. */
+export type ExplodelyStub = {
+  /** The next replies, in order; the last one repeats. */
+  replies: { status: number; body: string }[];
+  /** Each request's form fields. */
+  calls: Record<string, string>[];
+};
+
 export type Affdesk = {
   baseURL: string;
+  explodely: ExplodelyStub;
   databaseUrl: string;
   /** Runs the affdesk command line against this test's database. */
   cli: (args: string[], input?: string) => string;
@@ -61,6 +70,22 @@ export const test = base.extend<{ affdesk: Affdesk; pageErrors: void }>({
   ],
   affdesk: async ({}, use) => {
     const dir = mkdtempSync(join(tmpdir(), "affdesk-e2e-"));
+    const explodely: ExplodelyStub = {
+      replies: [{ status: 200, body: '{"contract_created":"ok", "contractid ":"12345"}' }],
+      calls: [],
+    };
+    const stub = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk) => (body += chunk));
+      req.on("end", () => {
+        explodely.calls.push(Object.fromEntries(new URLSearchParams(body)));
+        const reply = explodely.replies[Math.min(explodely.calls.length - 1, explodely.replies.length - 1)];
+        res.writeHead(reply.status, { "content-type": "application/json" });
+        res.end(reply.body);
+      });
+    });
+    await new Promise<void>((r) => stub.listen(0, "127.0.0.1", r));
+    const stubPort = (stub.address() as { port: number }).port;
     const databaseUrl = `sqlite://${dir}/affdesk.db`;
     const env = {
       ...process.env,
@@ -70,14 +95,16 @@ export const test = base.extend<{ affdesk: Affdesk; pageErrors: void }>({
       AFFDESK_LOG: "info",
       // The tests' stand-in tracker listens on loopback.
       AFFDESK_OUTBOUND_ALLOW: "127.0.0.1",
+      AFFDESK_EXPLODELY_URL: `http://127.0.0.1:${stubPort}/api/v1/aff`,
     };
     const cli = (args: string[], input = "") =>
       execFileSync(BIN, args, { env, input, encoding: "utf8" });
     cli(["admin", "create", "--username", ADMIN, "--password-stdin"], `${PASSWORD}\n`);
     const { child, baseURL } = await startServer(env);
-    await use({ baseURL, databaseUrl, cli });
+    await use({ baseURL, databaseUrl, cli, explodely });
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));
+    stub.close();
     rmSync(dir, { recursive: true, force: true });
   },
   baseURL: async ({ affdesk }, use) => {
