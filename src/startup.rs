@@ -16,7 +16,7 @@ use app::server::passwords::PasswordService;
 use app::server::secrets::SecretBox;
 use app::server::session::{random_token, SESSION_COOKIE};
 use app::server::state::{AppState, AuthConfig};
-use app::server::{affiliate_form, auth_http, intake};
+use app::server::{affiliate_form, auth_http, contract_form, intake};
 use app::{shell, App};
 use axum::extract::Request;
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -193,6 +193,7 @@ where
         .route("/login", post(auth_http::login))
         .route("/logout", post(auth_http::logout))
         .route("/settings/affiliate", post(affiliate_form::submit))
+        .route("/affiliate/contracts/new", post(contract_form::submit))
         .route("/api/v1/signups", post(intake::post_signup))
         .route("/signup/complete/{token}", get(intake::complete_page))
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))

@@ -56,10 +56,39 @@ impl Explodely {
     }
 }
 
+/// Every log line of this test process at debug level, to prove secrets stay out of logs.
+fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = buffer.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || LogSink(writer.clone()))
+            .try_init();
+        buffer
+    })
+    .clone()
+}
+
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 async fn with_mock(
     app: &TestApp,
     script: Vec<(u16, &'static str, u64)>,
 ) -> (TestApp, Explodely, reqwest::Client) {
+    captured_logs();
     let mock = spawn_explodely(script).await;
     let url = mock.url.clone();
     let server = app
@@ -418,6 +447,12 @@ async fn the_api_key_is_stored_sealed_and_never_shown(app: &TestApp) {
             "the API key is in a stored row: {row}"
         );
     }
+    let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
+    assert!(
+        logs.contains("Explodely createaffcontract attempt"),
+        "logs were captured"
+    );
+    assert!(!logs.contains(API_KEY), "the API key is in a log line");
     app.cleanup().await;
 }
 

@@ -65,6 +65,26 @@ test("the commission error shows beside its field, from the browser's check and 
 test.describe("with JavaScript disabled", () => {
   test.use({ javaScriptEnabled: false });
 
+  test("a refusal keeps the form filled in, with the error beside its field", async ({ page, affdesk }) => {
+    affdesk.explodely.replies = [
+      { status: 200, body: '{"error":"commission_limit_exceeded"}' },
+      { status: 200, body: '{"contract_created":"ok","contractid":"555"}' },
+    ];
+    await saveExplodelyAccount(page);
+    await page.goto("/affiliate/contracts/new");
+    await fillContract(page, "60");
+    await page.getByRole("button", { name: "Create contract" }).click();
+    await expect(page.locator("#commission-error")).toContainText("would exceed 80%");
+    await expect(page.getByLabel("Contract name")).toHaveValue("Reseller 2026");
+    await expect(page.getByLabel("Commission (%)")).toHaveValue("60");
+    await expect(page.getByLabel("End date")).toHaveValue("2024-01-31");
+    // A deliberate second submit is a new attempt (the form carries a fresh key).
+    await page.getByLabel("Commission (%)").fill("40");
+    await page.getByRole("button", { name: "Create contract" }).click();
+    await expect(page.getByTestId("explodely-id")).toHaveText("555");
+    expect(affdesk.explodely.calls).toHaveLength(2);
+  });
+
   test("the contract form still submits", async ({ page, affdesk }) => {
     await saveExplodelyAccount(page);
     await page.goto("/affiliate/contracts/new");

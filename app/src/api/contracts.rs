@@ -223,43 +223,26 @@ pub async fn contract_form_key() -> Result<String, ApiError> {
     Ok(crate::server::session::random_token(16))
 }
 
+/// A contract form rendered for a plain form post (no JavaScript): what was posted, the error,
+/// and a fresh key for the next, deliberate, submit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PostedContractForm {
+    pub input: crate::domain::contract::ContractInput,
+    pub error: ApiError,
+    pub key: String,
+}
+
 /// Creates a contract on Explodely, once per form key: a repeat of the same key (double click,
-/// re-post) gets the first result and never calls Explodely again.
-#[server(endpoint = "create_contract")]
-pub async fn create_contract(
-    contract_name: String,
-    partner_username: String,
-    product_choice: String,
-    product_id: String,
-    commission: String,
-    start_date: String,
-    end_date: String,
-    max_earnings: String,
-    max_sales: String,
-    comments: String,
-    activate: Option<String>,
-    mutual_termination: Option<String>,
-    idempotency_key: String,
+/// re-post) gets the first result and never calls Explodely again. Returns affdesk's contract id.
+#[cfg(feature = "ssr")]
+pub(crate) async fn create_contract_for(
+    state: &crate::server::state::AppState,
+    admin: &str,
+    input: crate::domain::contract::ContractInput,
+    idempotency_key: &str,
 ) -> Result<i64, ApiError> {
-    use super::context::{current_admin, fail, internal, state};
-    use crate::domain::contract::ContractInput;
+    use super::context::{fail, internal};
     use crate::server::contracts::{self, Begin};
-    let admin = current_admin()?;
-    let state = state()?;
-    let input = ContractInput {
-        contract_name,
-        partner_username,
-        product_choice,
-        product_id,
-        commission,
-        start_date,
-        end_date,
-        max_earnings,
-        max_sales,
-        comments,
-        activate: activate.is_some(),
-        mutual_termination: mutual_termination.is_some(),
-    };
     let contract = input.validate().map_err(|errors| {
         fail(ApiError::Invalid(
             errors
@@ -295,15 +278,9 @@ pub async fn create_contract(
         })?;
     let request = serde_json::to_string(&contract.form_fields()).map_err(internal)?;
     let now = state.clock.now();
-    let reply = match contracts::begin_attempt(
-        &state.db,
-        &idempotency_key,
-        &request,
-        &admin.username,
-        now,
-    )
-    .await
-    .map_err(internal)?
+    let reply = match contracts::begin_attempt(&state.db, idempotency_key, &request, admin, now)
+        .await
+        .map_err(internal)?
     {
         Begin::Existing(row) => {
             let row = if row.outcome == "running" {
@@ -314,7 +291,6 @@ pub async fn create_contract(
                 row
             };
             if let Some(id) = row.contract_id {
-                leptos_axum::redirect(&format!("/affiliate/contracts/{id}?created=1"));
                 return Ok(id);
             }
             row.message
@@ -346,20 +322,62 @@ pub async fn create_contract(
                 &call.raw,
                 Some(&message),
                 created,
-                &admin.username,
+                admin,
                 state.clock.now(),
             )
             .await
             .map_err(internal)?;
-            tracing::info!(admin = %admin.username, outcome, "Explodely createaffcontract attempt");
+            tracing::info!(%admin, outcome, "Explodely createaffcontract attempt");
             if let Some(id) = stored {
-                leptos_axum::redirect(&format!("/affiliate/contracts/{id}?created=1"));
                 return Ok(id);
             }
             call.reply
         }
     };
     Err(fail(reply_error(&reply).unwrap_or(ApiError::Internal)))
+}
+
+/// The path a created contract is shown at.
+pub fn created_path(id: i64) -> String {
+    format!("/affiliate/contracts/{id}?created=1")
+}
+
+#[server(endpoint = "create_contract")]
+pub async fn create_contract(
+    contract_name: String,
+    partner_username: String,
+    product_choice: String,
+    product_id: String,
+    commission: String,
+    start_date: String,
+    end_date: String,
+    max_earnings: String,
+    max_sales: String,
+    comments: String,
+    activate: Option<String>,
+    mutual_termination: Option<String>,
+    idempotency_key: String,
+) -> Result<i64, ApiError> {
+    use crate::domain::contract::ContractInput;
+    let admin = super::context::current_admin()?;
+    let state = super::context::state()?;
+    let input = ContractInput {
+        contract_name,
+        partner_username,
+        product_choice,
+        product_id,
+        commission,
+        start_date,
+        end_date,
+        max_earnings,
+        max_sales,
+        comments,
+        activate: activate.is_some(),
+        mutual_termination: mutual_termination.is_some(),
+    };
+    let id = create_contract_for(&state, &admin.username, input, &idempotency_key).await?;
+    leptos_axum::redirect(&created_path(id));
+    Ok(id)
 }
 
 #[server(endpoint = "list_contracts")]

@@ -2,7 +2,7 @@
 
 use crate::api::contracts::{
     contract_detail, contract_form_key, explodely_settings, list_contracts, ContractAttemptView,
-    ContractView, CreateContract, SaveExplodelySettings,
+    ContractView, CreateContract, PostedContractForm, SaveExplodelySettings,
 };
 use crate::api::error::ApiError;
 use crate::components::form::{Banner, FieldMessage};
@@ -221,14 +221,37 @@ pub fn ContractDetailPage() -> impl IntoView {
 
 #[component]
 pub fn NewContractPage() -> impl IntoView {
-    let key = Resource::new(|| (), |_| contract_form_key());
+    #[cfg(feature = "ssr")]
+    let posted = use_context::<PostedContractForm>();
+    #[cfg(not(feature = "ssr"))]
+    let posted: Option<PostedContractForm> = None;
+    let start = Resource::new(
+        || (),
+        move |_| {
+            let posted = posted.clone();
+            async move {
+                match posted {
+                    Some(p) => Ok(p),
+                    None => contract_form_key().await.map(|key| PostedContractForm {
+                        input: ContractInput {
+                            product_choice: "all".to_owned(),
+                            mutual_termination: true,
+                            ..ContractInput::default()
+                        },
+                        error: ApiError::Invalid(Vec::new()),
+                        key,
+                    }),
+                }
+            }
+        },
+    );
     view! {
         <Title text="New affiliate contract" />
         <h1>"New affiliate contract"</h1>
         <p class="lead">"Creates a second-tier affiliate referral contract on Explodely (createaffcontract). A contract is created once: submitting twice does not create two."</p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || key.get().map(|result| match result {
-                Ok(key) => view! { <ContractForm key /> }.into_any(),
+            {move || start.get().map(|result| match result {
+                Ok(form) => view! { <ContractForm form /> }.into_any(),
                 Err(err) => view! { <Banner kind="error"><p>{err.to_string()}</p></Banner> }.into_any(),
             })}
         </Suspense>
@@ -236,13 +259,16 @@ pub fn NewContractPage() -> impl IntoView {
 }
 
 #[component]
-fn ContractForm(key: String) -> impl IntoView {
+fn ContractForm(form: PostedContractForm) -> impl IntoView {
+    let PostedContractForm {
+        input: initial,
+        error: initial_error,
+        key,
+    } = form;
     let create = ServerAction::<CreateContract>::new();
-    let input = RwSignal::new(ContractInput {
-        product_choice: "all".to_owned(),
-        mutual_termination: true,
-        ..ContractInput::default()
-    });
+    let key = RwSignal::new(key);
+    let input = RwSignal::new(initial.clone());
+    // Fields the admin has typed in since the page loaded: their live errors show.
     let touched = RwSignal::new(Vec::<&'static str>::new());
     let touch = move |field: &'static str| {
         touched.update(|t| {
@@ -252,7 +278,22 @@ fn ContractForm(key: String) -> impl IntoView {
         })
     };
     let live = Memo::new(move |_| input.with(|i| i.validate().err().unwrap_or_default()));
-    let server_error = move || create.value().get().and_then(Result::err);
+    let initial_error = StoredValue::new(initial_error);
+    let server_error = Signal::derive(move || match create.value().get() {
+        Some(result) => result.err(),
+        None => initial_error
+            .with_value(|e| Some(e.clone()).filter(|e| *e != ApiError::Invalid(Vec::new()))),
+    });
+    // A failed submit used its key; the next submit is a new, deliberate attempt.
+    Effect::new(move |_| {
+        if let Some(Err(_)) = create.value().get() {
+            leptos::task::spawn_local(async move {
+                if let Ok(fresh) = contract_form_key().await {
+                    key.set(fresh);
+                }
+            });
+        }
+    });
     let message_for = move |field: &'static str| {
         Signal::derive(move || {
             let live = touched
@@ -265,11 +306,48 @@ fn ContractForm(key: String) -> impl IntoView {
                     })
                 })
                 .flatten();
-            live.or_else(|| server_error().and_then(|e| e.field_message(field)))
+            live.or_else(|| server_error.get().and_then(|e| e.field_message(field)))
         })
     };
-    let banner = move || server_error().filter(|e| !matches!(e, ApiError::Invalid(_)));
+    let banner = move || {
+        server_error
+            .get()
+            .filter(|e| !matches!(e, ApiError::Invalid(_)))
+    };
     let pending = create.pending();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let i = input.get_untracked();
+        if i.validate().is_err() {
+            touched.set(vec![
+                "contract_name",
+                "partner_username",
+                "product_id",
+                "commission",
+                "start_date",
+                "end_date",
+                "max_earnings",
+                "max_sales",
+                "comments",
+            ]);
+            return;
+        }
+        create.dispatch(CreateContract {
+            contract_name: i.contract_name,
+            partner_username: i.partner_username,
+            product_choice: i.product_choice,
+            product_id: i.product_id,
+            commission: i.commission,
+            start_date: i.start_date,
+            end_date: i.end_date,
+            max_earnings: i.max_earnings,
+            max_sales: i.max_sales,
+            comments: i.comments,
+            activate: i.activate.then(|| "on".to_owned()),
+            mutual_termination: i.mutual_termination.then(|| "on".to_owned()),
+            idempotency_key: key.get_untracked(),
+        });
+    };
     // Binds a text field to the input signal.
     macro_rules! text_field {
         ($field:ident) => {
@@ -280,6 +358,7 @@ fn ContractForm(key: String) -> impl IntoView {
             }
         };
     }
+    let by_id = initial.product_choice == "id";
     view! {
         {move || banner().map(|e| {
             let link = matches!(e, ApiError::Remote { settings_link: true, .. });
@@ -290,62 +369,62 @@ fn ContractForm(key: String) -> impl IntoView {
                 </Banner>
             }
         })}
-        <ActionForm action=create attr:class="card stack contract-form">
-            <input type="hidden" name="idempotency_key" value=key />
+        <form method="post" action="/affiliate/contracts/new" class="card stack contract-form" on:submit=on_submit novalidate>
+            <input type="hidden" name="idempotency_key" prop:value=move || key.get() value=key.get_untracked() />
             <label for="contract_name">"Contract name"</label>
             <p class="hint">{format!("For your records; up to {NAME_MAX_CHARS} characters.")}</p>
-            <input id="contract_name" name="contract_name" required on:input=text_field!(contract_name) />
+            <input id="contract_name" name="contract_name" required value=initial.contract_name.clone() on:input=text_field!(contract_name) />
             <FieldMessage id="contract_name-error" message=message_for("contract_name") />
 
             <label for="partner_username">"Partner username"</label>
             <p class="hint">"Explodely affiliate ID of the partner."</p>
-            <input id="partner_username" name="partner_username" required on:input=text_field!(partner_username) />
+            <input id="partner_username" name="partner_username" required value=initial.partner_username.clone() on:input=text_field!(partner_username) />
             <FieldMessage id="partner_username-error" message=message_for("partner_username") />
 
             <fieldset class="product">
                 <legend>"Product"</legend>
-                <label><input type="radio" name="product_choice" value="all" checked=true on:change=move |_| input.update(|i| i.product_choice = "all".to_owned()) />" All products"</label>
-                <label><input type="radio" name="product_choice" value="id" on:change=move |_| input.update(|i| i.product_choice = "id".to_owned()) />" One product, by Explodely product ID: "</label>
-                <input id="product_id" name="product_id" aria-label="Explodely product ID" on:input=text_field!(product_id) />
+                <label><input type="radio" name="product_choice" value="all" checked=!by_id on:change=move |_| input.update(|i| i.product_choice = "all".to_owned()) />" All products"</label>
+                <label><input type="radio" name="product_choice" value="id" checked=by_id on:change=move |_| input.update(|i| i.product_choice = "id".to_owned()) />" One product, by Explodely product ID: "</label>
+                <input id="product_id" name="product_id" aria-label="Explodely product ID" value=initial.product_id.clone() on:input=text_field!(product_id) />
             </fieldset>
             <FieldMessage id="product_id-error" message=message_for("product_id") />
 
             <label for="commission">"Commission (%)"</label>
             <p class="hint">"Up to 80: the percentage of your share the partner will get."</p>
-            <input id="commission" name="commission" inputmode="decimal" required on:input=text_field!(commission) />
+            <input id="commission" name="commission" inputmode="decimal" required value=initial.commission.clone() on:input=text_field!(commission) />
             <FieldMessage id="commission-error" message=message_for("commission") />
 
             <label for="start_date">"Start date"</label>
             <p class="hint">"Optional; by default the contract starts right away."</p>
-            <input id="start_date" name="start_date" type="date" on:input=text_field!(start_date) />
+            <input id="start_date" name="start_date" type="date" value=initial.start_date.clone() on:input=text_field!(start_date) />
             <FieldMessage id="start_date-error" message=message_for("start_date") />
 
             <label for="end_date">"End date"</label>
             <p class="hint">"Optional; by default the contract is active until terminated."</p>
-            <input id="end_date" name="end_date" type="date" on:input=text_field!(end_date) />
+            <input id="end_date" name="end_date" type="date" value=initial.end_date.clone() on:input=text_field!(end_date) />
             <FieldMessage id="end_date-error" message=message_for("end_date") />
 
             <label for="max_earnings">"Max earnings"</label>
             <p class="hint">"Optional: value of contract sales after which the contract expires."</p>
-            <input id="max_earnings" name="max_earnings" inputmode="decimal" on:input=text_field!(max_earnings) />
+            <input id="max_earnings" name="max_earnings" inputmode="decimal" value=initial.max_earnings.clone() on:input=text_field!(max_earnings) />
             <FieldMessage id="max_earnings-error" message=message_for("max_earnings") />
 
             <label for="max_sales">"Max sales"</label>
             <p class="hint">"Optional: number of contract sales after which the contract expires."</p>
-            <input id="max_sales" name="max_sales" inputmode="numeric" on:input=text_field!(max_sales) />
+            <input id="max_sales" name="max_sales" inputmode="numeric" value=initial.max_sales.clone() on:input=text_field!(max_sales) />
             <FieldMessage id="max_sales-error" message=message_for("max_sales") />
 
             <label for="comments">"Comments"</label>
             <p class="hint">{format!("Optional, up to {COMMENTS_MAX_CHARS} characters; visible inside Explodely's seller contracts section.")}</p>
-            <textarea id="comments" name="comments" rows="3" on:input=text_field!(comments)></textarea>
+            <textarea id="comments" name="comments" rows="3" on:input=text_field!(comments)>{initial.comments.clone()}</textarea>
             <FieldMessage id="comments-error" message=message_for("comments") />
 
-            <label class="check"><input type="checkbox" name="activate" />" Activate the contract immediately"</label>
-            <label class="check"><input type="checkbox" name="mutual_termination" checked=true />" Mutual termination (the contract ends only after the partner approves too)"</label>
+            <label class="check"><input type="checkbox" name="activate" checked=initial.activate on:change=move |ev| input.update(|i| i.activate = event_target_checked(&ev)) />" Activate the contract immediately"</label>
+            <label class="check"><input type="checkbox" name="mutual_termination" checked=initial.mutual_termination on:change=move |ev| input.update(|i| i.mutual_termination = event_target_checked(&ev)) />" Mutual termination (the contract ends only after the partner approves too)"</label>
 
             <button type="submit" class="primary" disabled=move || pending.get()>
                 {move || if pending.get() { "Creating on Explodely…" } else { "Create contract" }}
             </button>
-        </ActionForm>
+        </form>
     }
 }

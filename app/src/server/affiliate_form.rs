@@ -194,7 +194,9 @@ async fn render_with(
     status: StatusCode,
 ) -> Response {
     let options = state.leptos_options.clone();
-    let handler = leptos_axum::render_app_to_stream_with_context(
+    // Async, like the routes' SsrMode::Async: the whole page is sent once its data is ready, as a
+    // browser without JavaScript needs it.
+    let handler = leptos_axum::render_app_async_with_context(
         move || {
             provide_context(state.clone());
             provide_context(form.clone());

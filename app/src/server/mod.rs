@@ -6,6 +6,7 @@ pub mod affiliate_store;
 pub mod api_tokens;
 pub mod auth_http;
 pub mod clock;
+pub mod contract_form;
 pub mod contracts;
 pub mod db;
 pub mod delivery;
