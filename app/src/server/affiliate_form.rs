@@ -9,13 +9,13 @@ use crate::api::error::ApiError;
 use crate::domain::affiliate::{append_token, AffiliateInput, DeliveryMode, SlotInput};
 use crate::domain::link_template::{Token, LINK_SLOTS};
 use crate::server::auth_http::InternalError;
+use crate::server::posted_page::render_with;
 use crate::server::session::CurrentAdmin;
 use crate::server::state::AppState;
-use axum::body::{to_bytes, Body};
+use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use leptos::prelude::provide_context;
 
 pub const SAVED_PATH: &str = "/settings/affiliate?saved=1";
 
@@ -183,31 +183,6 @@ fn slot_of(intent: &str, prefix: &str) -> Option<usize> {
         .strip_prefix(prefix)
         .and_then(|n| n.parse::<usize>().ok())
         .filter(|n| (1..=LINK_SLOTS).contains(n))
-}
-
-/// Renders the application for this request with `form` in context, which the page uses instead
-/// of loading the stored settings.
-async fn render_with(
-    state: AppState,
-    parts: axum::http::request::Parts,
-    form: PostedAffiliateForm,
-    status: StatusCode,
-) -> Response {
-    let options = state.leptos_options.clone();
-    // Async, like the routes' SsrMode::Async: the whole page is sent once its data is ready, as a
-    // browser without JavaScript needs it.
-    let handler = leptos_axum::render_app_async_with_context(
-        move || {
-            provide_context(state.clone());
-            provide_context(form.clone());
-        },
-        move || crate::app::shell(options.clone()),
-    );
-    let mut response = handler(Request::from_parts(parts, Body::empty()))
-        .await
-        .into_response();
-    *response.status_mut() = status;
-    response
 }
 
 #[cfg(test)]

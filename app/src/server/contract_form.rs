@@ -5,13 +5,13 @@
 use crate::api::contracts::{create_contract_for, created_path, PostedContractForm};
 use crate::domain::contract::ContractInput;
 use crate::server::auth_http::InternalError;
+use crate::server::posted_page::render_with;
 use crate::server::session::{random_token, CurrentAdmin};
 use crate::server::state::AppState;
-use axum::body::{to_bytes, Body};
+use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use leptos::prelude::provide_context;
 
 fn parse(pairs: Vec<(String, String)>) -> (ContractInput, String) {
     let mut input = ContractInput::default();
@@ -57,21 +57,7 @@ pub async fn submit(
         error,
         key: random_token(16),
     };
-    let options = state.leptos_options.clone();
-    // Async, like the routes' SsrMode::Async: the whole page is sent once its data is ready, as a
-    // browser without JavaScript needs it.
-    let handler = leptos_axum::render_app_async_with_context(
-        move || {
-            provide_context(state.clone());
-            provide_context(posted.clone());
-        },
-        move || crate::app::shell(options.clone()),
-    );
-    let mut response = handler(Request::from_parts(parts, Body::empty()))
-        .await
-        .into_response();
-    *response.status_mut() = status;
-    Ok(response)
+    Ok(render_with(state, parts, posted, status).await)
 }
 
 #[cfg(test)]

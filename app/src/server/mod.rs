@@ -16,6 +16,7 @@ pub mod intake;
 pub mod login_throttle;
 pub mod outbound;
 pub mod passwords;
+pub mod posted_page;
 pub mod secrets;
 pub mod session;
 pub mod signup_queries;
