@@ -330,6 +330,16 @@ pub fn session_cookie(res: &reqwest::Response) -> Option<String> {
         .map(|c| c.split(';').next().unwrap_or_default().to_owned())
 }
 
+/// Runs a test body, failing it after two minutes: a hang must fail the suite, not stall CI.
+pub async fn within_limit<F: std::future::Future<Output = ()>>(body: F) {
+    if tokio::time::timeout(std::time::Duration::from_secs(120), body)
+        .await
+        .is_err()
+    {
+        panic!("the test did not finish within 120 s");
+    }
+}
+
 /// Declares each listed `async fn name(app: &TestApp)` as two tests, `name::sqlite` and
 /// `name::postgres`, each on its own fresh database.
 #[macro_export]
@@ -342,7 +352,7 @@ macro_rules! on_both_backends {
                     let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite)
                         .await
                         .expect("SQLite always runs");
-                    super::$name(&app).await;
+                    $crate::common::within_limit(super::$name(&app)).await;
                     app.cleanup().await;
                 }
 
@@ -351,7 +361,7 @@ macro_rules! on_both_backends {
                     let Some(app) = $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await else {
                         return;
                     };
-                    super::$name(&app).await;
+                    $crate::common::within_limit(super::$name(&app)).await;
                     app.cleanup().await;
                 }
             }
@@ -371,7 +381,7 @@ macro_rules! on_both_databases {
                     let Some((url, postgres)) = $crate::common::fresh_database(backend, dir.path()).await else {
                         return;
                     };
-                    super::$name(url).await;
+                    $crate::common::within_limit(super::$name(url)).await;
                     $crate::common::drop_database(postgres).await;
                 }
 

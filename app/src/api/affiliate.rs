@@ -22,6 +22,9 @@ pub struct AffiliateState {
     /// The version this input was loaded at; a save carries it back.
     pub version: i64,
     pub history: Vec<HistoryEntry>,
+    /// Each link's deliveries over the last 24 hours, loaded with the settings so the page has
+    /// one source of data (no resource nested inside another's content).
+    pub health: Vec<super::signups::LinkHealthView>,
 }
 
 /// A page rendered for a plain form post (no JavaScript): what was posted, and what came of it.
@@ -68,10 +71,14 @@ pub(crate) async fn load_state(
             changes: r.before.describe_changes(&r.after),
         })
         .collect();
+    let health = crate::server::signup_queries::link_health(&state.db, state.clock.now())
+        .await
+        .map_err(internal)?;
     Ok(AffiliateState {
         input: stored.input,
         version: stored.version,
         history,
+        health: super::signups::health_views(health),
     })
 }
 

@@ -228,6 +228,21 @@ pub async fn retry_delivery(delivery_id: i64) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[cfg(feature = "ssr")]
+pub(crate) fn health_views(
+    rows: Vec<crate::server::signup_queries::LinkHealthRow>,
+) -> Vec<LinkHealthView> {
+    rows.into_iter()
+        .map(|r| LinkHealthView {
+            link: r.slot,
+            delivered: r.delivered,
+            failing: r.failing,
+            exhausted: r.exhausted,
+            warning: r.stale > 0 && r.recent_successes == 0,
+        })
+        .collect()
+}
+
 #[server(endpoint = "link_health")]
 pub async fn link_health() -> Result<Vec<LinkHealthView>, ApiError> {
     use super::context::{current_admin, internal, state};
@@ -237,16 +252,7 @@ pub async fn link_health() -> Result<Vec<LinkHealthView>, ApiError> {
     let rows = signup_queries::link_health(&state.db, state.clock.now())
         .await
         .map_err(internal)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| LinkHealthView {
-            link: r.slot,
-            delivered: r.delivered,
-            failing: r.failing,
-            exhausted: r.exhausted,
-            warning: r.stale > 0 && r.recent_successes == 0,
-        })
-        .collect())
+    Ok(health_views(rows))
 }
 
 #[server(endpoint = "list_tokens")]

@@ -7,7 +7,7 @@ use crate::api::affiliate::{
     affiliate_settings, save_affiliate_settings, send_test_link, HistoryEntry, PostedAffiliateForm,
 };
 use crate::api::error::ApiError;
-use crate::api::signups::{link_health, LinkHealthView};
+use crate::api::signups::LinkHealthView;
 use crate::components::form::Banner;
 use crate::domain::affiliate::{insert_at_selection, AffiliateInput, DeliveryMode, SlotInput};
 use crate::domain::call::CallOutcome;
@@ -111,6 +111,7 @@ fn AffiliateForm(form: PostedAffiliateForm, saved: bool) -> impl IntoView {
     let program_enabled = RwSignal::new(state.input.program_enabled);
     let version = RwSignal::new(state.version);
     let history = RwSignal::new(state.history);
+    let health = RwSignal::new(state.health);
     let token_choice = RwSignal::new(token);
     let target_choice = RwSignal::new(target.clamp(1, LINK_SLOTS));
     let last_focused = RwSignal::new(None::<usize>);
@@ -145,6 +146,7 @@ fn AffiliateForm(form: PostedAffiliateForm, saved: bool) -> impl IntoView {
         Some(Ok(state)) => {
             version.set(state.version);
             history.set(state.history);
+            health.set(state.health);
             notice.set(Some(("success".to_owned(), "Settings saved.".to_owned())));
         }
         Some(Err(err)) => notice.set(Some(("error".to_owned(), describe_error(&err, "links")))),
@@ -226,7 +228,6 @@ fn AffiliateForm(form: PostedAffiliateForm, saved: bool) -> impl IntoView {
         .unwrap_or_default()
     };
     let pending = save.pending();
-    let health = Resource::new(|| (), |_| link_health());
 
     view! {
         {move || {
@@ -399,7 +400,7 @@ fn SlotEditor(
     link: Slot,
     target_choice: RwSignal<usize>,
     last_focused: RwSignal<Option<usize>>,
-    health: Resource<Result<Vec<LinkHealthView>, ApiError>>,
+    health: RwSignal<Vec<LinkHealthView>>,
 ) -> impl IntoView {
     let Slot {
         n,
@@ -520,15 +521,11 @@ fn SlotEditor(
                 <code data-testid=format!("preview-{n}")>{preview}</code>
             </p>
             {move || test.get().map(|result| view! { <TestResult result /> })}
-            <Suspense fallback=|| ()>
-                {move || {
-                    health
-                        .get()
-                        .and_then(Result::ok)
-                        .and_then(|all| all.into_iter().find(|h| h.link as usize == n))
-                        .map(|h| view! { <LinkHealthLine health=h /> })
-                }}
-            </Suspense>
+            {move || {
+                health
+                    .with(|all| all.iter().find(|h| h.link as usize == n).cloned())
+                    .map(|h| view! { <LinkHealthLine health=h /> })
+            }}
         </fieldset>
     }
 }

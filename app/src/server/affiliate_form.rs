@@ -91,6 +91,7 @@ pub async fn submit(
             input: posted.input.clone(),
             version: posted.version,
             history: Vec::new(),
+            health: Vec::new(),
         },
         token: posted.token.clone(),
         target: posted.target,
@@ -174,6 +175,7 @@ pub async fn submit(
     // The history beside the form is the stored one, whatever was posted.
     if let Ok(stored) = load_state(&state).await {
         form.state.history = stored.history;
+        form.state.health = stored.health;
     }
     Ok(render_with(state, parts, form, status).await)
 }
