@@ -52,6 +52,20 @@ async fn load(client: &reqwest::Client, app: &TestApp) -> Value {
     res.json().await.unwrap()
 }
 
+/// Posts the page's plain HTML form, as a browser without JavaScript does.
+async fn post_page(
+    client: &reqwest::Client,
+    app: &TestApp,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(app.url("/settings/affiliate"))
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn settings_are_saved_and_read_back(app: &TestApp) {
     let client = app.logged_in_admin().await;
     let fresh = load(&client, app).await;
@@ -223,25 +237,26 @@ async fn the_page_and_its_functions_need_a_session(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(location(&res), "/login?next=%2Fsettings%2Faffiliate");
-    let res = anonymous
-        .post(app.url("/settings/affiliate"))
-        .form(&[
+    let res = post_page(
+        &anonymous,
+        app,
+        &[
             ("intent", "save"),
             ("version", "0"),
             ("url_1", "https://x.example/"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(location(&res).starts_with("/login"));
 }
 
 async fn without_javascript_insert_keeps_every_unsaved_edit_and_submit_saves(app: &TestApp) {
     let client = app.logged_in_admin().await;
-    let res = client
-        .post(app.url("/settings/affiliate"))
-        .form(&[
+    let res = post_page(
+        &client,
+        app,
+        &[
             ("version", "0"),
             ("program_enabled", "on"),
             ("url_1", "https://one.example/?n=1"),
@@ -253,10 +268,9 @@ async fn without_javascript_insert_keeps_every_unsaved_edit_and_submit_saves(app
             ("token", "${account_id}"),
             ("target", "2"),
             ("intent", "insert"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     assert!(
@@ -274,9 +288,10 @@ async fn without_javascript_insert_keeps_every_unsaved_edit_and_submit_saves(app
         "insert saves nothing"
     );
 
-    let res = client
-        .post(app.url("/settings/affiliate"))
-        .form(&[
+    let res = post_page(
+        &client,
+        app,
+        &[
             ("version", "0"),
             ("program_enabled", "on"),
             ("url_1", "https://one.example/?n=1"),
@@ -284,10 +299,9 @@ async fn without_javascript_insert_keeps_every_unsaved_edit_and_submit_saves(app
             ("mode_1", "pixel"),
             ("url_2", "https://two.example/?aid=${account_id}"),
             ("intent", "save"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/settings/affiliate?saved=1");
     let stored = load(&client, app).await;
@@ -314,29 +328,29 @@ async fn without_javascript_insert_keeps_every_unsaved_edit_and_submit_saves(app
 
 async fn without_javascript_a_sixth_link_and_an_invalid_link_save_nothing(app: &TestApp) {
     let client = app.logged_in_admin().await;
-    let res = client
-        .post(app.url("/settings/affiliate"))
-        .form(&[
+    let res = post_page(
+        &client,
+        app,
+        &[
             ("version", "0"),
             ("url_1", "https://one.example/"),
             ("url_6", "https://six.example/"),
             ("intent", "save"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let res = client
-        .post(app.url("/settings/affiliate"))
-        .form(&[
+    let res = post_page(
+        &client,
+        app,
+        &[
             ("version", "0"),
             ("url_1", "https://one.example/"),
             ("url_2", "https://t.example/?a=${amont}"),
             ("intent", "save"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text().await.unwrap();
     assert!(html.contains("Nothing was saved"));

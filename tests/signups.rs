@@ -150,14 +150,7 @@ async fn pixel_links_come_back_in_the_snippet_and_on_the_signup_complete_page(ap
 
 async fn a_moderated_paypal_signup_fires_nothing(app: &TestApp) {
     let receiver = spawn_receiver().await;
-    app.set_links(
-        true,
-        &[(
-            &format!("{}/s?o=${{order_id}}", receiver.base),
-            ServerToServer,
-        )],
-    )
-    .await;
+    app.set_one_server_link(&receiver.base).await;
     let token = app.api_token().await;
     let mut body = card("ORD-PP");
     body["payment_method"] = json!("paypal");
@@ -288,14 +281,7 @@ async fn intake_refuses_missing_tokens_large_bodies_and_other_content_types(app:
 
 async fn a_receiver_failing_twice_is_delivered_on_the_third_attempt(app: &TestApp) {
     let receiver = spawn_scripted_receiver(vec![500, 500, 200]).await;
-    app.set_links(
-        true,
-        &[(
-            &format!("{}/s?o=${{order_id}}", receiver.base),
-            ServerToServer,
-        )],
-    )
-    .await;
+    app.set_one_server_link(&receiver.base).await;
     let token = app.api_token().await;
     assert_eq!(
         app.post_signup(&token, &card("ORD-RETRY")).await.status(),
@@ -375,15 +361,7 @@ async fn deliveries_pending_at_shutdown_are_delivered_after_restart(app: &TestAp
     let mut first = app
         .another_on_same_database(|s| s.run_delivery_worker = false)
         .await;
-    first
-        .set_links(
-            true,
-            &[(
-                &format!("{}/s?o=${{order_id}}", receiver.base),
-                ServerToServer,
-            )],
-        )
-        .await;
+    first.set_one_server_link(&receiver.base).await;
     let token = first.api_token().await;
     for n in 0..5 {
         assert_eq!(
@@ -476,14 +454,7 @@ fn order_ids(list: &Value) -> Vec<String> {
 
 async fn the_signups_list_filters_searches_and_pages(app: &TestApp) {
     let receiver = spawn_receiver().await;
-    app.set_links(
-        true,
-        &[(
-            &format!("{}/s?o=${{order_id}}", receiver.base),
-            ServerToServer,
-        )],
-    )
-    .await;
+    app.set_one_server_link(&receiver.base).await;
     let token = app.api_token().await;
     for n in 0..27 {
         let mut body = card(&format!("ORD-{n:02}"));

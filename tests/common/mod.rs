@@ -280,6 +280,16 @@ impl TestApp {
             .unwrap();
     }
 
+    /// The program on, with one server-to-server link to `{base}/s?o=${order_id}`.
+    pub async fn set_one_server_link(&self, base: &str) {
+        let link = format!("{base}/s?o=${{order_id}}");
+        self.set_links(
+            true,
+            &[(&link, app::domain::affiliate::DeliveryMode::ServerToServer)],
+        )
+        .await;
+    }
+
     pub async fn post_signup(&self, token: &str, body: &serde_json::Value) -> reqwest::Response {
         self.bare_client()
             .post(self.url("/api/v1/signups"))

@@ -228,7 +228,8 @@ pub async fn contract_form_key() -> Result<String, ApiError> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PostedContractForm {
     pub input: crate::domain::contract::ContractInput,
-    pub error: ApiError,
+    /// `None` for a fresh form.
+    pub error: Option<ApiError>,
     pub key: String,
 }
 

@@ -238,7 +238,7 @@ pub fn NewContractPage() -> impl IntoView {
                             mutual_termination: true,
                             ..ContractInput::default()
                         },
-                        error: ApiError::Invalid(Vec::new()),
+                        error: None,
                         key,
                     }),
                 }
@@ -281,8 +281,7 @@ fn ContractForm(form: PostedContractForm) -> impl IntoView {
     let initial_error = StoredValue::new(initial_error);
     let server_error = Signal::derive(move || match create.value().get() {
         Some(result) => result.err(),
-        None => initial_error
-            .with_value(|e| Some(e.clone()).filter(|e| *e != ApiError::Invalid(Vec::new()))),
+        None => initial_error.get_value(),
     });
     // A failed submit used its key; the next submit is a new, deliberate attempt.
     Effect::new(move |_| {

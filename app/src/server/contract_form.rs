@@ -54,7 +54,7 @@ pub async fn submit(
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
     let posted = PostedContractForm {
         input,
-        error,
+        error: Some(error),
         key: random_token(16),
     };
     Ok(render_with(state, parts, posted, status).await)

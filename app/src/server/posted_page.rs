@@ -19,9 +19,10 @@ where
     T: Clone + Send + Sync + 'static,
 {
     let options = state.leptos_options.clone();
-    // Async, like the routes' SsrMode::Async: the whole page is sent once its data is ready, as a
-    // browser without JavaScript needs it.
-    let handler = leptos_axum::render_app_async_with_context(
+    // In-order streaming: the HTML arrives complete and in document order, as a browser without
+    // JavaScript needs it. (The async renderer intermittently never finished here, where the
+    // page's resource is already resolved when it is created.)
+    let handler = leptos_axum::render_app_to_stream_in_order_with_context(
         move || {
             provide_context(state.clone());
             provide_context(posted.clone());
