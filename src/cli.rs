@@ -100,6 +100,16 @@ pub struct ServeArgs {
     #[arg(long, env = "AFFDESK_DELIVERY_PER_HOST", default_value_t = 4,
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub delivery_per_host: u32,
+    /// Seconds one server-to-server call (or "Send test") may take before it counts as failed.
+    /// A delivery whose affdesk process died mid-call is retried after four times this.
+    #[arg(long, env = "AFFDESK_DELIVERY_TIMEOUT", default_value_t = 15,
+          value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub delivery_timeout: u32,
+    /// Seconds a client may take to send a request's headers, and an idle connection may stay
+    /// open between requests, before affdesk closes it (slow-header attacks).
+    #[arg(long, env = "AFFDESK_HEADER_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=300))]
+    pub header_timeout: u32,
     /// Currency (ISO 4217) of signups reported without one.
     #[arg(long, env = "AFFDESK_DEFAULT_CURRENCY", default_value = "USD")]
     pub default_currency: String,
@@ -119,6 +129,8 @@ pub struct ServeArgs {
     pub initial_admin: String,
 }
 
+// Parsed once at start-up: the size of the largest variant costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the admin application (the default).

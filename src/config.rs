@@ -29,6 +29,10 @@ pub struct Settings {
     /// Non-public addresses outbound calls may reach.
     pub outbound_allow: AllowList,
     pub delivery_limits: DeliveryLimits,
+    /// The limit on one outbound call; leases last four times this.
+    pub delivery_timeout: std::time::Duration,
+    /// How long a client may take to send its request headers (or idle between requests).
+    pub header_timeout: std::time::Duration,
     /// Run the delivery worker in this process (tests drive it by hand instead).
     pub run_delivery_worker: bool,
     pub default_currency: String,
@@ -91,6 +95,8 @@ impl Settings {
                 total: serve.delivery_concurrency as usize,
                 per_host: serve.delivery_per_host as usize,
             },
+            delivery_timeout: std::time::Duration::from_secs(u64::from(serve.delivery_timeout)),
+            header_timeout: std::time::Duration::from_secs(u64::from(serve.header_timeout)),
             run_delivery_worker: true,
             default_currency: currency.to_owned(),
             addr: serve.addr,
@@ -120,6 +126,8 @@ impl Settings {
             trust_forwarded_for: false,
             outbound_allow: AllowList::parse("127.0.0.0/8, ::1").expect("valid allow-list"),
             delivery_limits: DeliveryLimits::default(),
+            delivery_timeout: app::server::outbound::TOTAL_TIMEOUT,
+            header_timeout: std::time::Duration::from_secs(10),
             run_delivery_worker: true,
             default_currency: "USD".to_owned(),
             explodely_url: app::server::explodely::DEFAULT_URL.to_owned(),

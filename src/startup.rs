@@ -15,13 +15,20 @@ use app::server::outbound::OutboundClient;
 use app::server::passwords::PasswordService;
 use app::server::secrets::SecretBox;
 use app::server::session::{random_token, SESSION_COOKIE};
+use app::server::session_store::HashedIds;
 use app::server::state::{AppState, AuthConfig};
 use app::server::{affiliate_form, auth_http, contract_form, intake};
 use app::{shell, App};
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
+use axum::handler::Handler;
+use axum::http::Method;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{get, post};
+use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use leptos::config::{Env, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
@@ -29,6 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tower::ServiceExt;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::{time, SameSite};
@@ -39,6 +47,8 @@ use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 /// Larger bodies get 413: nothing affdesk accepts comes close.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 const HOUSEKEEPING_PERIOD: Duration = Duration::from_secs(300);
+/// How long a stopping server waits for requests under way.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 pub struct Application {
     listener: TcpListener,
@@ -47,6 +57,7 @@ pub struct Application {
     background: Vec<JoinHandle<()>>,
     /// The delivery worker, stopped gracefully: calls under way finish first.
     worker: Option<(tokio::sync::watch::Sender<bool>, JoinHandle<()>)>,
+    header_timeout: Duration,
 }
 
 impl Application {
@@ -67,8 +78,11 @@ impl Application {
         let state = AppState {
             db: db.clone(),
             passwords: PasswordService::default(),
-            outbound: OutboundClient::new(settings.outbound_allow.clone())
-                .context("building the outbound HTTP client")?,
+            outbound: OutboundClient::new(
+                settings.outbound_allow.clone(),
+                settings.delivery_timeout,
+            )
+            .context("building the outbound HTTP client")?,
             auth: Arc::new(AuthConfig {
                 idle_timeout: settings.session_idle_timeout,
                 public_origin: settings.public_origin.clone(),
@@ -127,6 +141,7 @@ impl Application {
             state,
             background,
             worker,
+            header_timeout: settings.header_timeout,
         })
     }
 
@@ -154,12 +169,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.address(), "affdesk listening on http://{}", self.address());
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        serve(self.listener, self.router, self.header_timeout, shutdown).await;
         for task in &self.background {
             task.abort();
         }
@@ -169,7 +179,60 @@ impl Application {
         }
         self.state.db.close().await;
         tracing::info!("affdesk stopped");
-        result.context("serving HTTP")
+        Ok(())
+    }
+}
+
+/// Serves HTTP/1.1 connections as `axum::serve` would, plus what it lacks: a client gets
+/// `header_timeout` to send a request's headers, and an idle keep-alive connection is closed after
+/// as long, so slow or silent clients cannot pile up. On `shutdown` it stops accepting and lets
+/// requests under way finish (for at most [`SHUTDOWN_GRACE`]).
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    header_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(err) => {
+                    // Out of file descriptors, usually: wait for connections to close.
+                    tracing::warn!(error = %err, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = router
+            .clone()
+            .map_request(move |mut req: Request<Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req
+            });
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, %peer, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
+            tracing::warn!("requests still under way after {} s; stopping anyway", SHUTDOWN_GRACE.as_secs());
+        }
     }
 }
 
@@ -178,7 +241,7 @@ where
     Store: SessionStore + Clone,
 {
     let idle = time::Duration::seconds(settings.session_idle_timeout.num_seconds());
-    let sessions = SessionManagerLayer::new(store)
+    let sessions = SessionManagerLayer::new(HashedIds(store))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -188,14 +251,11 @@ where
 
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
-    Router::new()
-        .route("/healthz", get(auth_http::healthz))
-        .route("/login", post(auth_http::login))
-        .route("/logout", post(auth_http::logout))
-        .route("/settings/affiliate", post(affiliate_form::submit))
-        .route("/affiliate/contracts/new", post(contract_form::submit))
-        .route("/api/v1/signups", post(intake::post_signup))
-        .route("/signup/complete/{token}", get(intake::complete_page))
+    endpoints()
+        .into_iter()
+        .fold(Router::new(), |router, endpoint| {
+            router.route(endpoint.path, endpoint.handler)
+        })
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(state.clone(), guard::require_admin))
@@ -225,6 +285,49 @@ where
                 ),
         )
         .with_state(state)
+}
+
+/// A route affdesk adds by hand, beside the Leptos pages and the server functions.
+pub struct Endpoint {
+    pub method: Method,
+    pub path: &'static str,
+    handler: MethodRouter<AppState>,
+}
+
+fn endpoint<H, T>(method: Method, path: &'static str, handler: H) -> Endpoint
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).expect("a method axum can route");
+    Endpoint {
+        method,
+        path,
+        handler: on(filter, handler),
+    }
+}
+
+/// Every hand-added route. The router is built from this list, and the security tests walk it
+/// (with the Leptos route list and the registered server functions), so a route added here is
+/// covered by the authentication and cross-site checks without anyone listing it twice.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        endpoint(Method::GET, "/healthz", auth_http::healthz),
+        endpoint(Method::POST, "/login", auth_http::login),
+        endpoint(Method::POST, "/logout", auth_http::logout),
+        endpoint(Method::POST, "/settings/affiliate", affiliate_form::submit),
+        endpoint(
+            Method::POST,
+            "/affiliate/contracts/new",
+            contract_form::submit,
+        ),
+        endpoint(Method::POST, "/api/v1/signups", intake::post_signup),
+        endpoint(
+            Method::GET,
+            "/signup/complete/{token}",
+            intake::complete_page,
+        ),
+    ]
 }
 
 /// On an empty database, creates the first admin with a random one-time password and prints it

@@ -455,3 +455,52 @@ async fn health_check_reports_the_database(app: &TestApp) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
+
+/// `AFFDESK_COOKIE_SECURE` and `AFFDESK_SESSION_IDLE_MINUTES` reach the cookie itself.
+async fn the_cookie_carries_the_configured_flags(backend: common::Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.cookie_secure = true;
+        s.session_idle_timeout = chrono::TimeDelta::minutes(7);
+    })
+    .await
+    else {
+        return;
+    };
+    common::within_limit(async {
+        app.create_admin("alice", PASSWORD, false).await;
+        let res = app.login(&app.client(), "alice", PASSWORD).await;
+        assert_eq!(location(&res), "/");
+        let cookie = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("affdesk_session="))
+            .expect("a session cookie")
+            .to_owned();
+        for flag in [
+            "Secure",
+            "HttpOnly",
+            "SameSite=Lax",
+            "Path=/",
+            "Max-Age=420",
+        ] {
+            assert!(
+                cookie.split("; ").any(|part| part == flag),
+                "{flag} missing: {cookie}"
+            );
+        }
+    })
+    .await;
+    app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cookie_carries_the_configured_flags_sqlite() {
+    the_cookie_carries_the_configured_flags(common::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cookie_carries_the_configured_flags_postgres() {
+    the_cookie_carries_the_configured_flags(common::Backend::Postgres).await;
+}

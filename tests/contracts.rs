@@ -4,85 +4,12 @@
 
 mod common;
 
-use common::TestApp;
+use common::{captured_logs, spawn_explodely, Explodely, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const API_KEY: &str = "EXPL-secret-key-9876";
-
-/// Every form body the stand-in received, in order.
-type Calls = Arc<Mutex<Vec<Vec<(String, String)>>>>;
-
-/// A stand-in for the Explodely endpoint: records each form body and answers with the next
-/// scripted (status, body, delay in ms); the last answer repeats.
-struct Explodely {
-    url: String,
-    calls: Calls,
-}
-
-async fn spawn_explodely(script: Vec<(u16, &'static str, u64)>) -> Explodely {
-    let calls = Arc::new(Mutex::new(Vec::new()));
-    let recorded = calls.clone();
-    let router = axum::Router::new().route(
-        "/api/v1/aff",
-        axum::routing::post(move |body: String| {
-            let recorded = recorded.clone();
-            let script = script.clone();
-            async move {
-                let form: Vec<(String, String)> =
-                    serde_urlencoded::from_str(&body).unwrap_or_default();
-                let n = {
-                    let mut calls = recorded.lock().unwrap();
-                    calls.push(form);
-                    calls.len()
-                };
-                let (status, reply, delay) = script.get(n - 1).or(script.last()).copied().unwrap();
-                tokio::time::sleep(Duration::from_millis(delay)).await;
-                (axum::http::StatusCode::from_u16(status).unwrap(), reply)
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/api/v1/aff", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    Explodely { url, calls }
-}
-
-impl Explodely {
-    fn calls(&self) -> Vec<Vec<(String, String)>> {
-        self.calls.lock().unwrap().clone()
-    }
-}
-
-/// Every log line of this test process at debug level, to prove secrets stay out of logs.
-fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let writer = buffer.clone();
-        let _ = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(move || LogSink(writer.clone()))
-            .try_init();
-        buffer
-    })
-    .clone()
-}
-
-struct LogSink(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 async fn with_mock(
     app: &TestApp,

@@ -373,8 +373,8 @@ async fn deliveries_pending_at_shutdown_are_delivered_after_restart(app: &TestAp
         );
     }
     first.stop().await;
-    assert!(receiver.hits().is_empty());
-    // This test's own server (worker on) picks them up.
+    // This test's own server (worker on) picks them up. (It runs throughout, so it may already
+    // have started while the first one was still stopping.)
     wait_until(10, "all five are delivered", || all_delivered(app, 5)).await;
     assert_eq!(receiver.hits().len(), 5);
 }

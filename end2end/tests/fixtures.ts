@@ -58,8 +58,9 @@ export const test = base.extend<{ affdesk: Affdesk; pageErrors: void }>({
     async ({ page }, use) => {
       const errors: string[] = [];
       page.on("console", (msg) => {
-        // A 4xx answer to a server function is how a refused form reports; Chromium logs it.
-        const expectedRefusal = /Failed to load resource: .*status of 4\d\d/.test(msg.text());
+        // A 4xx answer to a server function is how a refused form reports, and 502 how a
+        // refusal from Explodely does; Chromium logs both.
+        const expectedRefusal = /Failed to load resource: .*status of (4\d\d|502)/.test(msg.text());
         if (msg.type() === "error" && !expectedRefusal) errors.push(msg.text());
       });
       page.on("pageerror", (err) => errors.push(err.message));

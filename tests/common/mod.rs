@@ -13,7 +13,8 @@ use app::server::state::AppState;
 use chrono::Utc;
 use reqwest::redirect::Policy;
 use sqlx::Connection;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub const POSTGRES_ENV: &str = "AFFDESK_TEST_POSTGRES_URL";
 pub const PASSWORD: &str = "correct horse battery";
@@ -482,6 +483,80 @@ pub async fn spawn_scripted_receiver(script: Vec<u16>) -> Receiver {
         axum::serve(listener, router).await.unwrap();
     });
     Receiver { base, hits }
+}
+
+/// Every form body the Explodely stand-in received, in order.
+pub type Calls = std::sync::Arc<std::sync::Mutex<Vec<Vec<(String, String)>>>>;
+
+/// A stand-in for the Explodely endpoint: records each form body and answers with the next
+/// scripted (status, body, delay in ms); the last answer repeats.
+pub struct Explodely {
+    pub url: String,
+    pub calls: Calls,
+}
+
+pub async fn spawn_explodely(script: Vec<(u16, &'static str, u64)>) -> Explodely {
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let recorded = calls.clone();
+    let router = axum::Router::new().route(
+        "/api/v1/aff",
+        axum::routing::post(move |body: String| {
+            let recorded = recorded.clone();
+            let script = script.clone();
+            async move {
+                let form: Vec<(String, String)> =
+                    serde_urlencoded::from_str(&body).unwrap_or_default();
+                let n = {
+                    let mut calls = recorded.lock().unwrap();
+                    calls.push(form);
+                    calls.len()
+                };
+                let (status, reply, delay) = script.get(n - 1).or(script.last()).copied().unwrap();
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                (axum::http::StatusCode::from_u16(status).unwrap(), reply)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api/v1/aff", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    Explodely { url, calls }
+}
+
+impl Explodely {
+    pub fn calls(&self) -> Vec<Vec<(String, String)>> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+/// Every log line of this test process at debug level, to prove secrets stay out of logs.
+pub fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = buffer.clone();
+        // Everything at debug, except the tests' own browser-like clients' cookie jar (it logs
+        // the cookies it receives; the server never uses one).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug,cookie_store=off"))
+            .with_ansi(false)
+            .with_writer(move || LogSink(writer.clone()))
+            .try_init();
+        buffer
+    })
+    .clone()
+}
+
+pub struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Polls `check` every 50 ms until it holds, failing the test after `secs` seconds.

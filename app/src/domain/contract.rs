@@ -380,7 +380,8 @@ pub fn parse_reply(status: u16, body: &str) -> Reply {
         );
     };
     let get = |key: &str| object.iter().find(|(k, _)| k.trim() == key).map(|(_, v)| v);
-    if let Some(code) = get("error").and_then(text_of) {
+    // An empty error, as APIs send beside a success, is no error (like a null one).
+    if let Some(code) = get("error").and_then(text_of).filter(|c| !c.is_empty()) {
         return match KnownError::from_code(&code) {
             Some(known) => Reply::Refused(known),
             None => Reply::UnknownError(code),
@@ -683,6 +684,29 @@ mod tests {
         assert_eq!(KnownError::InvalidApiKey.field(), None);
     }
 
+    /// Found by fuzzing: `"error": ""` beside a created contract was read as a refusal with an
+    /// undocumented, empty code ("Nothing was created"), though the contract existed.
+    #[test]
+    fn an_empty_error_is_no_error() {
+        for body in [
+            r#"{"error":"","contract_created":"ok","contractid":"77"}"#,
+            r#"{"error":"  ","contract_created":"ok","contractid":"77"}"#,
+            r#"{"error":null,"contract_created":"ok","contractid":"77"}"#,
+        ] {
+            assert_eq!(
+                parse_reply(200, body),
+                Reply::Created {
+                    contract_id: "77".into()
+                },
+                "{body}"
+            );
+        }
+        assert!(matches!(
+            parse_reply(200, r#"{"error":""}"#),
+            Reply::Unexpected(_)
+        ));
+    }
+
     #[test]
     fn unreadable_replies_are_unexpected() {
         for (status, body) in [
@@ -706,8 +730,37 @@ mod tests {
         use super::super::*;
         use proptest::prelude::*;
 
+        /// JSON objects with Explodely's keys (padded with spaces or not) and others, holding
+        /// strings, numbers and anything else.
+        fn reply_object() -> impl Strategy<Value = String> {
+            let key = prop_oneof![
+                proptest::sample::select(vec!["error", "contract_created", "contractid"]),
+                Just("extra"),
+            ];
+            let key = (key, "[ ]{0,2}", "[ ]{0,2}").prop_map(|(k, a, b)| format!("{a}{k}{b}"));
+            let value = prop_oneof![
+                proptest::sample::select(vec![
+                    "ok",
+                    " OK ",
+                    "invalidapikey",
+                    "failed",
+                    "commission_limit_exceeded",
+                    "",
+                    " ",
+                ])
+                .prop_map(Value::from),
+                any::<String>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                Just(Value::Null),
+                Just(serde_json::json!([1, {"a": "b"}])),
+            ];
+            proptest::collection::btree_map(key, value, 0..5)
+                .prop_map(|m| Value::Object(m.into_iter().collect()).to_string())
+        }
+
         proptest! {
-            #![proptest_config(ProptestConfig::with_cases(2000))]
+            #![proptest_config(crate::domain::proptest_config(2000))]
 
             #[test]
             fn the_reply_parser_never_panics(status in 0u16..600, body in any::<String>()) {
@@ -717,6 +770,41 @@ mod tests {
             #[test]
             fn json_like_replies_never_panic(body in r#"\{[ "a-z_:,0-9{}\[\]]{0,60}\}"#) {
                 let _ = parse_reply(200, &body);
+            }
+
+            #[test]
+            fn whitespace_around_a_reply_changes_nothing(
+                status in 0u16..600,
+                body in prop_oneof![reply_object(), any::<String>()],
+                before in "[ \t\r\n]{0,3}",
+                after in "[ \t\r\n]{0,3}",
+            ) {
+                prop_assert_eq!(
+                    parse_reply(status, &format!("{before}{body}{after}")),
+                    parse_reply(status, &body)
+                );
+            }
+
+            #[test]
+            fn a_server_error_is_never_read_as_an_answer(status in 500u16.., body in reply_object()) {
+                prop_assert!(matches!(parse_reply(status, &body), Reply::Unexpected(_)));
+            }
+
+            #[test]
+            fn what_a_reply_object_is_read_as(body in reply_object()) {
+                match parse_reply(200, &body) {
+                    Reply::Created { contract_id } => {
+                        prop_assert!(!contract_id.is_empty());
+                        prop_assert_eq!(contract_id.trim(), contract_id.as_str());
+                    }
+                    Reply::UnknownError(code) => {
+                        prop_assert!(!code.is_empty(), "an error without a code is no error");
+                        prop_assert_eq!(KnownError::from_code(&code), None);
+                        prop_assert_eq!(code.trim(), code.as_str());
+                    }
+                    Reply::Refused(known) => prop_assert!(!known.message().is_empty()),
+                    Reply::Unexpected(why) => prop_assert!(!why.is_empty()),
+                }
             }
 
             #[test]

@@ -12,3 +12,15 @@ pub mod percent;
 pub mod retry;
 pub mod signup;
 pub mod throttle;
+
+/// The property tests' case count: `default_cases` in the normal suite, `PROPTEST_CASES` when
+/// set, for a long run (`PROPTEST_CASES=200000 cargo test -p app --release --lib domain`).
+/// (`ProptestConfig::with_cases` alone would ignore the variable.)
+#[cfg(test)]
+pub(crate) fn proptest_config(default_cases: u32) -> proptest::test_runner::Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default_cases);
+    proptest::test_runner::Config::with_cases(cases)
+}

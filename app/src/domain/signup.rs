@@ -333,6 +333,64 @@ pub fn canonical(body: &Value) -> String {
     sort(body).to_string()
 }
 
+/// Panics unless `outcome` (what [`parse_intake`] made of `body`) keeps the intake's promises:
+/// every refusal names a field of the request (or "" for a body that is not an object) and says
+/// why, every acceptance holds only values the rules allow, and the repeat detector's canonical
+/// form is JSON again. The one oracle of the property tests and the `signup_intake` fuzz target.
+#[doc(hidden)]
+pub fn assert_intake_invariants(body: &Value, outcome: &Result<SignupIntake, Vec<IntakeError>>) {
+    match outcome {
+        Ok(s) => {
+            let object = body.as_object().expect("only an object is accepted");
+            assert!(object.keys().all(|k| FIELDS.contains(&k.as_str())));
+            assert!(!s.order_id.trim().is_empty());
+            assert!(s.order_id.chars().count() <= ORDER_ID_MAX_CHARS);
+            for text in [
+                &s.order_id,
+                &s.account_id,
+                &s.user_name,
+                &s.domain,
+                &s.plan_id,
+                &s.plan_name,
+                &s.click_id,
+                &s.email,
+            ] {
+                assert!(text.chars().count() <= TEXT_MAX_CHARS, "{text:?}");
+                assert!(!text.chars().any(char::is_control), "{text:?}");
+            }
+            for amount in [&s.amount, &s.full_amount] {
+                assert!(
+                    amount.is_empty() || check_amount(amount).is_ok(),
+                    "{amount:?}"
+                );
+            }
+            assert!(check_currency(&s.currency).is_ok(), "{:?}", s.currency);
+            assert!(s.email.is_empty() || check_email(&s.email).is_ok());
+            assert_eq!(
+                PaymentMethod::parse(s.payment_method.as_str()),
+                Some(s.payment_method)
+            );
+            let _ = s.values(Some(SignupType::Card));
+            let _ = s.values(None);
+        }
+        Err(errors) => {
+            assert!(!errors.is_empty(), "a refusal says why");
+            for e in errors {
+                assert!(!e.message.is_empty());
+                match body.as_object() {
+                    Some(object) => assert!(
+                        FIELDS.contains(&e.field.as_str()) || object.contains_key(&e.field),
+                        "{e:?}"
+                    ),
+                    None => assert_eq!(e.field, ""),
+                }
+            }
+        }
+    }
+    // The repeat detector's form of the body is JSON again.
+    assert!(serde_json::from_str::<Value>(&canonical(body)).is_ok());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,5 +504,193 @@ mod tests {
             canonical(&a),
             canonical(&json!({"b": 2, "a": {"x": 1, "y": 2}}))
         );
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+        use proptest::strategy::ValueTree;
+
+        fn now() -> DateTime<Utc> {
+            super::now()
+        }
+
+        fn leaf() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<u64>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                any::<String>().prop_map(Value::String),
+            ]
+        }
+
+        fn field_name() -> impl Strategy<Value = String> {
+            proptest::sample::select(FIELDS.to_vec()).prop_map(|f| f.to_owned())
+        }
+
+        fn any_json() -> impl Strategy<Value = Value> {
+            leaf().prop_recursive(4, 64, 8, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                    proptest::collection::btree_map(
+                        prop_oneof![field_name(), any::<String>()],
+                        inner,
+                        0..8
+                    )
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// A value for one of the intake's fields: valid often enough to reach acceptance, and
+        /// any JSON otherwise.
+        fn field_value() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                leaf(),
+                "[0-9]{1,13}(\\.[0-9]{0,3})?".prop_map(Value::from),
+                "[A-Za-z]{3}".prop_map(Value::from),
+                proptest::sample::select(PaymentMethod::ALL.to_vec())
+                    .prop_map(|m| Value::from(m.as_str())),
+                "[a-z.+]{0,8}@[a-z.]{0,8}".prop_map(Value::from),
+                "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})"
+                    .prop_map(Value::from),
+                "[ -~]{0,300}".prop_map(Value::from),
+                any_json(),
+            ]
+        }
+
+        /// A value the rules accept for `field`.
+        fn valid_for(field: &str) -> BoxedStrategy<Value> {
+            let free_text = prop_oneof![
+                "[^\\p{Cc}]{0,255}".prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                Just(Value::Null),
+            ];
+            match field {
+                "order_id" => prop_oneof![
+                    "[!-~][^\\p{Cc}]{0,127}".prop_map(Value::from),
+                    any::<u64>().prop_map(Value::from),
+                ]
+                .boxed(),
+                "amount" | "full_amount" => {
+                    "[0-9]{1,12}(\\.[0-9]{1,2})?".prop_map(Value::from).boxed()
+                }
+                "currency" => "[A-Z]{3}".prop_map(Value::from).boxed(),
+                "payment_method" => proptest::sample::select(PaymentMethod::ALL.to_vec())
+                    .prop_map(|m| Value::from(m.as_str()))
+                    .boxed(),
+                "moderated" | "trial" => any::<bool>().prop_map(Value::from).boxed(),
+                "email" => "[a-z0-9.+]{1,20}@[a-z0-9]{1,20}\\.[a-z]{2,6}"
+                    .prop_map(Value::from)
+                    .boxed(),
+                "signup_time" => (0i64..253_402_300_800, -1439i32..1440)
+                    .prop_map(|(secs, minutes)| {
+                        let offset = chrono::FixedOffset::east_opt(minutes * 60).unwrap();
+                        let time = DateTime::from_timestamp(secs, 0).unwrap();
+                        Value::from(time.with_timezone(&offset).to_rfc3339())
+                    })
+                    .boxed(),
+                _ => free_text.boxed(),
+            }
+        }
+
+        /// Objects with the intake's fields, each absent, valid, or anything: accepted often
+        /// enough that the rules on accepted values are exercised, refused for every reason.
+        fn field_shaped_body() -> impl Strategy<Value = Value> {
+            let fields: Vec<_> = FIELDS
+                .iter()
+                .map(|&field| {
+                    prop_oneof![
+                        3 => Just(None),
+                        12 => valid_for(field).prop_map(Some),
+                        1 => field_value().prop_map(Some),
+                    ]
+                })
+                .collect();
+            (fields, proptest::option::weighted(0.1, any::<String>())).prop_map(
+                |(values, extra)| {
+                    let mut object: Map<String, Value> = FIELDS
+                        .iter()
+                        .zip(values)
+                        .filter_map(|(field, value)| Some(((*field).to_owned(), value?)))
+                        .collect();
+                    if let Some(key) = extra {
+                        object.entry(key).or_insert(Value::Null);
+                    }
+                    Value::Object(object)
+                },
+            )
+        }
+
+        /// The property below would prove little if nearly every body were refused.
+        #[test]
+        fn field_shaped_bodies_are_often_accepted() {
+            let mut runner = proptest::test_runner::TestRunner::deterministic();
+            let strategy = field_shaped_body();
+            let accepted = (0..500)
+                .filter(|_| {
+                    let body = strategy.new_tree(&mut runner).unwrap().current();
+                    parse_intake(&body, "USD", now()).is_ok()
+                })
+                .count();
+            assert!(accepted >= 100, "{accepted} of 500 accepted");
+        }
+
+        proptest! {
+            #![proptest_config(crate::domain::proptest_config(1500))]
+
+            #[test]
+            fn any_json_value_yields_a_valid_signup_or_field_errors(body in any_json()) {
+                assert_intake_invariants(&body, &parse_intake(&body, "USD", now()));
+            }
+
+            #[test]
+            fn field_shaped_bodies_yield_a_valid_signup_or_field_errors(body in field_shaped_body()) {
+                assert_intake_invariants(&body, &parse_intake(&body, "USD", now()));
+            }
+
+            #[test]
+            fn any_text_as_a_body_never_panics(raw in any::<String>()) {
+                if let Ok(body) = serde_json::from_str::<Value>(&raw) {
+                    assert_intake_invariants(&body, &parse_intake(&body, "USD", now()));
+                }
+            }
+
+            #[test]
+            fn json_like_text_as_a_body_never_panics(raw in r#"\{("[a-z_]{0,14}":("[ -~]{0,20}"|-?[0-9.eE+]{1,12}|true|null|\[\]|\{\}),?){0,8}\}"#) {
+                if let Ok(body) = serde_json::from_str::<Value>(&raw) {
+                    assert_intake_invariants(&body, &parse_intake(&body, "USD", now()));
+                }
+            }
+
+            #[test]
+            fn a_valid_signup_is_accepted_as_sent(
+                order_id in "[A-Za-z0-9][A-Za-z0-9_-]{0,127}",
+                user_name in "[a-z0-9.]{0,255}",
+                amount in "[0-9]{1,12}(\\.[0-9]{1,2})?",
+                currency in "[A-Z]{3}",
+                method in proptest::sample::select(PaymentMethod::ALL.to_vec()),
+                trial in any::<bool>(),
+                email in "[a-z0-9.+]{1,20}@[a-z0-9]{1,20}\\.[a-z]{2,6}",
+            ) {
+                let body = serde_json::json!({
+                    "order_id": order_id, "user_name": user_name, "amount": amount,
+                    "full_amount": amount, "currency": currency,
+                    "payment_method": method.as_str(), "trial": trial, "email": email,
+                });
+                let s = parse_intake(&body, "EUR", now()).unwrap();
+                prop_assert_eq!(&s.order_id, &order_id);
+                prop_assert_eq!(&s.user_name, &user_name);
+                prop_assert_eq!(&s.amount, &amount);
+                prop_assert_eq!(&s.currency, &currency);
+                prop_assert_eq!(s.payment_method, method);
+                prop_assert_eq!(s.trial, trial);
+                prop_assert_eq!(&s.email, &email);
+                prop_assert_eq!(s.signup_time, now());
+            }
+        }
     }
 }

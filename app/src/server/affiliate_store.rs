@@ -1,6 +1,7 @@
 //! The stored Affiliate Program settings. A save is one transaction: the version check, the
 //! switch, all five slots and the audit record land together or not at all.
 
+use crate::server::db::BeginWrite;
 use crate::domain::affiliate::{AffiliateInput, DeliveryMode, SlotInput};
 use crate::server::db::Db;
 use crate::with_pool;
@@ -119,7 +120,7 @@ pub async fn save(
     let after_json =
         serde_json::to_string(input).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let before_settings: SettingsRow = sqlx::query_as(SELECT_SETTINGS).fetch_one(&mut *tx).await?;
         let before_links: Vec<LinkRow> = sqlx::query_as(SELECT_LINKS).fetch_all(&mut *tx).await?;
         let before = assemble(before_settings, before_links)?;

@@ -1,5 +1,6 @@
 //! Explodely credentials, contract attempts and created contracts.
 
+use crate::server::db::BeginWrite;
 use crate::domain::contract::{explodely_date, Contract, Product};
 use crate::server::db::Db;
 use crate::with_pool;
@@ -141,7 +142,7 @@ pub async fn finish_attempt(
         "UPDATE contract_attempts SET outcome = $1, reply = $2, message = $3, contract_id = $4, \
         finished_at = $5 WHERE id = $6";
     with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let contract_id: Option<i64> = match created {
             Some((c, explodely_id)) => Some(
                 sqlx::query_scalar(INSERT_CONTRACT)

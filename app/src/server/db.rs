@@ -31,6 +31,47 @@ macro_rules! with_pool {
     };
 }
 
+/// Opens a transaction that is going to write.
+///
+/// On SQLite it starts with `BEGIN IMMEDIATE`, which takes the write lock at once (waiting up to
+/// the busy timeout for it). A plain deferred `BEGIN` that reads first and writes later fails with
+/// "database is locked" the moment it tries to write if another connection committed in
+/// between: SQLite cannot wait there, because the transaction's snapshot is already stale. That
+/// dropped an affiliate-settings save while deliveries were being recorded. PostgreSQL's row
+/// locks make a plain `BEGIN` correct.
+pub trait BeginWrite {
+    type Database: sqlx::Database;
+
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>,
+    > + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>>
+    + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>,
+    > + Send {
+        self.begin()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error(
@@ -161,6 +202,51 @@ mod tests {
             "postgres://postgres@127.0.0.1/postgres"
         );
         assert_eq!(redact_url("sqlite://affdesk.db"), "sqlite://affdesk.db");
+    }
+
+    /// A transaction that reads and then writes must not fail because another connection wrote
+    /// in between (SQLite's deferred transactions do, with "database is locked").
+    #[tokio::test]
+    async fn a_write_transaction_that_reads_first_survives_a_concurrent_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let Db::Sqlite(pool) = Db::connect(&url, 4).await.unwrap() else {
+            unreachable!("a sqlite URL opens a sqlite pool")
+        };
+        sqlx::query("CREATE TABLE t (n INTEGER NOT NULL)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO t (n) VALUES (0)")
+            .execute(&pool)
+            .await
+            .unwrap();
+
+        let mut tx = pool.begin_write().await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT n FROM t")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        let other = tokio::spawn({
+            let pool = pool.clone();
+            async move { sqlx::query("UPDATE t SET n = n + 10").execute(&pool).await }
+        });
+        // Give the other writer every chance to commit inside our transaction's lifetime; with
+        // `BEGIN IMMEDIATE` it has to wait for our commit instead.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!other.is_finished(), "the other writer waits for the lock");
+        sqlx::query("UPDATE t SET n = $1")
+            .bind(n + 1)
+            .execute(&mut *tx)
+            .await
+            .expect("the write after a read is not refused");
+        tx.commit().await.unwrap();
+        other.await.unwrap().expect("the other writer goes after");
+        let n: i64 = sqlx::query_scalar("SELECT n FROM t")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 11);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! picked `FOR UPDATE SKIP LOCKED`, so several affdesk processes never claim the same delivery. A
 //! lease that outlives its worker (a crash) expires and the delivery is claimed again.
 
+use crate::server::db::BeginWrite;
 use crate::domain::retry::{classify, next_attempt_at, parse_retry_after, Verdict};
 use crate::server::db::Db;
 use crate::server::state::AppState;
@@ -16,8 +17,14 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-/// Longer than any one call (15 s), so a live worker's lease never expires under it.
-pub const LEASE: TimeDelta = TimeDelta::seconds(60);
+/// A lease lasts this many times the call timeout (15 s by default, so a minute): a live worker's
+/// lease never expires under a call, and a crashed worker's deliveries are retried soon after.
+pub const LEASE_PER_TIMEOUT: u32 = 4;
+
+/// How long a claim holds a delivery, for calls limited to `call_timeout`.
+pub fn lease_for(call_timeout: Duration) -> TimeDelta {
+    TimeDelta::from_std(call_timeout * LEASE_PER_TIMEOUT).unwrap_or(TimeDelta::minutes(1))
+}
 /// How long an idle worker sleeps before looking again (a new signup wakes it sooner).
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -69,6 +76,7 @@ async fn claim(
     now: DateTime<Utc>,
     limit: i64,
     saturated: &[String],
+    lease: TimeDelta,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
     const SQLITE: &str = "UPDATE deliveries SET lease_until = $1 WHERE id IN ( \
         SELECT id FROM deliveries WHERE state IN ('pending', 'failing') AND next_attempt_at <= $2 \
@@ -81,7 +89,7 @@ async fn claim(
         AND (lease_until IS NULL OR lease_until < $2) AND host <> ALL($4) \
         ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
         RETURNING id, url, host, tries";
-    let lease_until = now + LEASE;
+    let lease_until = now + lease;
     match db {
         Db::Sqlite(pool) => {
             let hosts = serde_json::to_string(saturated).unwrap_or_else(|_| "[]".to_owned());
@@ -148,7 +156,8 @@ impl DeliveryWorker {
                 .map(|(host, _)| host.clone())
                 .collect()
         };
-        let claimed = match claim(&self.state.db, now, free as i64, &saturated).await {
+        let lease = lease_for(self.state.outbound.timeout());
+        let claimed = match claim(&self.state.db, now, free as i64, &saturated, lease).await {
             Ok(c) => c,
             Err(err) => {
                 tracing::error!(error = %err, "cannot claim deliveries");
@@ -162,7 +171,7 @@ impl DeliveryWorker {
                 self.total.clone().try_acquire_owned(),
             ) else {
                 if let Err(err) = release(&self.state.db, delivery.id).await {
-                    // Its lease expires in a minute and it is claimed again then.
+                    // Its lease expires and it is claimed again then.
                     tracing::error!(error = %err, delivery = delivery.id, "cannot release a delivery");
                 }
                 continue;
@@ -278,7 +287,7 @@ async fn store_attempt(
         lease_until = NULL, last_error = $4, \
         delivered_at = CASE WHEN $1 = 'delivered' THEN $5 ELSE delivered_at END WHERE id = $6";
     with_pool!(&state.db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(ATTEMPT)
             .bind(delivery.id)
             .bind(started_at)

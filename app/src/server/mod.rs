@@ -19,6 +19,7 @@ pub mod passwords;
 pub mod posted_page;
 pub mod secrets;
 pub mod session;
+pub mod session_store;
 pub mod signup_queries;
 pub mod signups;
 pub mod state;

@@ -1,5 +1,5 @@
 //! The one HTTP client affdesk uses to call URLs an admin typed: it follows no redirects, gives
-//! up on connecting after 5 s and on the whole call after 15 s, and refuses loopback, private and
+//! up on connecting after 5 s and on the whole call after 15 s (configurable), and refuses loopback, private and
 //! link-local addresses after DNS resolution (so a public name resolving to 10.0.0.5 is refused
 //! too) unless the operator's allow-list names them.
 
@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default limit on a whole call (`AFFDESK_DELIVERY_TIMEOUT`).
 pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(15);
 /// How much of a response body is kept for the admin to read.
 pub const BODY_EXCERPT_BYTES: usize = 2048;
@@ -72,29 +73,42 @@ struct DnsFailure(String);
 pub struct OutboundClient {
     client: reqwest::Client,
     allow: Arc<AllowList>,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for OutboundClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OutboundClient")
             .field("allow", &self.allow)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
 
 impl OutboundClient {
-    pub fn new(allow: AllowList) -> Result<Self, reqwest::Error> {
+    /// A client that gives up on a whole call after `timeout` (connecting: after 5 s, or
+    /// `timeout` when shorter).
+    pub fn new(allow: AllowList, timeout: Duration) -> Result<Self, reqwest::Error> {
         let allow = Arc::new(allow);
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(TOTAL_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .timeout(timeout)
             .user_agent(user_agent())
             .dns_resolver(Arc::new(GuardedResolver {
                 allow: allow.clone(),
             }))
             .build()?;
-        Ok(Self { client, allow })
+        Ok(Self {
+            client,
+            allow,
+            timeout,
+        })
+    }
+
+    /// The limit on one whole call.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// GETs `url` with `headers`, never failing: every problem becomes the outcome's `error`.
@@ -173,7 +187,12 @@ impl OutboundClient {
                     retry_after,
                 )
             }
-            Err(err) => outcome(None, String::new(), Some(describe(&err)), None),
+            Err(err) => outcome(
+                None,
+                String::new(),
+                Some(describe(&err, self.timeout)),
+                None,
+            ),
         }
     }
 }
@@ -187,7 +206,7 @@ fn literal_ip(url: &reqwest::Url) -> Option<IpAddr> {
 }
 
 /// A reqwest failure: its kind, and words an admin can act on.
-fn describe(err: &reqwest::Error) -> (&'static str, String) {
+fn describe(err: &reqwest::Error, timeout: Duration) -> (&'static str, String) {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = source {
         if let Some(denied) = e.downcast_ref::<AddressNotAllowed>() {
@@ -222,16 +241,13 @@ fn describe(err: &reqwest::Error) -> (&'static str, String) {
                 "timeout",
                 format!(
                     "timeout: could not connect within {} s",
-                    CONNECT_TIMEOUT.as_secs()
+                    CONNECT_TIMEOUT.min(timeout).as_secs()
                 ),
             )
         } else {
             (
                 "timeout",
-                format!(
-                    "timeout: no complete answer within {} s",
-                    TOTAL_TIMEOUT.as_secs()
-                ),
+                format!("timeout: no complete answer within {} s", timeout.as_secs()),
             )
         }
     } else if err.is_connect() {

@@ -1,6 +1,7 @@
 //! Recording a reported signup. One transaction stores the signup, its decision and one delivery
 //! per server-to-server link, so a 201 means nothing can be lost any more.
 
+use crate::server::db::BeginWrite;
 use crate::domain::affiliate::{AffiliateConfig, DeliveryMode};
 use crate::domain::call::pixel_html;
 use crate::domain::eligibility::Decision;
@@ -133,7 +134,7 @@ pub async fn record(
     const SET_ANSWER: &str = "UPDATE signups SET answer = $1 WHERE id = $2";
 
     let result: Result<IntakeAnswer, RecordError> = with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let signup_id: i64 = sqlx::query_scalar(INSERT_SIGNUP)
             .bind(&intake.order_id)
             .bind(request_hash)

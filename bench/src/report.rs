@@ -1,0 +1,570 @@
+//! Writes BENCHMARKS.md from the results directory `./bench/run` fills:
+//!
+//! ```text
+//! meta.env                     machine, versions, settings (key=value)
+//! wasm.env                     path, raw_bytes, gzip_bytes
+//! notes.txt                    lines the run wants in the report (e.g. a build was running)
+//! <backend>/p1-affdesk-N.json  wrk, logged-in GET /settings/affiliate
+//! <backend>/p1-baseline-N.json wrk, the same bytes from a bare axum handler
+//! <backend>/p4-affdesk.json    wrk, P1 while logins run
+//! <backend>/p4-logins.json     the login storm beside it
+//! <backend>/p2.json            intake to ping
+//! <backend>/start.json         start to /healthz 200
+//! <backend>/rss.env            idle_kb, after_p1_kb, after_p4_kb, after_p2_kb
+//! <backend>/page.env           page_bytes
+//! ```
+//!
+//! A hand-written analysis (`bench/analysis.md`) is appended when present, so regenerating the
+//! figures keeps it.
+
+use crate::stats::median;
+use anyhow::Context;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The results directory.
+    #[arg(long)]
+    results: PathBuf,
+    /// Markdown appended under "Analysis", when it exists.
+    #[arg(long)]
+    analysis: Option<PathBuf>,
+    /// Where to write the report.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Wrk {
+    requests: u64,
+    duration_us: u64,
+    bytes: u64,
+    errors_connect: u64,
+    errors_read: u64,
+    errors_write: u64,
+    errors_status: u64,
+    errors_timeout: u64,
+    p50_us: f64,
+    p99_us: f64,
+}
+
+impl Wrk {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / (self.duration_us as f64 / 1e6)
+    }
+    fn errors(&self) -> u64 {
+        self.errors_connect
+            + self.errors_read
+            + self.errors_write
+            + self.errors_status
+            + self.errors_timeout
+    }
+    fn bytes_per_response(&self) -> f64 {
+        self.bytes as f64 / self.requests.max(1) as f64
+    }
+}
+
+fn read_env(path: &Path) -> BTreeMap<String, String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn read_runs(dir: &Path, prefix: &str) -> Vec<Wrk> {
+    (1..=20)
+        .map_while(|i| read_json(&dir.join(format!("{prefix}-{i}.json"))))
+        .collect()
+}
+
+fn num(v: &serde_json::Value, path: &[&str]) -> f64 {
+    path.iter()
+        .fold(v, |v, k| &v[*k])
+        .as_f64()
+        .unwrap_or(f64::NAN)
+}
+
+fn verdict(pass: bool, value: f64) -> &'static str {
+    if value.is_nan() {
+        "not measured"
+    } else if pass {
+        "pass"
+    } else {
+        "**miss**"
+    }
+}
+
+fn f0(x: f64) -> String {
+    if x.is_nan() {
+        "–".to_owned()
+    } else {
+        format!("{x:.0}")
+    }
+}
+fn f1(x: f64) -> String {
+    if x.is_nan() {
+        "–".to_owned()
+    } else {
+        format!("{x:.1}")
+    }
+}
+fn f2(x: f64) -> String {
+    if x.is_nan() {
+        "–".to_owned()
+    } else {
+        format!("{x:.2}")
+    }
+}
+fn mb(kb: f64) -> String {
+    if kb.is_nan() {
+        "–".to_owned()
+    } else {
+        format!("{:.1} MB", kb * 1024.0 / 1e6)
+    }
+}
+
+/// Everything measured on one backend.
+struct Backend {
+    name: &'static str,
+    p1: Vec<Wrk>,
+    p1_base: Vec<Wrk>,
+    p4: Option<Wrk>,
+    after_p2: Option<Wrk>,
+    logins: Option<serde_json::Value>,
+    p2: Option<serde_json::Value>,
+    start: Option<serde_json::Value>,
+    rss: BTreeMap<String, String>,
+    page_bytes: f64,
+}
+
+impl Backend {
+    fn load(results: &Path, name: &'static str) -> Option<Self> {
+        let dir = results.join(name);
+        if !dir.is_dir() {
+            return None;
+        }
+        Some(Self {
+            name,
+            p1: read_runs(&dir, "p1-affdesk"),
+            p1_base: read_runs(&dir, "p1-baseline"),
+            p4: read_json(&dir.join("p4-affdesk.json")),
+            after_p2: read_json(&dir.join("p1-after-p2.json")),
+            logins: read_json(&dir.join("p4-logins.json")),
+            p2: read_json(&dir.join("p2.json")),
+            start: read_json(&dir.join("start.json")),
+            rss: read_env(&dir.join("rss.env")),
+            page_bytes: read_env(&dir.join("page.env"))
+                .get("page_bytes")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::NAN),
+        })
+    }
+
+    fn p1_rps(&self) -> f64 {
+        median(&self.p1.iter().map(Wrk::rps).collect::<Vec<_>>())
+    }
+    fn p1_p50(&self) -> f64 {
+        median(
+            &self
+                .p1
+                .iter()
+                .map(|w| w.p50_us / 1000.0)
+                .collect::<Vec<_>>(),
+        )
+    }
+    fn p1_p99(&self) -> f64 {
+        median(
+            &self
+                .p1
+                .iter()
+                .map(|w| w.p99_us / 1000.0)
+                .collect::<Vec<_>>(),
+        )
+    }
+    fn base_rps(&self) -> f64 {
+        median(&self.p1_base.iter().map(Wrk::rps).collect::<Vec<_>>())
+    }
+    fn base_p50(&self) -> f64 {
+        median(
+            &self
+                .p1_base
+                .iter()
+                .map(|w| w.p50_us / 1000.0)
+                .collect::<Vec<_>>(),
+        )
+    }
+    fn base_p99(&self) -> f64 {
+        median(
+            &self
+                .p1_base
+                .iter()
+                .map(|w| w.p99_us / 1000.0)
+                .collect::<Vec<_>>(),
+        )
+    }
+    fn p4_p99(&self) -> f64 {
+        self.p4.as_ref().map_or(f64::NAN, |w| w.p99_us / 1000.0)
+    }
+    fn rss_kb(&self, key: &str) -> f64 {
+        self.rss
+            .get(key)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    }
+    fn p2(&self, path: &[&str]) -> f64 {
+        self.p2.as_ref().map_or(f64::NAN, |v| num(v, path))
+    }
+    fn start_ms(&self) -> f64 {
+        self.start
+            .as_ref()
+            .map_or(f64::NAN, |v| num(v, &["median_ms"]))
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let meta = read_env(&args.results.join("meta.env"));
+    let wasm = read_env(&args.results.join("wasm.env"));
+    let notes = std::fs::read_to_string(args.results.join("notes.txt")).unwrap_or_default();
+    let backends: Vec<Backend> = ["sqlite", "postgres"]
+        .into_iter()
+        .filter_map(|b| Backend::load(&args.results, b))
+        .collect();
+    let m = |k: &str| meta.get(k).cloned().unwrap_or_else(|| "?".to_owned());
+
+    let mut out = String::new();
+    let w = &mut out;
+    writeln!(w, "# Benchmarks")?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Written by `{}` on {} ({} s). Figures are printed, never asserted: the machine is \
+         shared and noisy, so each ratio is taken against a baseline measured in the same run, \
+         and P1 figures are the median of {} runs. Issue 6 sets the targets. The analysis at the \
+         end explains each miss.",
+        m("command"),
+        m("date"),
+        m("duration_secs"),
+        backends.first().map_or(0, |b| b.p1.len()),
+    )?;
+    writeln!(w)?;
+    writeln!(w, "Reproduce: `{}` (about 13 minutes after the build; it installs wrk, builds the release, uses PostgreSQL at `{}` and writes this file).", m("command"), m("postgres_url"))?;
+    writeln!(w)?;
+    writeln!(w, "## Machine and versions")?;
+    writeln!(w)?;
+    writeln!(w, "| | |")?;
+    writeln!(w, "| --- | --- |")?;
+    for (label, key) in [
+        ("CPU", "cpu_model"),
+        ("Cores (`nproc`)", "cores"),
+        ("Memory", "memory"),
+        ("Kernel", "kernel"),
+        ("rustc", "rustc"),
+        ("affdesk", "affdesk_rev"),
+        ("wrk", "wrk"),
+        ("PostgreSQL", "postgres"),
+        ("SQLite", "sqlite"),
+        ("affdesk settings", "settings"),
+    ] {
+        writeln!(w, "| {label} | {} |", m(key))?;
+    }
+    writeln!(w)?;
+    if !notes.trim().is_empty() {
+        writeln!(w, "Notes from the run:")?;
+        writeln!(w)?;
+        for line in notes.lines().filter(|l| !l.trim().is_empty()) {
+            writeln!(w, "- {line}")?;
+        }
+        writeln!(w)?;
+    }
+
+    // Summary.
+    writeln!(w, "## Summary")?;
+    writeln!(w)?;
+    write!(w, "| Measure | Target |")?;
+    for b in &backends {
+        write!(w, " {} |", b.name)?;
+    }
+    writeln!(w)?;
+    write!(w, "| --- | --- |")?;
+    for _ in &backends {
+        write!(w, " --- |")?;
+    }
+    writeln!(w)?;
+    type Row = (
+        &'static str,
+        &'static str,
+        fn(&Backend) -> (f64, bool, String),
+    );
+    let rows: Vec<Row> = vec![
+        ("P1 req/s vs baseline", "≥ 0.30", |b| {
+            let r = b.p1_rps() / b.base_rps();
+            (r, r >= 0.30, f2(r))
+        }),
+        ("P1 p99", "≤ 10 ms", |b| {
+            let v = b.p1_p99();
+            (v, v <= 10.0, format!("{} ms", f1(v)))
+        }),
+        ("P2 pings/s vs baseline", "≥ 0.5", |b| {
+            let r = b.p2(&["burst", "pings_per_sec"]) / b.p2(&["baseline", "pings_per_sec"]);
+            (r, r >= 0.5, f2(r))
+        }),
+        ("P2 delay p50 at 500 signups/s", "< 10 ms", |b| {
+            let v = b.p2(&["steady", "delay_ms", "p50"]);
+            (v, v < 10.0, format!("{} ms", f1(v)))
+        }),
+        ("P3 idle RSS", "< 30 MB", |b| {
+            let kb = b.rss_kb("idle_kb");
+            (kb, kb * 1024.0 < 30e6, mb(kb))
+        }),
+        ("P3 start to /healthz 200", "< 0.5 s", |b| {
+            let v = b.start_ms();
+            (v, v < 500.0, format!("{} ms", f0(v)))
+        }),
+        ("P4 p99 with logins / without", "≤ 2", |b| {
+            let r = b.p4_p99() / b.p1_p99();
+            (r, r <= 2.0, f2(r))
+        }),
+    ];
+    for (name, target, f) in &rows {
+        write!(w, "| {name} | {target} |")?;
+        for b in &backends {
+            let (v, pass, shown) = f(b);
+            write!(w, " {shown} ({}) |", verdict(pass, v))?;
+        }
+        writeln!(w)?;
+    }
+    let raw: f64 = wasm
+        .get("raw_bytes")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN);
+    let gz: f64 = wasm
+        .get("gzip_bytes")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN);
+    write!(w, "| P3 wasm gzip -9 | < 250 KB |")?;
+    for _ in &backends {
+        write!(w, " {} KB ({}) |", f0(gz / 1000.0), verdict(gz < 250e3, gz))?;
+    }
+    writeln!(w)?;
+    writeln!(w)?;
+
+    // P1.
+    writeln!(w, "## P1 admin page")?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "`wrk -t2 -c64 -d20s --latency --timeout 10s` against a logged-in `GET /settings/affiliate` \
+         with five links saved (session cookie in a header), then against the baseline: a bare \
+         axum handler (`affdesk-bench static`) answering with the same page's bytes, fetched once \
+         with curl, from memory. The two alternate, {} runs each; medians. Everything runs on the \
+         same cores: wrk, the server and the database.",
+        backends.first().map_or(0, |b| b.p1.len())
+    )?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "| Backend | affdesk req/s | p50 | p99 | baseline req/s | p50 | p99 | req/s ratio | page bytes | bytes/response (wrk) | errors |"
+    )?;
+    writeln!(
+        w,
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    )?;
+    for b in &backends {
+        let errors: u64 = b.p1.iter().chain(&b.p1_base).map(Wrk::errors).sum();
+        writeln!(
+            w,
+            "| {} | {} | {} ms | {} ms | {} | {} ms | {} ms | {} | {} | {} | {errors} |",
+            b.name,
+            f0(b.p1_rps()),
+            f2(b.p1_p50()),
+            f2(b.p1_p99()),
+            f0(b.base_rps()),
+            f2(b.base_p50()),
+            f2(b.base_p99()),
+            f2(b.p1_rps() / b.base_rps()),
+            f0(b.page_bytes),
+            f0(median(
+                &b.p1.iter().map(Wrk::bytes_per_response).collect::<Vec<_>>()
+            )),
+        )?;
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "The same page after P2, with P2's 125,000 deliveries in the last 24 hours that the \
+         page's per-link health counts (one run):"
+    )?;
+    writeln!(w)?;
+    writeln!(w, "| Backend | req/s | p50 | p99 | vs. P1 req/s |")?;
+    writeln!(w, "| --- | --- | --- | --- | --- |")?;
+    for b in &backends {
+        if let Some(a) = &b.after_p2 {
+            writeln!(
+                w,
+                "| {} | {} | {} ms | {} ms | {} |",
+                b.name,
+                f0(a.rps()),
+                f2(a.p50_us / 1000.0),
+                f2(a.p99_us / 1000.0),
+                f2(a.rps() / b.p1_rps()),
+            )?;
+        }
+    }
+    writeln!(w)?;
+    writeln!(w, "Each run (req/s, p99):")?;
+    writeln!(w)?;
+    for b in &backends {
+        let runs = |v: &[Wrk]| {
+            v.iter()
+                .map(|r| format!("{} / {} ms", f0(r.rps()), f2(r.p99_us / 1000.0)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(
+            w,
+            "- {}: affdesk {}; baseline {}",
+            b.name,
+            runs(&b.p1),
+            runs(&b.p1_base)
+        )?;
+    }
+    writeln!(w)?;
+
+    // P2.
+    writeln!(w, "## P2 signup intake to ping")?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "`affdesk-bench intake`: 16 clients post 20,000 eligible signups (non-moderated credit \
+         card) to `POST /api/v1/signups` with a bearer token; five server-to-server links \
+         (`http://127.0.0.1:<receiver>/ping?o=${{order_id}}&l=N`) make 100,000 pings to a \
+         receiver in the same process, which times each arrival against its signup's 201 on one \
+         clock. Then a steady 500 signups/s for 10 s. Baseline: a plain reqwest client sending \
+         the same 100,000 GETs to the same receiver at the delivery worker's concurrency. \
+         affdesk runs with {}; `AFFDESK_DELIVERY_PER_HOST` is raised to equal the concurrency \
+         because every ping goes to one host:port and the default (4) would otherwise cap the \
+         whole run at 4 calls at once.",
+        m("settings")
+    )?;
+    writeln!(w)?;
+    writeln!(w, "Pings/s is 100,000 over the time from the first ping to the last; end to end is from the first signup posted to the last ping. Delays are per ping (negative when a ping arrived before the client read its 201).")?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "| Backend | signups/s | intake p50 / p99 | pings/s | pings/s end to end | baseline GETs/s | ratio | delay p50 / p99 (burst) | steady rate | delay p50 / p99 at 500/s |"
+    )?;
+    writeln!(
+        w,
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    )?;
+    for b in &backends {
+        writeln!(
+            w,
+            "| {} | {} | {} / {} ms | {} | {} | {} | {} | {} / {} ms | {}/s | {} / {} ms |",
+            b.name,
+            f0(b.p2(&["burst", "signups_per_sec"])),
+            f1(b.p2(&["burst", "intake_latency_ms", "p50"])),
+            f1(b.p2(&["burst", "intake_latency_ms", "p99"])),
+            f0(b.p2(&["burst", "pings_per_sec"])),
+            f0(b.p2(&["burst", "pings_per_sec_end_to_end"])),
+            f0(b.p2(&["baseline", "pings_per_sec"])),
+            f2(b.p2(&["burst", "pings_per_sec"]) / b.p2(&["baseline", "pings_per_sec"])),
+            f0(b.p2(&["burst", "delay_ms", "p50"])),
+            f0(b.p2(&["burst", "delay_ms", "p99"])),
+            f0(b.p2(&["steady", "achieved_rate"])),
+            f1(b.p2(&["steady", "delay_ms", "p50"])),
+            f1(b.p2(&["steady", "delay_ms", "p99"])),
+        )?;
+    }
+    writeln!(w)?;
+
+    // P3.
+    writeln!(w, "## P3 footprint")?;
+    writeln!(w)?;
+    writeln!(w, "Resident memory is `VmRSS` of the affdesk process from `/proc/<pid>/status`: idle is 3 s after `/healthz` first answered; the others right after each measure. Start time is from spawning `affdesk serve` on a database that does not exist yet (created, migrated, first admin hashed) to `/healthz` answering 200, polled every 2 ms; median of the runs listed.")?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "| Backend | idle | after P1 | after P4 | after P2 | start (median) | start runs |"
+    )?;
+    writeln!(w, "| --- | --- | --- | --- | --- | --- | --- |")?;
+    for b in &backends {
+        let runs = b
+            .start
+            .as_ref()
+            .and_then(|v| v["runs_ms"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .map(|v| f0(v.as_f64().unwrap_or(f64::NAN)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {} ms | {runs} ms |",
+            b.name,
+            mb(b.rss_kb("idle_kb")),
+            mb(b.rss_kb("after_p1_kb")),
+            mb(b.rss_kb("after_p4_kb")),
+            mb(b.rss_kb("after_p2_kb")),
+            f0(b.start_ms()),
+        )?;
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "wasm bundle `{}`: {} bytes raw, {} bytes gzip -9 (target under 250 KB gzip).",
+        wasm.get("path").map_or("?", String::as_str),
+        f0(raw),
+        f0(gz)
+    )?;
+    writeln!(w)?;
+
+    // P4.
+    writeln!(w, "## P4 login storm")?;
+    writeln!(w)?;
+    writeln!(w, "P1 once more (one wrk run) while `affdesk-bench logins` starts 20 successful logins per second (form POST to `/login`, argon2id verify, new session) from one second before wrk until it ends; compared with P1's median p99 from above.")?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "| Backend | P1 p99 alone | P1 p99 with logins | ratio | req/s alone | req/s with logins | logins ok / planned (not started) | login p50 / p99 |"
+    )?;
+    writeln!(w, "| --- | --- | --- | --- | --- | --- | --- | --- |")?;
+    for b in &backends {
+        let l = |path: &[&str]| b.logins.as_ref().map_or(f64::NAN, |v| num(v, path));
+        writeln!(
+            w,
+            "| {} | {} ms | {} ms | {} | {} | {} | {} / {} ({}) | {} / {} ms |",
+            b.name,
+            f2(b.p1_p99()),
+            f2(b.p4_p99()),
+            f2(b.p4_p99() / b.p1_p99()),
+            f0(b.p1_rps()),
+            f0(b.p4.as_ref().map_or(f64::NAN, Wrk::rps)),
+            f0(l(&["succeeded"])),
+            f0(l(&["planned"])),
+            f0(l(&["skipped"])),
+            f0(l(&["latency_ms", "p50"])),
+            f0(l(&["latency_ms", "p99"])),
+        )?;
+    }
+    writeln!(w)?;
+
+    if let Some(path) = &args.analysis {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            writeln!(w, "{}", text.trim_end())?;
+        }
+    }
+    std::fs::write(&args.out, out).with_context(|| format!("writing {}", args.out.display()))?;
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
+}
