@@ -91,6 +91,7 @@ impl Application {
             }),
             clock,
             deliveries: DeliveryWaker::default(),
+            affiliate_config: Default::default(),
             default_currency: settings.default_currency.clone(),
             explodely: ExplodelyClient::new(&settings.explodely_url, settings.explodely_timeout)
                 .context("building the Explodely client")?,

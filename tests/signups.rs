@@ -658,8 +658,8 @@ async fn a_link_failing_for_a_day_is_counted_and_warned_about(app: &TestApp) {
     assert_eq!(
         health(client.clone()).await,
         json!([
-            {"link": 1, "delivered": 0, "failing": 1, "exhausted": 0, "warning": false},
-            {"link": 2, "delivered": 1, "failing": 0, "exhausted": 0, "warning": false}
+            {"link": 1, "delivered": 0, "failed_tries": 1, "given_up": 0, "warning": false},
+            {"link": 2, "delivered": 1, "failed_tries": 0, "given_up": 0, "warning": false}
         ])
     );
     // A day later the first link has still not succeeded while its delivery was due.
@@ -688,4 +688,19 @@ async fn a_link_failing_for_a_day_is_counted_and_warned_about(app: &TestApp) {
         .await
         .unwrap();
     assert!(page.contains("has not succeeded for 24 hours"));
+
+    // A new address for link 1 starts with a clean record; link 2 keeps its own.
+    app.set_links(
+        true,
+        &[
+            (&format!("{}/fixed", good.base), ServerToServer),
+            (&format!("{}/good", good.base), ServerToServer),
+        ],
+    )
+    .await;
+    let after = health(client.clone()).await;
+    assert!(
+        after.as_array().unwrap().iter().all(|h| h["link"] != 1),
+        "link 1 has nothing to report after its address changed: {after}"
+    );
 }

@@ -71,14 +71,15 @@ pub(crate) async fn load_state(
             changes: r.before.describe_changes(&r.after),
         })
         .collect();
-    let health = crate::server::signup_queries::link_health(&state.db, state.clock.now())
+    let now = state.clock.now();
+    let health = crate::server::signup_queries::link_health(&state.db, now)
         .await
         .map_err(internal)?;
     Ok(AffiliateState {
         input: stored.input,
         version: stored.version,
         history,
-        health: super::signups::health_views(health),
+        health: super::signups::health_views(health, now),
     })
 }
 

@@ -77,10 +77,12 @@ pub struct TokenView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkHealthView {
     pub link: i32,
+    /// In the last 24 hours: tries that delivered, tries that failed (retried or not), and
+    /// deliveries given up.
     pub delivered: i64,
-    pub failing: i64,
-    pub exhausted: i64,
-    /// No success for 24 hours while deliveries were due.
+    pub failed_tries: i64,
+    pub given_up: i64,
+    /// The link has failed for 24 hours without a success.
     pub warning: bool,
 }
 
@@ -231,14 +233,15 @@ pub async fn retry_delivery(delivery_id: i64) -> Result<(), ApiError> {
 #[cfg(feature = "ssr")]
 pub(crate) fn health_views(
     rows: Vec<crate::server::signup_queries::LinkHealthRow>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<LinkHealthView> {
     rows.into_iter()
         .map(|r| LinkHealthView {
             link: r.slot,
             delivered: r.delivered,
-            failing: r.failing,
-            exhausted: r.exhausted,
-            warning: r.stale > 0 && r.recent_successes == 0,
+            failed_tries: r.failed_tries,
+            given_up: r.given_up,
+            warning: crate::domain::link_health::warns(r.failing_since, now),
         })
         .collect()
 }
@@ -249,10 +252,11 @@ pub async fn link_health() -> Result<Vec<LinkHealthView>, ApiError> {
     use crate::server::signup_queries;
     current_admin()?;
     let state = state()?;
-    let rows = signup_queries::link_health(&state.db, state.clock.now())
+    let now = state.clock.now();
+    let rows = signup_queries::link_health(&state.db, now)
         .await
         .map_err(internal)?;
-    Ok(health_views(rows))
+    Ok(health_views(rows, now))
 }
 
 #[server(endpoint = "list_tokens")]

@@ -6,6 +6,7 @@ pub mod call;
 pub mod contract;
 pub mod credentials;
 pub mod eligibility;
+pub mod link_health;
 pub mod link_template;
 pub mod next_path;
 pub mod percent;

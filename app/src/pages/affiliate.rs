@@ -569,8 +569,8 @@ fn LinkHealthLine(health: LinkHealthView) -> impl IntoView {
     view! {
         <p class="hint" data-testid=format!("health-{}", health.link)>
             {format!(
-                "Last 24 hours: {} delivered · {} failing · {} exhausted",
-                health.delivered, health.failing, health.exhausted
+                "Last 24 hours: {} delivered · {} failed tries · {} given up",
+                health.delivered, health.failed_tries, health.given_up
             )}
         </p>
         {health.warning.then(|| view! {

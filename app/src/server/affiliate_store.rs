@@ -1,11 +1,12 @@
 //! The stored Affiliate Program settings. A save is one transaction: the version check, the
 //! switch, all five slots and the audit record land together or not at all.
 
+use crate::domain::affiliate::{AffiliateConfig, AffiliateInput, DeliveryMode, SlotInput};
 use crate::server::db::BeginWrite;
-use crate::domain::affiliate::{AffiliateInput, DeliveryMode, SlotInput};
 use crate::server::db::Db;
 use crate::with_pool;
 use chrono::{DateTime, Utc};
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredSettings {
@@ -94,6 +95,45 @@ fn assemble(settings: SettingsRow, links: Vec<LinkRow>) -> Result<StoredSettings
     })
 }
 
+/// The validated settings the intake fires by, kept between requests and keyed by the stored
+/// version: each signup costs one small query to learn the version instead of loading and
+/// validating five links. Every process checks the version, so a save made by another affdesk
+/// instance on the same database is seen by the next signup.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigCache(Arc<Mutex<Option<(i64, Arc<AffiliateConfig>)>>>);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored affiliate settings are invalid: {0}")]
+    Invalid(String),
+}
+
+impl ConfigCache {
+    /// The settings as stored now, validated.
+    pub async fn current(&self, db: &Db) -> Result<Arc<AffiliateConfig>, ConfigError> {
+        const VERSION: &str = "SELECT version FROM affiliate_settings WHERE id = 1";
+        let version: i64 =
+            with_pool!(db, pool => sqlx::query_scalar(VERSION).fetch_one(pool).await)
+                .map_err(StoreError::from)?;
+        if let Some((cached, config)) = &*self.0.lock().unwrap_or_else(|e| e.into_inner()) {
+            if *cached == version {
+                return Ok(config.clone());
+            }
+        }
+        let stored = load(db).await?;
+        let config = Arc::new(
+            stored
+                .input
+                .validate()
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?,
+        );
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((stored.version, config.clone()));
+        Ok(config)
+    }
+}
+
 pub async fn load(db: &Db) -> Result<StoredSettings, StoreError> {
     with_pool!(db, pool => {
         let settings: SettingsRow = sqlx::query_as(SELECT_SETTINGS).fetch_one(pool).await?;
@@ -115,6 +155,8 @@ pub async fn save(
         updated_at = $2, updated_by = $3 WHERE id = 1 AND version = $4 RETURNING version";
     const SLOT: &str =
         "UPDATE affiliate_links SET url = $1, enabled = $2, mode = $3 WHERE slot = $4";
+    const FORGET_HEALTH: &str = "UPDATE affiliate_links SET failing_since = NULL WHERE slot = $1";
+    const FORGET_HOURS: &str = "DELETE FROM link_hours WHERE slot = $1";
     const AUDIT: &str = "INSERT INTO affiliate_settings_audit \
         (changed_at, changed_by, version, before, after) VALUES ($1, $2, $3, $4, $5)";
     let after_json =
@@ -143,6 +185,12 @@ pub async fn save(
                 .bind(i as i64 + 1)
                 .execute(&mut *tx)
                 .await?;
+            // A new address starts with a clean health record: the old one's failures say
+            // nothing about it.
+            if before.input.slots.get(i).is_none_or(|old| old.url != slot.url) {
+                sqlx::query(FORGET_HEALTH).bind(i as i64 + 1).execute(&mut *tx).await?;
+                sqlx::query(FORGET_HOURS).bind(i as i64 + 1).execute(&mut *tx).await?;
+            }
         }
         let before_json =
             serde_json::to_string(&before.input).map_err(|e| StoreError::Corrupt(e.to_string()))?;

@@ -75,17 +75,36 @@ pub async fn list(db: &Db) -> Result<Vec<TokenRecord>, sqlx::Error> {
 }
 
 /// The token's name when `presented` is a current token; records the use.
+/// How stale a token's `last_used_at` may get. Recording every use would make each intake request
+/// a write (on SQLite, a turn at the one write lock) just to move a timestamp the admin reads to
+/// the minute.
+pub const LAST_USED_PRECISION: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+/// The token's name if `presented` is a live token; notes its use (to the minute).
 pub async fn authenticate(
     db: &Db,
     presented: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, sqlx::Error> {
-    const SQL: &str =
-        "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 RETURNING name";
+    const FIND: &str = "SELECT id, name, last_used_at FROM api_tokens WHERE token_hash = $1";
+    const TOUCH: &str = "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 \
+        AND (last_used_at IS NULL OR last_used_at < $3)";
     if !presented.starts_with(TOKEN_PREFIX) {
         return Ok(None);
     }
-    with_pool!(db, pool => sqlx::query_scalar(SQL).bind(now).bind(hash(presented)).fetch_optional(pool).await)
+    let found: Option<(i64, String, Option<DateTime<Utc>>)> = with_pool!(db, pool => {
+        sqlx::query_as(FIND).bind(hash(presented)).fetch_optional(pool).await
+    })?;
+    let Some((id, name, last_used_at)) = found else {
+        return Ok(None);
+    };
+    let stale_before = now - LAST_USED_PRECISION;
+    if last_used_at.is_none_or(|at| at < stale_before) {
+        with_pool!(db, pool => {
+            sqlx::query(TOUCH).bind(now).bind(id).bind(stale_before).execute(pool).await.map(|_| ())
+        })?;
+    }
+    Ok(Some(name))
 }
 
 #[cfg(test)]

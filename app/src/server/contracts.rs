@@ -1,7 +1,7 @@
 //! Explodely credentials, contract attempts and created contracts.
 
-use crate::server::db::BeginWrite;
 use crate::domain::contract::{explodely_date, Contract, Product};
+use crate::server::db::BeginWrite;
 use crate::server::db::Db;
 use crate::with_pool;
 use chrono::{DateTime, TimeDelta, Utc};

@@ -5,8 +5,9 @@
 //! picked `FOR UPDATE SKIP LOCKED`, so several affdesk processes never claim the same delivery. A
 //! lease that outlives its worker (a crash) expires and the delivery is claimed again.
 
-use crate::server::db::BeginWrite;
+use crate::domain::link_health::{self, FailingSince, TryEnd};
 use crate::domain::retry::{classify, next_attempt_at, parse_retry_after, Verdict};
+use crate::server::db::BeginWrite;
 use crate::server::db::Db;
 use crate::server::state::AppState;
 use crate::with_pool;
@@ -14,7 +15,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{oneshot, watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 /// A lease lasts this many times the call timeout (15 s by default, so a minute): a live worker's
@@ -49,6 +50,7 @@ struct Claimed {
     url: String,
     host: String,
     tries: i32,
+    slot: i32,
 }
 
 /// Wakes the worker when a signup queued deliveries.
@@ -67,6 +69,7 @@ pub struct DeliveryWorker {
     total: Arc<Semaphore>,
     limits: DeliveryLimits,
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    recorder: Arc<Recorder>,
 }
 
 /// Claims up to `limit` due deliveries, skipping hosts in `saturated` (already at their limit in
@@ -83,12 +86,12 @@ async fn claim(
         AND (lease_until IS NULL OR lease_until < $2) \
         AND host NOT IN (SELECT value FROM json_each($4)) \
         ORDER BY next_attempt_at LIMIT $3) \
-        RETURNING id, url, host, tries";
+        RETURNING id, url, host, tries, slot";
     const POSTGRES: &str = "UPDATE deliveries SET lease_until = $1 WHERE id IN ( \
         SELECT id FROM deliveries WHERE state IN ('pending', 'failing') AND next_attempt_at <= $2 \
         AND (lease_until IS NULL OR lease_until < $2) AND host <> ALL($4) \
         ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
-        RETURNING id, url, host, tries";
+        RETURNING id, url, host, tries, slot";
     let lease_until = now + lease;
     match db {
         Db::Sqlite(pool) => {
@@ -127,6 +130,7 @@ impl DeliveryWorker {
             total: Arc::new(Semaphore::new(limits.total.max(1))),
             limits,
             hosts: Arc::new(Mutex::new(HashMap::new())),
+            recorder: Arc::default(),
         }
     }
 
@@ -177,8 +181,9 @@ impl DeliveryWorker {
                 continue;
             };
             let state = self.state.clone();
+            let recorder = self.recorder.clone();
             tasks.spawn(async move {
-                attempt(&state, delivery).await;
+                attempt(&state, &recorder, delivery).await;
                 drop((host_permit, total_permit));
             });
             started += 1;
@@ -209,7 +214,14 @@ impl DeliveryWorker {
             if *shutdown.borrow() {
                 break;
             }
-            if self.dispatch(&mut tasks).await > 0 {
+            while tasks.try_join_next().is_some() {}
+            // While calls are under way, claim only once a quarter of the permits are free: a
+            // busy worker then makes one claim for several deliveries rather than one per call.
+            // An idle or lightly loaded worker claims at once.
+            let claim_at = (self.limits.total / 4).max(1);
+            if (tasks.is_empty() || self.total.available_permits() >= claim_at)
+                && self.dispatch(&mut tasks).await > 0
+            {
                 continue;
             }
             tokio::select! {
@@ -227,8 +239,159 @@ impl DeliveryWorker {
     }
 }
 
-/// One try of one delivery: call, store the attempt, move the delivery on.
-async fn attempt(state: &AppState, delivery: Claimed) {
+/// One finished try, as it is stored: the attempt's row and the delivery's next state.
+#[derive(Debug)]
+struct Finished {
+    delivery_id: i64,
+    slot: i32,
+    finished_at: DateTime<Utc>,
+    started_at: DateTime<Utc>,
+    duration_ms: i64,
+    status: Option<i32>,
+    body_excerpt: String,
+    error_kind: Option<String>,
+    error: Option<String>,
+    state: &'static str,
+    tries: i32,
+    next_at: DateTime<Utc>,
+    last_error: Option<String>,
+}
+
+/// The most tries stored by one statement pair (7 parameters a row stays far below SQLite's and
+/// PostgreSQL's limits).
+const MAX_BATCH: usize = 256;
+
+type Waiting = (Finished, oneshot::Sender<Result<(), String>>);
+
+/// Stores finished tries in groups: one transaction, one multi-row insert of attempts and one
+/// update of their deliveries for every try that finished while the previous group was being
+/// written. Each caller still returns only once its own try is stored (or storing it failed), so
+/// a try is never reported done before it is in the database.
+#[derive(Default)]
+struct Recorder {
+    queue: Mutex<Vec<Waiting>>,
+    /// Held by whoever writes a group; the others wait their turn and usually find their try
+    /// already written.
+    writer: tokio::sync::Mutex<()>,
+}
+
+impl Recorder {
+    async fn store(&self, db: &Db, finished: Finished) -> Result<(), String> {
+        let (done, mut outcome) = oneshot::channel();
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((finished, done));
+        let _turn = self.writer.lock().await;
+        loop {
+            match outcome.try_recv() {
+                Ok(result) => return result,
+                Err(oneshot::error::TryRecvError::Closed) => {
+                    return Err("the group holding this try was abandoned".to_owned())
+                }
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            let group: Vec<Waiting> = {
+                let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+                let n = queue.len().min(MAX_BATCH);
+                queue.drain(..n).collect()
+            };
+            let (rows, waiting): (Vec<Finished>, Vec<_>) = group.into_iter().unzip();
+            let result = write_group(db, &rows).await.map_err(|e| e.to_string());
+            for done in waiting {
+                let _ = done.send(result.clone());
+            }
+        }
+    }
+}
+
+fn health_tries(rows: &[Finished]) -> Vec<link_health::FinishedTry> {
+    rows.iter()
+        .map(|f| link_health::FinishedTry {
+            slot: f.slot,
+            at: f.finished_at,
+            end: match f.state {
+                "delivered" => TryEnd::Delivered,
+                "failing" => TryEnd::Failed,
+                _ => TryEnd::GivenUp,
+            },
+        })
+        .collect()
+}
+
+async fn write_group(db: &Db, rows: &[Finished]) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    // `VALUES` columns are named column1, column2, … by both SQLite and PostgreSQL.
+    const UPDATE: &str = "UPDATE deliveries SET state = v.column2, tries = v.column3, \
+        next_attempt_at = v.column4, lease_until = NULL, last_error = v.column5, \
+        delivered_at = CASE WHEN v.column2 = 'delivered' THEN v.column4 ELSE deliveries.delivered_at END \
+        FROM (";
+    const MARK_IF_UNSET: &str =
+        "UPDATE affiliate_links SET failing_since = COALESCE(failing_since, $1) WHERE slot = $2";
+    const MARK: &str = "UPDATE affiliate_links SET failing_since = $1 WHERE slot = $2";
+    // The primary key starts with the slot, so this reads the table's few rows.
+    const PRUNE: &str = "DELETE FROM link_hours WHERE hour < $1";
+    with_pool!(db, pool => {
+        let mut attempts = sqlx::QueryBuilder::new(
+            "INSERT INTO delivery_attempts (delivery_id, started_at, duration_ms, status_code, \
+            body_excerpt, error_kind, error_message) ",
+        );
+        attempts.push_values(rows, |mut row, f| {
+            row.push_bind(f.delivery_id)
+                .push_bind(f.started_at)
+                .push_bind(f.duration_ms)
+                .push_bind(f.status)
+                .push_bind(&f.body_excerpt)
+                .push_bind(&f.error_kind)
+                .push_bind(&f.error);
+        });
+        let mut update = sqlx::QueryBuilder::new(UPDATE);
+        update.push_values(rows, |mut row, f| {
+            row.push_bind(f.delivery_id)
+                .push_bind(f.state)
+                .push_bind(f.tries)
+                .push_bind(f.next_at)
+                .push_bind(&f.last_error);
+        });
+        update.push(") AS v WHERE deliveries.id = v.column1");
+        let (counts, marks) = link_health::summarize(&health_tries(rows));
+        let mut hours = sqlx::QueryBuilder::new(
+            "INSERT INTO link_hours (slot, hour, delivered, failed_tries, given_up) ",
+        );
+        hours.push_values(&counts, |mut row, c| {
+            row.push_bind(c.slot)
+                .push_bind(c.hour)
+                .push_bind(c.delivered)
+                .push_bind(c.failed_tries)
+                .push_bind(c.given_up);
+        });
+        hours.push(
+            " ON CONFLICT (slot, hour) DO UPDATE SET \
+            delivered = link_hours.delivered + excluded.delivered, \
+            failed_tries = link_hours.failed_tries + excluded.failed_tries, \
+            given_up = link_hours.given_up + excluded.given_up",
+        );
+        let mut tx = pool.begin_write().await?;
+        attempts.build().execute(&mut *tx).await?;
+        update.build().execute(&mut *tx).await?;
+        hours.build().execute(&mut *tx).await?;
+        for (slot, mark) in marks {
+            let query = match mark {
+                FailingSince::KeepOrSet(at) => sqlx::query(MARK_IF_UNSET).bind(at),
+                FailingSince::Replace(at) => sqlx::query(MARK).bind(at),
+            };
+            query.bind(slot).execute(&mut *tx).await?;
+        }
+        let oldest_kept = link_health::hour_of(rows[0].finished_at) - link_health::KEEP_HOURS;
+        sqlx::query(PRUNE).bind(oldest_kept).execute(&mut *tx).await?;
+        tx.commit().await
+    })
+}
+
+/// One try of one delivery: call, then store the attempt and move the delivery on.
+async fn attempt(state: &AppState, recorder: &Recorder, delivery: Claimed) {
     let started_at = state.clock.now();
     let outcome = state
         .outbound
@@ -259,54 +422,37 @@ async fn attempt(state: &AppState, delivery: Claimed) {
         (None, Some(status)) if next_state != "delivered" => Some(format!("HTTP status {status}")),
         _ => None,
     };
-    if let Err(err) = store_attempt(
-        state, &delivery, &outcome, started_at, tries, next_state, next_at, last_error,
-    )
-    .await
-    {
+    match next_state {
+        // A busy day delivers tens of thousands; they are counted on the pages, not logged.
+        "delivered" => {
+            tracing::debug!(delivery = delivery.id, status = ?outcome.status, tries, "delivered")
+        }
+        "failing" => tracing::info!(
+            delivery = delivery.id, status = ?outcome.status, tries, next_at = %next_at,
+            error = last_error.as_deref().unwrap_or_default(), "delivery failed; will retry"
+        ),
+        _ => tracing::warn!(
+            delivery = delivery.id, status = ?outcome.status, tries, state = next_state,
+            error = last_error.as_deref().unwrap_or_default(), "delivery given up"
+        ),
+    }
+    let finished = Finished {
+        delivery_id: delivery.id,
+        slot: delivery.slot,
+        finished_at: now,
+        started_at,
+        duration_ms: i64::try_from(outcome.elapsed_ms).unwrap_or(i64::MAX),
+        status: outcome.status.map(i32::from),
+        body_excerpt: outcome.body_excerpt,
+        error_kind: outcome.error_kind,
+        error: outcome.error,
+        state: next_state,
+        tries: i32::try_from(tries).unwrap_or(i32::MAX),
+        next_at,
+        last_error,
+    };
+    if let Err(err) = recorder.store(&state.db, finished).await {
         // The lease expires and the delivery is tried again: at least once, never lost.
         tracing::error!(error = %err, delivery = delivery.id, "cannot store a delivery attempt");
     }
-    tracing::info!(delivery = delivery.id, status = ?outcome.status, state = next_state, tries, "delivery attempt");
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn store_attempt(
-    state: &AppState,
-    delivery: &Claimed,
-    outcome: &crate::domain::call::CallOutcome,
-    started_at: DateTime<Utc>,
-    tries: u32,
-    next_state: &str,
-    next_at: DateTime<Utc>,
-    last_error: Option<String>,
-) -> Result<(), sqlx::Error> {
-    const ATTEMPT: &str = "INSERT INTO delivery_attempts (delivery_id, started_at, duration_ms, \
-        status_code, body_excerpt, error_kind, error_message) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-    const UPDATE: &str = "UPDATE deliveries SET state = $1, tries = $2, next_attempt_at = $3, \
-        lease_until = NULL, last_error = $4, \
-        delivered_at = CASE WHEN $1 = 'delivered' THEN $5 ELSE delivered_at END WHERE id = $6";
-    with_pool!(&state.db, pool => {
-        let mut tx = pool.begin_write().await?;
-        sqlx::query(ATTEMPT)
-            .bind(delivery.id)
-            .bind(started_at)
-            .bind(outcome.elapsed_ms as i64)
-            .bind(outcome.status.map(i32::from))
-            .bind(&outcome.body_excerpt)
-            .bind(&outcome.error_kind)
-            .bind(&outcome.error)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(UPDATE)
-            .bind(next_state)
-            .bind(tries as i32)
-            .bind(next_at)
-            .bind(last_error)
-            .bind(next_at)
-            .bind(delivery.id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await
-    })
 }

@@ -4,9 +4,9 @@
 use crate::domain::call::{escape_html, pixel_html};
 use crate::domain::eligibility::decide;
 use crate::domain::signup::{canonical, parse_intake, IntakeError};
+use crate::server::api_tokens;
 use crate::server::signups::{self, RecordOutcome};
 use crate::server::state::AppState;
-use crate::server::{affiliate_store, api_tokens};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -98,11 +98,8 @@ pub async fn post_signup(
         Ok(i) => i,
         Err(errors) => return invalid(errors),
     };
-    let config = match affiliate_store::load(&state.db).await {
-        Ok(stored) => match stored.input.validate() {
-            Ok(config) => config,
-            Err(err) => return internal(format!("stored affiliate settings are invalid: {err}")),
-        },
+    let config = match state.affiliate_config.current(&state.db).await {
+        Ok(config) => config,
         Err(err) => return internal(err),
     };
     let decision = decide(intake.payment_method, intake.moderated, intake.trial);

@@ -2,7 +2,7 @@
 
 use crate::server::db::Db;
 use crate::with_pool;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 
 pub const PAGE_SIZE: i64 = 25;
 
@@ -69,10 +69,9 @@ pub struct AttemptRecord {
 pub struct LinkHealthRow {
     pub slot: i32,
     pub delivered: i64,
-    pub failing: i64,
-    pub exhausted: i64,
-    pub stale: i64,
-    pub recent_successes: i64,
+    pub failed_tries: i64,
+    pub given_up: i64,
+    pub failing_since: Option<DateTime<Utc>>,
 }
 
 /// `%term%` for LIKE, with the term's own wildcards taken literally.
@@ -160,19 +159,24 @@ pub async fn retry_now(db: &Db, delivery_id: i64, now: DateTime<Utc>) -> Result<
     with_pool!(db, pool => sqlx::query(SQL).bind(now).bind(delivery_id).execute(pool).await.map(|r| r.rows_affected() == 1))
 }
 
-/// Per link, over the last 24 hours: deliveries by state, and whether the link has gone a day
-/// without a success while deliveries were due.
+/// Per link, over the last 24 hours (by the hour): tries delivered, failed and given up, and
+/// since when the link has been failing without a success. Reads the counters the delivery worker
+/// keeps (at most 5 × 24 rows), not the deliveries. Links with nothing to report are left out.
 pub async fn link_health(db: &Db, now: DateTime<Utc>) -> Result<Vec<LinkHealthRow>, sqlx::Error> {
-    const SQL: &str = "SELECT d.slot, \
-        SUM(CASE WHEN d.state = 'delivered' AND d.created_at > $1 THEN 1 ELSE 0 END) AS delivered, \
-        SUM(CASE WHEN d.state IN ('failing', 'failed') AND d.created_at > $1 THEN 1 ELSE 0 END) AS failing, \
-        SUM(CASE WHEN d.state = 'exhausted' AND d.created_at > $1 THEN 1 ELSE 0 END) AS exhausted, \
-        SUM(CASE WHEN d.state <> 'delivered' AND d.created_at <= $1 THEN 1 ELSE 0 END) AS stale, \
-        SUM(CASE WHEN d.delivered_at > $1 THEN 1 ELSE 0 END) AS recent_successes \
-        FROM deliveries d WHERE d.created_at > $2 OR d.state IN ('pending', 'failing', 'failed', 'exhausted') \
-        GROUP BY d.slot ORDER BY d.slot";
-    let day_ago = now - TimeDelta::hours(24);
-    with_pool!(db, pool => sqlx::query_as(SQL).bind(day_ago).bind(day_ago).fetch_all(pool).await)
+    const SQL: &str = "SELECT l.slot, \
+        CAST(COALESCE(SUM(h.delivered), 0) AS BIGINT) AS delivered, \
+        CAST(COALESCE(SUM(h.failed_tries), 0) AS BIGINT) AS failed_tries, \
+        CAST(COALESCE(SUM(h.given_up), 0) AS BIGINT) AS given_up, \
+        l.failing_since \
+        FROM affiliate_links l LEFT JOIN link_hours h ON h.slot = l.slot AND h.hour >= $1 \
+        GROUP BY l.slot, l.failing_since ORDER BY l.slot";
+    let from = crate::domain::link_health::window_start(now);
+    let rows: Vec<LinkHealthRow> =
+        with_pool!(db, pool => sqlx::query_as(SQL).bind(from).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.delivered + r.failed_tries + r.given_up > 0 || r.failing_since.is_some())
+        .collect())
 }
 
 #[cfg(test)]

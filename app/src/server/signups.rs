@@ -1,11 +1,11 @@
 //! Recording a reported signup. One transaction stores the signup, its decision and one delivery
 //! per server-to-server link, so a 201 means nothing can be lost any more.
 
-use crate::server::db::BeginWrite;
 use crate::domain::affiliate::{AffiliateConfig, DeliveryMode};
 use crate::domain::call::pixel_html;
 use crate::domain::eligibility::Decision;
 use crate::domain::signup::SignupIntake;
+use crate::server::db::BeginWrite;
 use crate::server::db::Db;
 use crate::server::session::random_token;
 use crate::with_pool;
@@ -102,9 +102,8 @@ pub async fn record(
     now: DateTime<Utc>,
     public_base: &str,
 ) -> Result<RecordOutcome, RecordError> {
-    if let Some(outcome) = existing(db, &intake.order_id, request_hash).await? {
-        return Ok(outcome);
-    }
+    // A repeat is recognised by the unique order id when the insert fails, not by a query first:
+    // repeats are rare, and every new signup saves the round trip.
     let (eligible, reason) = final_decision(decision, config);
     let values = intake.values(decision.signup_type);
     let mut server_links = Vec::new();
@@ -129,11 +128,11 @@ pub async fn record(
         payment_method, moderated, trial, eligible, reason, details, answer, public_token, \
         public_expires_at, pixel_urls, created_at) \
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', $11, $12, $13, $14) RETURNING id";
-    const INSERT_DELIVERY: &str = "INSERT INTO deliveries (signup_id, slot, url, host, state, \
-        next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5) RETURNING id";
     const SET_ANSWER: &str = "UPDATE signups SET answer = $1 WHERE id = $2";
 
-    let result: Result<IntakeAnswer, RecordError> = with_pool!(db, pool => {
+    // An async block, so that `?` ends the block (and the transaction) rather than `record`: a
+    // repeated order id must reach the unique-violation arm below.
+    let result: Result<IntakeAnswer, RecordError> = async { with_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let signup_id: i64 = sqlx::query_scalar(INSERT_SIGNUP)
             .bind(&intake.order_id)
@@ -153,16 +152,31 @@ pub async fn record(
             .fetch_one(&mut *tx)
             .await?;
         let mut deliveries = Vec::with_capacity(server_links.len());
-        for (link, url) in &server_links {
-            let id: i64 = sqlx::query_scalar(INSERT_DELIVERY)
-                .bind(signup_id)
-                .bind(*link)
-                .bind(url)
-                .bind(host_of(url))
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-            deliveries.push(QueuedDelivery { id, link: *link, url: url.clone() });
+        if !server_links.is_empty() {
+            // One statement for all of the signup's deliveries.
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO deliveries (signup_id, slot, url, host, state, next_attempt_at, created_at) ",
+            );
+            insert.push_values(&server_links, |mut row, (link, url)| {
+                row.push_bind(signup_id)
+                    .push_bind(*link)
+                    .push_bind(url)
+                    .push_bind(host_of(url))
+                    .push_bind("pending")
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            insert.push(" RETURNING id, CAST(slot AS BIGINT)");
+            let rows: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
+            for (id, link) in rows {
+                let url = server_links
+                    .iter()
+                    .find(|(l, _)| *l == link)
+                    .map(|(_, url)| url.clone())
+                    .unwrap_or_default();
+                deliveries.push(QueuedDelivery { id, link, url });
+            }
+            deliveries.sort_by_key(|d| d.link);
         }
         let answer = IntakeAnswer {
             signup_id,
@@ -181,7 +195,8 @@ pub async fn record(
             .await?;
         tx.commit().await?;
         Ok(answer)
-    });
+    }) }
+    .await;
     match result {
         Ok(answer) => Ok(RecordOutcome::Created(answer)),
         // Two requests with one order_id raced; the loser answers as a repeat would.

@@ -44,6 +44,8 @@ pub struct AppState {
     pub outbound: OutboundClient,
     /// Wakes the delivery worker when a signup queued deliveries.
     pub deliveries: DeliveryWaker,
+    /// The validated affiliate settings, by stored version.
+    pub affiliate_config: crate::server::affiliate_store::ConfigCache,
     /// The currency of signups reported without one.
     pub default_currency: String,
     pub explodely: ExplodelyClient,
