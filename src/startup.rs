@@ -178,7 +178,7 @@ impl Application {
             let _ = stop.send(true);
             let _ = handle.await;
         }
-        self.state.db.close().await;
+        self.state.db.close_when_idle(Duration::from_secs(5)).await;
         tracing::info!("affdesk stopped");
         Ok(())
     }

@@ -186,6 +186,27 @@ impl Db {
     pub async fn close(&self) {
         with_pool!(self, pool => pool.close().await)
     }
+
+    /// Closes the pool once no connection has been in use for a moment (or after `max_wait`).
+    /// A page whose client has gone keeps rendering in a detached task after the server stopped
+    /// waiting for it; closing at once made its queries fail with "closed pool".
+    pub async fn close_when_idle(&self, max_wait: Duration) {
+        const QUIET: Duration = Duration::from_millis(200);
+        const STEP: Duration = Duration::from_millis(20);
+        let deadline = tokio::time::Instant::now() + max_wait;
+        let mut quiet_since = tokio::time::Instant::now();
+        while tokio::time::Instant::now() < deadline {
+            let busy = with_pool!(self, pool => pool.size() as usize > pool.num_idle());
+            let now = tokio::time::Instant::now();
+            if busy {
+                quiet_since = now;
+            } else if now - quiet_since >= QUIET {
+                break;
+            }
+            tokio::time::sleep(STEP).await;
+        }
+        self.close().await;
+    }
 }
 
 #[cfg(test)]
