@@ -100,7 +100,10 @@ fn assemble(settings: SettingsRow, links: Vec<LinkRow>) -> Result<StoredSettings
 /// validating five links. Every process checks the version, so a save made by another affdesk
 /// instance on the same database is seen by the next signup.
 #[derive(Debug, Clone, Default)]
-pub struct ConfigCache(Arc<Mutex<Option<(i64, Arc<AffiliateConfig>)>>>);
+pub struct ConfigCache(Arc<Mutex<Option<Versioned>>>);
+
+/// A stored version and the settings validated from it.
+type Versioned = (i64, Arc<AffiliateConfig>);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
