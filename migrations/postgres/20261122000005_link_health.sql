@@ -40,3 +40,9 @@ UPDATE affiliate_links SET failing_since = (
            (SELECT MAX(s.delivered_at) FROM deliveries s WHERE s.slot = affiliate_links.slot),
            '-infinity'::timestamptz)
 );
+
+-- The worker's claim takes due deliveries in time order. With two states in its IN list, the
+-- (state, next_attempt_at) index gives no single order, so every claim sorted the whole backlog:
+-- with 100,000 pending, PostgreSQL claimed about 600 a second. This index is in claim order.
+CREATE INDEX deliveries_claimable ON deliveries (next_attempt_at)
+    WHERE state IN ('pending', 'failing');

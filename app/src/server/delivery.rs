@@ -81,8 +81,11 @@ async fn claim(
     saturated: &[String],
     lease: TimeDelta,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
+    // SQLite's planner, without statistics, prefers the (state, next_attempt_at) index and then
+    // sorts the whole backlog; the claim-order index is named so each claim reads a few rows.
     const SQLITE: &str = "UPDATE deliveries SET lease_until = $1 WHERE id IN ( \
-        SELECT id FROM deliveries WHERE state IN ('pending', 'failing') AND next_attempt_at <= $2 \
+        SELECT id FROM deliveries INDEXED BY deliveries_claimable \
+        WHERE state IN ('pending', 'failing') AND next_attempt_at <= $2 \
         AND (lease_until IS NULL OR lease_until < $2) \
         AND host NOT IN (SELECT value FROM json_each($4)) \
         ORDER BY next_attempt_at LIMIT $3) \
