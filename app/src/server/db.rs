@@ -5,8 +5,12 @@
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -33,43 +37,94 @@ macro_rules! with_pool {
 
 /// Opens a transaction that is going to write.
 ///
-/// On SQLite it starts with `BEGIN IMMEDIATE`, which takes the write lock at once (waiting up to
-/// the busy timeout for it). A plain deferred `BEGIN` that reads first and writes later fails with
-/// "database is locked" the moment it tries to write if another connection committed in
-/// between: SQLite cannot wait there, because the transaction's snapshot is already stale. That
-/// dropped an affiliate-settings save while deliveries were being recorded. PostgreSQL's row
-/// locks make a plain `BEGIN` correct.
+/// On SQLite it starts with `BEGIN IMMEDIATE`, which takes the write lock at once. A plain
+/// deferred `BEGIN` that reads first and writes later fails with "database is locked" the moment
+/// it tries to write if another connection committed in between: SQLite cannot wait there,
+/// because the transaction's snapshot is already stale. That dropped an affiliate-settings save
+/// while deliveries were being recorded. PostgreSQL's row locks make a plain `BEGIN` correct.
+///
+/// On SQLite the transaction also holds this process's turn at the database's one write lock
+/// ([`sqlite_write_turn`]), so writers queue in memory instead of polling the lock.
 pub trait BeginWrite {
     type Database: sqlx::Database;
 
     fn begin_write(
         &self,
-    ) -> impl std::future::Future<
-        Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>,
-    > + Send;
+    ) -> impl std::future::Future<Output = Result<WriteTx<Self::Database>, sqlx::Error>> + Send;
+}
+
+/// A write transaction (see [`BeginWrite`]); `&mut *tx` is its connection, as with sqlx's own.
+pub struct WriteTx<DB: sqlx::Database> {
+    tx: sqlx::Transaction<'static, DB>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl<DB: sqlx::Database> WriteTx<DB> {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::Deref for WriteTx<DB> {
+    type Target = DB::Connection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::DerefMut for WriteTx<DB> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+/// This process's turn at an SQLite database's write lock, one queue per database file.
+///
+/// SQLite has one write lock per database. A connection that finds it taken waits in SQLite's
+/// busy handler, which sleeps and retries (1, 2, 5, 10 … 100 ms): with the intake, the delivery
+/// worker and its recorder all writing, those sleeps and wake-ups took more of the CPU than the
+/// work itself and stretched ping delays to seconds. Writers of one process therefore queue here,
+/// first come first served, and only one at a time asks SQLite for the lock; the busy timeout
+/// still covers other processes (`affdesk migrate`, the CLI).
+pub async fn sqlite_write_turn(pool: &SqlitePool) -> OwnedMutexGuard<()> {
+    static TURNS: OnceLock<Mutex<HashMap<PathBuf, Arc<AsyncMutex<()>>>>> = OnceLock::new();
+    let file = pool.connect_options().get_filename().to_path_buf();
+    let turn = TURNS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(file)
+        .or_default()
+        .clone();
+    turn.lock_owned().await
 }
 
 impl BeginWrite for SqlitePool {
     type Database = sqlx::Sqlite;
 
-    fn begin_write(
-        &self,
-    ) -> impl std::future::Future<
-        Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>,
-    > + Send {
-        self.begin_with("BEGIN IMMEDIATE")
+    async fn begin_write(&self) -> Result<WriteTx<sqlx::Sqlite>, sqlx::Error> {
+        let turn = sqlite_write_turn(self).await;
+        let tx = self.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx {
+            tx,
+            _turn: Some(turn),
+        })
     }
 }
 
 impl BeginWrite for PgPool {
     type Database = sqlx::Postgres;
 
-    fn begin_write(
-        &self,
-    ) -> impl std::future::Future<
-        Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>,
-    > + Send {
-        self.begin()
+    async fn begin_write(&self) -> Result<WriteTx<sqlx::Postgres>, sqlx::Error> {
+        Ok(WriteTx {
+            tx: self.begin().await?,
+            _turn: None,
+        })
     }
 }
 

@@ -7,12 +7,13 @@
 
 use crate::domain::link_health::{self, FailingSince, TryEnd};
 use crate::domain::retry::{classify, next_attempt_at, parse_retry_after, Verdict};
-use crate::server::db::BeginWrite;
 use crate::server::db::Db;
+use crate::server::db::{sqlite_write_turn, BeginWrite};
 use crate::server::state::AppState;
 use crate::with_pool;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{oneshot, watch, Notify, OwnedSemaphorePermit, Semaphore};
@@ -99,6 +100,7 @@ async fn claim(
     match db {
         Db::Sqlite(pool) => {
             let hosts = serde_json::to_string(saturated).unwrap_or_else(|_| "[]".to_owned());
+            let _turn = sqlite_write_turn(pool).await;
             sqlx::query_as(SQLITE)
                 .bind(lease_until)
                 .bind(now)
@@ -123,7 +125,13 @@ async fn claim(
 /// is unchanged and it is claimed again when the host has room.
 async fn release(db: &Db, id: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "UPDATE deliveries SET lease_until = NULL WHERE id = $1";
-    with_pool!(db, pool => sqlx::query(SQL).bind(id).execute(pool).await.map(|_| ()))
+    match db {
+        Db::Sqlite(pool) => {
+            let _turn = sqlite_write_turn(pool).await;
+            sqlx::query(SQL).bind(id).execute(pool).await.map(|_| ())
+        }
+        Db::Postgres(pool) => sqlx::query(SQL).bind(id).execute(pool).await.map(|_| ()),
+    }
 }
 
 impl DeliveryWorker {
@@ -276,6 +284,8 @@ struct Recorder {
     /// Held by whoever writes a group; the others wait their turn and usually find their try
     /// already written.
     writer: tokio::sync::Mutex<()>,
+    /// The hour whose old counts were last dropped.
+    pruned_hour: AtomicI64,
 }
 
 impl Recorder {
@@ -300,7 +310,15 @@ impl Recorder {
                 queue.drain(..n).collect()
             };
             let (rows, waiting): (Vec<Finished>, Vec<_>) = group.into_iter().unzip();
-            let result = write_group(db, &rows).await.map_err(|e| e.to_string());
+            // Old counts are dropped once an hour, by the first group of a new hour.
+            let prune_before = rows.first().and_then(|first| {
+                let hour = link_health::hour_of(first.finished_at);
+                let last = self.pruned_hour.swap(hour, Ordering::Relaxed);
+                (last != hour).then_some(hour - link_health::KEEP_HOURS)
+            });
+            let result = write_group(db, &rows, prune_before)
+                .await
+                .map_err(|e| e.to_string());
             for done in waiting {
                 let _ = done.send(result.clone());
             }
@@ -322,7 +340,12 @@ fn health_tries(rows: &[Finished]) -> Vec<link_health::FinishedTry> {
         .collect()
 }
 
-async fn write_group(db: &Db, rows: &[Finished]) -> Result<(), sqlx::Error> {
+/// Stores one group; `prune_before`, when set, also drops hourly counts older than that hour.
+async fn write_group(
+    db: &Db,
+    rows: &[Finished],
+    prune_before: Option<i64>,
+) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -331,9 +354,6 @@ async fn write_group(db: &Db, rows: &[Finished]) -> Result<(), sqlx::Error> {
         next_attempt_at = v.column4, lease_until = NULL, last_error = v.column5, \
         delivered_at = CASE WHEN v.column2 = 'delivered' THEN v.column4 ELSE deliveries.delivered_at END \
         FROM (";
-    const MARK_IF_UNSET: &str =
-        "UPDATE affiliate_links SET failing_since = COALESCE(failing_since, $1) WHERE slot = $2";
-    const MARK: &str = "UPDATE affiliate_links SET failing_since = $1 WHERE slot = $2";
     // The primary key starts with the slot, so this reads the table's few rows.
     const PRUNE: &str = "DELETE FROM link_hours WHERE hour < $1";
     with_pool!(db, pool => {
@@ -380,15 +400,31 @@ async fn write_group(db: &Db, rows: &[Finished]) -> Result<(), sqlx::Error> {
         attempts.build().execute(&mut *tx).await?;
         update.build().execute(&mut *tx).await?;
         hours.build().execute(&mut *tx).await?;
-        for (slot, mark) in marks {
-            let query = match mark {
-                FailingSince::KeepOrSet(at) => sqlx::query(MARK_IF_UNSET).bind(at),
-                FailingSince::Replace(at) => sqlx::query(MARK).bind(at),
-            };
-            query.bind(slot).execute(&mut *tx).await?;
+        if !marks.is_empty() {
+            // Every link's mark in one statement: CASE per slot.
+            let mut marks_update = sqlx::QueryBuilder::new("UPDATE affiliate_links SET failing_since = CASE slot");
+            for (slot, mark) in &marks {
+                marks_update.push(" WHEN ").push_bind(*slot).push(" THEN ");
+                match mark {
+                    FailingSince::KeepOrSet(at) => {
+                        marks_update.push("COALESCE(failing_since, ").push_bind(*at).push(")");
+                    }
+                    FailingSince::Replace(at) => {
+                        marks_update.push_bind(*at);
+                    }
+                }
+            }
+            marks_update.push(" ELSE failing_since END WHERE slot IN (");
+            let mut slots = marks_update.separated(", ");
+            for (slot, _) in &marks {
+                slots.push_bind(*slot);
+            }
+            marks_update.push(")");
+            marks_update.build().execute(&mut *tx).await?;
         }
-        let oldest_kept = link_health::hour_of(rows[0].finished_at) - link_health::KEEP_HOURS;
-        sqlx::query(PRUNE).bind(oldest_kept).execute(&mut *tx).await?;
+        if let Some(oldest_kept) = prune_before {
+            sqlx::query(PRUNE).bind(oldest_kept).execute(&mut *tx).await?;
+        }
         tx.commit().await
     })
 }
