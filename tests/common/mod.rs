@@ -323,6 +323,16 @@ impl TestApp {
     }
 }
 
+/// A plain-form post was accepted: the page answered, or redirected on as after a save.
+#[track_caller]
+pub fn assert_accepted(res: &reqwest::Response) {
+    let status = res.status();
+    assert!(
+        status.is_success() || status.is_redirection(),
+        "expected 2xx or 3xx, got {status}"
+    );
+}
+
 pub fn location(res: &reqwest::Response) -> String {
     res.headers()
         .get(reqwest::header::LOCATION)
