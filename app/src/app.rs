@@ -14,7 +14,7 @@ use crate::pages::{
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -53,6 +53,41 @@ fn allow_this_pages_hydration_script() {
     }
 }
 
+/// Each page is its own lazily loaded route: `cargo leptos build --split` puts a page's view code
+/// (and the decoders of its server functions) in a wasm chunk of its own, which the browser loads
+/// only for that page, so the first download holds the shell, the router and what pages share.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        #[doc = concat!("The lazily loaded route of [`", stringify!($page), "`].")]
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    LoginRoute => LoginPage,
+    DashboardRoute => Dashboard,
+    AffiliateRoute => AffiliatePage,
+    ContractsRoute => ContractsPage,
+    NewContractRoute => NewContractPage,
+    ContractDetailRoute => ContractDetailPage,
+    ExplodelySettingsRoute => ExplodelySettingsPage,
+    SignupsRoute => SignupsPage,
+    SignupDetailRoute => SignupDetailPage,
+    ApiTokensRoute => ApiTokensPage,
+    ChangePasswordRoute => ChangePasswordPage,
+}
+
 /// Every route renders with `SsrMode::Async`: the server waits for the page's data and sends
 /// finished HTML, so each page works without JavaScript (out-of-order streaming would need a
 /// script to put `Suspense` content in place). Admin pages are small; the wait is one query.
@@ -71,18 +106,18 @@ pub fn App() -> impl IntoView {
         <Router>
             <div id="app" data-hydrated=move || hydrated.get().to_string()>
                 <Routes fallback=NotFound>
-                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async />
                     <ParentRoute path=path!("") view=AdminShell ssr=SsrMode::Async>
-                        <Route path=path!("") view=Dashboard ssr=SsrMode::Async />
-                        <Route path=path!("/settings/affiliate") view=AffiliatePage ssr=SsrMode::Async />
-                        <Route path=path!("/affiliate/contracts") view=ContractsPage ssr=SsrMode::Async />
-                        <Route path=path!("/affiliate/contracts/new") view=NewContractPage ssr=SsrMode::Async />
-                        <Route path=path!("/affiliate/contracts/:id") view=ContractDetailPage ssr=SsrMode::Async />
-                        <Route path=path!("/settings/explodely") view=ExplodelySettingsPage ssr=SsrMode::Async />
-                        <Route path=path!("/signups") view=SignupsPage ssr=SsrMode::Async />
-                        <Route path=path!("/signups/:id") view=SignupDetailPage ssr=SsrMode::Async />
-                        <Route path=path!("/settings/api-tokens") view=ApiTokensPage ssr=SsrMode::Async />
-                        <Route path=path!("/account/password") view=ChangePasswordPage ssr=SsrMode::Async />
+                        <Route path=path!("") view={Lazy::<DashboardRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/settings/affiliate") view={Lazy::<AffiliateRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/affiliate/contracts") view={Lazy::<ContractsRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/affiliate/contracts/new") view={Lazy::<NewContractRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/affiliate/contracts/:id") view={Lazy::<ContractDetailRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/settings/explodely") view={Lazy::<ExplodelySettingsRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/signups") view={Lazy::<SignupsRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/signups/:id") view={Lazy::<SignupDetailRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/settings/api-tokens") view={Lazy::<ApiTokensRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/account/password") view={Lazy::<ChangePasswordRoute>::new()} ssr=SsrMode::Async />
                     </ParentRoute>
                 </Routes>
             </div>

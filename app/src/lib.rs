@@ -17,5 +17,6 @@ pub use app::{shell, App};
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    // Waits for the current page's wasm chunk (see `app::lazy_pages`) before hydrating.
+    leptos::mount::hydrate_lazy(App);
 }

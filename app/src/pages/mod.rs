@@ -4,6 +4,5 @@ pub mod contracts;
 pub mod dashboard;
 pub mod login;
 pub mod not_found;
-pub mod placeholder;
 pub mod signups;
 pub mod tokens;
