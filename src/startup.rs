@@ -16,6 +16,7 @@ use app::server::passwords::PasswordService;
 use app::server::secrets::SecretBox;
 use app::server::session::{random_token, SESSION_COOKIE};
 use app::server::session_store::HashedIds;
+use app::server::signups::SignupWriter;
 use app::server::state::{AppState, AuthConfig};
 use app::server::{affiliate_form, auth_http, contract_form, intake};
 use app::{shell, App};
@@ -90,6 +91,7 @@ impl Application {
                 ..AuthConfig::default()
             }),
             clock,
+            signups: SignupWriter::spawn(db.clone()),
             deliveries: DeliveryWaker::default(),
             affiliate_config: Default::default(),
             default_currency: settings.default_currency.clone(),

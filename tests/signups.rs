@@ -16,6 +16,8 @@ on_both_backends!(
     a_moderated_paypal_signup_fires_nothing,
     nothing_fires_while_the_program_is_off,
     the_same_order_again_gets_the_original_answer_and_a_different_body_409,
+    a_burst_with_repeats_stores_each_order_once_and_answers_every_request,
+    a_signup_the_database_refuses_does_not_fail_the_others_stored_with_it,
     invalid_fields_get_422_with_every_error,
     intake_refuses_missing_tokens_large_bodies_and_other_content_types,
     a_receiver_failing_twice_is_delivered_on_the_third_attempt,
@@ -208,6 +210,229 @@ async fn the_same_order_again_gets_the_original_answer_and_a_different_body_409(
         .await
         .unwrap()
         .contains("already reported with different values"));
+}
+
+/// Signups arriving together are stored several to a transaction; every request still gets its
+/// own answer. Each order is posted twice with one body and once with another, all at once: one
+/// of the three is stored (201), a post with the stored body gets the stored answer (200), the
+/// other body 409, and each stored order has its own deliveries.
+async fn a_burst_with_repeats_stores_each_order_once_and_answers_every_request(app: &TestApp) {
+    const ORDERS: usize = 30;
+    app.set_links(
+        true,
+        &[
+            ("https://t.example/s?o=${order_id}", ServerToServer),
+            ("https://t.example/u?a=${amount}", ServerToServer),
+        ],
+    )
+    .await;
+    let token = app.api_token().await;
+    let client = app.bare_client();
+    let url = app.url("/api/v1/signups");
+    let mut posts = tokio::task::JoinSet::new();
+    for order in 0..ORDERS {
+        let same = card(&format!("ORD-B{order}"));
+        let mut other = same.clone();
+        other["amount"] = json!("42.00");
+        for (copy, body) in [(0, same.clone()), (1, same), (2, other)] {
+            let (client, url, token) = (client.clone(), url.clone(), token.clone());
+            posts.spawn(async move {
+                let res = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = res.status();
+                let answer: Value = res.json().await.unwrap();
+                (order, copy, status, answer)
+            });
+        }
+    }
+    let mut per_order: Vec<Vec<(usize, StatusCode, Value)>> = vec![Vec::new(); ORDERS];
+    while let Some(done) = posts.join_next().await {
+        let (order, copy, status, answer) = done.unwrap();
+        per_order[order].push((copy, status, answer));
+    }
+
+    let mut delivery_ids = std::collections::HashSet::new();
+    for (order, answers) in per_order.iter().enumerate() {
+        let created: Vec<_> = answers
+            .iter()
+            .filter(|(_, s, _)| *s == StatusCode::CREATED)
+            .collect();
+        assert_eq!(
+            created.len(),
+            1,
+            "order {order}: one post is stored: {answers:?}"
+        );
+        let (winner, _, stored) = created[0];
+        let stored_body = if *winner == 2 { 2 } else { 0 };
+        assert_eq!(stored["order_id"], format!("ORD-B{order}"));
+        let deliveries = stored["deliveries"].as_array().unwrap();
+        assert_eq!(deliveries.len(), 2, "order {order}: {stored}");
+        for d in deliveries {
+            assert!(
+                delivery_ids.insert(d["id"].as_i64().unwrap()),
+                "a delivery belongs to one signup"
+            );
+        }
+        let amount = if stored_body == 2 { "42.00" } else { "19.95" };
+        assert_eq!(
+            deliveries[1]["url"],
+            format!("https://t.example/u?a={amount}")
+        );
+        for (copy, status, answer) in answers.iter().filter(|(c, _, _)| c != winner) {
+            let same_body = (*copy == 2) == (stored_body == 2);
+            if same_body {
+                assert_eq!(
+                    *status,
+                    StatusCode::OK,
+                    "order {order} copy {copy}: {answer}"
+                );
+                assert_eq!(answer, stored, "a repeat gets the stored answer");
+            } else {
+                assert_eq!(
+                    *status,
+                    StatusCode::CONFLICT,
+                    "order {order} copy {copy}: {answer}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        app.deliveries().await.len(),
+        ORDERS * 2,
+        "no delivery stored twice"
+    );
+    const COUNT: &str = "SELECT COUNT(*) FROM signups";
+    let signups: i64 =
+        app::with_pool!(&app.state.db, pool => sqlx::query_scalar(COUNT).fetch_one(pool).await)
+            .unwrap();
+    assert_eq!(signups, ORDERS as i64);
+}
+
+/// A group of signups is one transaction; if the database refuses one signup of the group, the
+/// others are stored alone and answered 201, and only the refused one gets 500 (to send again).
+async fn a_signup_the_database_refuses_does_not_fail_the_others_stored_with_it(app: &TestApp) {
+    let logs = common::captured_logs();
+    app.set_one_server_link("https://t.example").await;
+    let token = app.api_token().await;
+    let db = &app.state.db;
+    // Order ids of this run only: the log is shared with tests running beside this one.
+    let tag: u32 = rand::random();
+    let orders: Vec<String> = ["G0", "G1", "BAD", "G2", "G3"]
+        .iter()
+        .map(|o| format!("ORD-{o}-{tag:010}"))
+        .collect();
+    let bad = orders[2].clone();
+    // The database itself refuses one order id, as a full disk or a broken row would.
+    match db {
+        app::server::db::Db::Sqlite(pool) => {
+            sqlx::query(
+                "CREATE TRIGGER refuse_one BEFORE INSERT ON signups WHEN NEW.order_id LIKE 'ORD-BAD-%' \
+                 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+            )
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+        app::server::db::Db::Postgres(pool) => {
+            for sql in [
+                "CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                 IF NEW.order_id LIKE 'ORD-BAD-%' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+                 RETURN NEW; END $$",
+                "CREATE TRIGGER refuse_one BEFORE INSERT ON signups FOR EACH ROW EXECUTE FUNCTION refuse_one()",
+            ] {
+                sqlx::query(sql).execute(pool).await.unwrap();
+            }
+        }
+    }
+    // The token's first use records when it was used (a write); get that done before the lock.
+    let warm_up = app
+        .post_signup(&token, &card(&format!("ORD-W-{tag:010}")))
+        .await;
+    assert_eq!(warm_up.status(), StatusCode::CREATED);
+    // Hold the write lock so that the posts queue up and are written as one group.
+    let lock = match db {
+        app::server::db::Db::Sqlite(pool) => {
+            use app::server::db::BeginWrite;
+            either_lock::Sqlite(pool.begin_write().await.unwrap())
+        }
+        app::server::db::Db::Postgres(pool) => {
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query("LOCK TABLE signups IN EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            either_lock::Postgres(tx)
+        }
+    };
+    let client = app.bare_client();
+    let url = app.url("/api/v1/signups");
+    let mut posts = tokio::task::JoinSet::new();
+    let log_text = || String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    for (i, order) in orders.iter().enumerate() {
+        let (client, url, token, body) = (client.clone(), url.clone(), token.clone(), card(order));
+        let order = order.clone();
+        posts.spawn(async move {
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (order, res.status())
+        });
+        if i == 0 {
+            // The first is taken by the writer alone and waits for the lock; the rest queue.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    wait_until(10, "all five signups are queued for the writer", || {
+        let queued = orders
+            .iter()
+            .all(|o| log_text().contains(&format!("order_id={o}")));
+        async move { queued }
+    })
+    .await;
+    match lock {
+        either_lock::Sqlite(tx) => tx.rollback().await.unwrap(),
+        either_lock::Postgres(tx) => tx.rollback().await.unwrap(),
+    }
+    let mut statuses = Vec::new();
+    while let Some(done) = posts.join_next().await {
+        statuses.push(done.unwrap());
+    }
+    for (order, status) in &statuses {
+        let expected = if *order == bad {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::CREATED
+        };
+        assert_eq!(*status, expected, "{order}: {statuses:?}");
+    }
+    assert_eq!(statuses.len(), 5);
+    // The refused signup was written in a group with others, and the group was retried alone.
+    let fallback = log_text()
+        .lines()
+        .any(|l| l.contains("storing each alone") && l.contains(&bad));
+    assert!(fallback, "the refused signup was part of a group");
+    assert_eq!(
+        app.deliveries().await.len(),
+        5,
+        "one delivery per stored signup"
+    );
+}
+
+mod either_lock {
+    pub enum Lock {
+        Sqlite(app::server::db::WriteTx<sqlx::Sqlite>),
+        Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    }
+    pub use Lock::{Postgres, Sqlite};
 }
 
 async fn invalid_fields_get_422_with_every_error(app: &TestApp) {

@@ -108,7 +108,10 @@ pub async fn post_signup(
         .map(|b| format!("{b:02x}"))
         .collect();
     let base = public_base(&state, &headers);
-    match signups::record(&state.db, &intake, &hash, &config, &decision, now, &base).await {
+    match state
+        .signups
+        .record(&intake, &hash, &config, &decision, now, &base)
+        .await {
         Ok(RecordOutcome::Created(answer)) => {
             tracing::info!(order_id = %answer.order_id, eligible = answer.eligible, deliveries = answer.deliveries.len(), "signup recorded");
             if !answer.deliveries.is_empty() {

@@ -5,12 +5,13 @@ use crate::domain::affiliate::{AffiliateConfig, DeliveryMode};
 use crate::domain::call::pixel_html;
 use crate::domain::eligibility::Decision;
 use crate::domain::signup::SignupIntake;
-use crate::server::db::BeginWrite;
-use crate::server::db::Db;
+use crate::server::db::{BeginWrite, Db};
 use crate::server::session::random_token;
 use crate::with_pool;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use tokio::sync::{mpsc, oneshot};
 
 /// How long the signup-complete page of a signup can be opened.
 pub const COMPLETE_PAGE_LIFETIME: TimeDelta = TimeDelta::hours(24);
@@ -50,6 +51,8 @@ pub enum RecordError {
     Db(#[from] sqlx::Error),
     #[error("stored answer unreadable: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("the signup writer has stopped (the server is shutting down)")]
+    WriterStopped,
 }
 
 /// The decision after the program switch: an eligible signup fires nothing while it is off.
@@ -92,121 +95,293 @@ async fn existing(
     })
 }
 
-/// Stores the signup and queues its deliveries, or recognises a repeat.
-pub async fn record(
-    db: &Db,
-    intake: &SignupIntake,
-    request_hash: &str,
-    config: &AffiliateConfig,
-    decision: &Decision,
+/// A signup ready to store: everything but the ids the database gives it.
+#[derive(Debug)]
+struct Prepared {
+    order_id: String,
+    request_hash: String,
+    account_id: String,
+    user_name: String,
+    payment_method: &'static str,
+    moderated: bool,
+    trial: bool,
+    eligible: bool,
+    reason: String,
+    details: String,
+    public_token: String,
+    pixels: Vec<String>,
+    pixel_json: String,
+    complete_url: String,
+    /// The server-to-server links that fire: (slot, URL).
+    server_links: Vec<(i64, String)>,
     now: DateTime<Utc>,
-    public_base: &str,
-) -> Result<RecordOutcome, RecordError> {
-    // A repeat is recognised by the unique order id when the insert fails, not by a query first:
-    // repeats are rare, and every new signup saves the round trip.
-    let (eligible, reason) = final_decision(decision, config);
-    let values = intake.values(decision.signup_type);
-    let mut server_links = Vec::new();
-    let mut pixels = Vec::new();
-    if eligible {
-        for (i, slot) in config.slots.iter().enumerate() {
-            if let Some(link) = slot.fires() {
-                let url = link.render(&values);
-                match slot.mode {
-                    DeliveryMode::ServerToServer => server_links.push((i as i64 + 1, url)),
-                    DeliveryMode::BrowserPixel => pixels.push(url),
+}
+
+impl Prepared {
+    fn new(
+        intake: &SignupIntake,
+        request_hash: &str,
+        config: &AffiliateConfig,
+        decision: &Decision,
+        now: DateTime<Utc>,
+        public_base: &str,
+    ) -> Result<Self, RecordError> {
+        let (eligible, reason) = final_decision(decision, config);
+        let values = intake.values(decision.signup_type);
+        let mut server_links = Vec::new();
+        let mut pixels = Vec::new();
+        if eligible {
+            for (i, slot) in config.slots.iter().enumerate() {
+                if let Some(link) = slot.fires() {
+                    let url = link.render(&values);
+                    match slot.mode {
+                        DeliveryMode::ServerToServer => server_links.push((i as i64 + 1, url)),
+                        DeliveryMode::BrowserPixel => pixels.push(url),
+                    }
                 }
             }
         }
+        let public_token = random_token(16);
+        Ok(Self {
+            order_id: intake.order_id.clone(),
+            request_hash: request_hash.to_owned(),
+            account_id: intake.account_id.clone(),
+            user_name: intake.user_name.clone(),
+            payment_method: intake.payment_method.as_str(),
+            moderated: intake.moderated,
+            trial: intake.trial,
+            eligible,
+            reason,
+            details: serde_json::to_string(intake)?,
+            pixel_json: serde_json::to_string(&pixels)?,
+            pixels,
+            complete_url: format!("{public_base}/signup/complete/{public_token}"),
+            public_token,
+            server_links,
+            now,
+        })
     }
-    let public_token = random_token(16);
-    let details = serde_json::to_string(intake)?;
-    let pixel_json = serde_json::to_string(&pixels)?;
 
-    const INSERT_SIGNUP: &str =
-        "INSERT INTO signups (order_id, request_hash, account_id, user_name, \
-        payment_method, moderated, trial, eligible, reason, details, answer, public_token, \
-        public_expires_at, pixel_urls, created_at) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', $11, $12, $13, $14) RETURNING id";
-    const SET_ANSWER: &str = "UPDATE signups SET answer = $1 WHERE id = $2";
+    fn answer(&self, signup_id: i64, mut deliveries: Vec<QueuedDelivery>) -> IntakeAnswer {
+        deliveries.sort_by_key(|d| d.link);
+        IntakeAnswer {
+            signup_id,
+            order_id: self.order_id.clone(),
+            eligible: self.eligible,
+            reason: self.reason.clone(),
+            deliveries,
+            pixel_html: pixel_html(&self.pixels),
+            pixels: self.pixels.clone(),
+            complete_url: self.complete_url.clone(),
+        }
+    }
+}
 
-    // An async block, so that `?` ends the block (and the transaction) rather than `record`: a
-    // repeated order id must reach the unique-violation arm below.
-    let result: Result<IntakeAnswer, RecordError> = async { with_pool!(db, pool => {
+/// How many signups one transaction stores at most. Each is 14 bound values in the signups
+/// insert and up to 35 in the deliveries insert: far below either backend's limit.
+const MAX_GROUP: usize = 64;
+
+/// How many signups may wait for the writer before senders wait too.
+const QUEUE: usize = 1024;
+
+struct Job {
+    signup: Prepared,
+    reply: oneshot::Sender<Result<RecordOutcome, RecordError>>,
+}
+
+/// Stores reported signups, several to a transaction.
+///
+/// Each signup used to be its own transaction of five statements. Under a burst of reports
+/// the database's one write lock (SQLite) or one commit per signup (PostgreSQL) was the cost:
+/// on SQLite most of the intake's CPU went to handing each statement to the connection's worker
+/// thread and back. One task now takes every signup waiting, stores the group in one transaction
+/// of four statements, and answers each request once the group has committed, so a 201 still
+/// means the signup and its deliveries are stored. Nothing waits to fill a group: a lone signup
+/// is written at once, and a burst groups itself while the previous group commits.
+#[derive(Debug, Clone)]
+pub struct SignupWriter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl SignupWriter {
+    /// Starts the writer on the current tokio runtime. It stops once every handle is dropped,
+    /// after storing what was already sent to it.
+    pub fn spawn(db: Db) -> Self {
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(run_writer(db, queue));
+        Self { jobs }
+    }
+
+    /// Stores the signup and queues its deliveries, or recognises a repeat.
+    pub async fn record(
+        &self,
+        intake: &SignupIntake,
+        request_hash: &str,
+        config: &AffiliateConfig,
+        decision: &Decision,
+        now: DateTime<Utc>,
+        public_base: &str,
+    ) -> Result<RecordOutcome, RecordError> {
+        let signup = Prepared::new(intake, request_hash, config, decision, now, public_base)?;
+        let (reply, answer) = oneshot::channel();
+        tracing::debug!(order_id = %signup.order_id, "signup queued for storing");
+        self.jobs
+            .send(Job { signup, reply })
+            .await
+            .map_err(|_| RecordError::WriterStopped)?;
+        answer.await.map_err(|_| RecordError::WriterStopped)?
+    }
+}
+
+async fn run_writer(db: Db, mut queue: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(MAX_GROUP);
+    while queue.recv_many(&mut jobs, MAX_GROUP).await > 0 {
+        write_jobs(&db, std::mem::take(&mut jobs)).await;
+    }
+}
+
+/// Writes a group and answers each request. Should the group fail as a whole, each signup is
+/// tried alone, so one that cannot be stored does not take the others' requests with it.
+async fn write_jobs(db: &Db, jobs: Vec<Job>) {
+    let signups: Vec<&Prepared> = jobs.iter().map(|job| &job.signup).collect();
+    match write_group(db, &signups).await {
+        Ok(outcomes) => {
+            for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                let _ = job.reply.send(Ok(outcome));
+            }
+        }
+        Err(err) if jobs.len() == 1 => {
+            if let Some(job) = jobs.into_iter().next() {
+                let _ = job.reply.send(Err(err));
+            }
+        }
+        Err(err) => {
+            let order_ids: Vec<&str> = jobs.iter().map(|j| j.signup.order_id.as_str()).collect();
+            tracing::warn!(error = %err, ?order_ids, "a group of signups failed; storing each alone");
+            for job in jobs {
+                let outcome = write_group(db, &[&job.signup]).await;
+                let _ = job
+                    .reply
+                    .send(outcome.map(|mut o| o.pop().unwrap_or(RecordOutcome::Conflict)));
+            }
+        }
+    }
+}
+
+/// Stores a group of signups in one transaction and returns one outcome per signup, in order.
+///
+/// An order id already stored (or earlier in the same group) is not inserted again
+/// (`ON CONFLICT DO NOTHING`); once the group has committed, such a signup is answered from
+/// the stored one: its original answer for the same body, a conflict for another.
+async fn write_group(db: &Db, signups: &[&Prepared]) -> Result<Vec<RecordOutcome>, RecordError> {
+    let created: Vec<Option<IntakeAnswer>> = with_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let signup_id: i64 = sqlx::query_scalar(INSERT_SIGNUP)
-            .bind(&intake.order_id)
-            .bind(request_hash)
-            .bind(&intake.account_id)
-            .bind(&intake.user_name)
-            .bind(intake.payment_method.as_str())
-            .bind(intake.moderated)
-            .bind(intake.trial)
-            .bind(eligible)
-            .bind(&reason)
-            .bind(&details)
-            .bind(&public_token)
-            .bind(now + COMPLETE_PAGE_LIFETIME)
-            .bind(&pixel_json)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-        let mut deliveries = Vec::with_capacity(server_links.len());
-        if !server_links.is_empty() {
-            // One statement for all of the signup's deliveries.
+
+        let mut insert = sqlx::QueryBuilder::new(
+            "INSERT INTO signups (order_id, request_hash, account_id, user_name, \
+            payment_method, moderated, trial, eligible, reason, details, answer, public_token, \
+            public_expires_at, pixel_urls, created_at) ",
+        );
+        insert.push_values(signups, |mut row, s| {
+            row.push_bind(&s.order_id)
+                .push_bind(&s.request_hash)
+                .push_bind(&s.account_id)
+                .push_bind(&s.user_name)
+                .push_bind(s.payment_method)
+                .push_bind(s.moderated)
+                .push_bind(s.trial)
+                .push_bind(s.eligible)
+                .push_bind(&s.reason)
+                .push_bind(&s.details)
+                .push_bind("")
+                .push_bind(&s.public_token)
+                .push_bind(s.now + COMPLETE_PAGE_LIFETIME)
+                .push_bind(&s.pixel_json)
+                .push_bind(s.now);
+        });
+        insert.push(" ON CONFLICT (order_id) DO NOTHING RETURNING id, order_id");
+        let inserted: Vec<(i64, String)> = insert.build_query_as().fetch_all(&mut *tx).await?;
+
+        // The first signup of the group with an inserted order id is the one stored.
+        let mut ids: HashMap<&str, i64> = inserted
+            .iter()
+            .map(|(id, order_id)| (order_id.as_str(), *id))
+            .collect();
+        let signup_ids: Vec<Option<i64>> = signups
+            .iter()
+            .map(|s| ids.remove(s.order_id.as_str()))
+            .collect();
+
+        let links: Vec<(i64, i64, &str, DateTime<Utc>)> = signups
+            .iter()
+            .zip(&signup_ids)
+            .filter_map(|(s, id)| id.map(|id| (id, s)))
+            .flat_map(|(id, s)| {
+                s.server_links.iter().map(move |(slot, url)| (id, *slot, url.as_str(), s.now))
+            })
+            .collect();
+        let mut queued: HashMap<i64, Vec<QueuedDelivery>> = HashMap::new();
+        for chunk in links.chunks(MAX_GROUP * 5) {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO deliveries (signup_id, slot, url, host, state, next_attempt_at, created_at) ",
             );
-            insert.push_values(&server_links, |mut row, (link, url)| {
-                row.push_bind(signup_id)
-                    .push_bind(*link)
-                    .push_bind(url)
+            insert.push_values(chunk, |mut row, (signup_id, slot, url, now)| {
+                row.push_bind(*signup_id)
+                    .push_bind(*slot)
+                    .push_bind(*url)
                     .push_bind(host_of(url))
                     .push_bind("pending")
-                    .push_bind(now)
-                    .push_bind(now);
+                    .push_bind(*now)
+                    .push_bind(*now);
             });
-            insert.push(" RETURNING id, CAST(slot AS BIGINT)");
-            let rows: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
-            for (id, link) in rows {
-                let url = server_links
+            insert.push(" RETURNING id, signup_id, CAST(slot AS BIGINT)");
+            let rows: Vec<(i64, i64, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
+            for (id, signup_id, slot) in rows {
+                let url = chunk
                     .iter()
-                    .find(|(l, _)| *l == link)
-                    .map(|(_, url)| url.clone())
+                    .find(|(s, l, _, _)| *s == signup_id && *l == slot)
+                    .map(|(_, _, url, _)| (*url).to_owned())
                     .unwrap_or_default();
-                deliveries.push(QueuedDelivery { id, link, url });
+                queued.entry(signup_id).or_default().push(QueuedDelivery { id, link: slot, url });
             }
-            deliveries.sort_by_key(|d| d.link);
         }
-        let answer = IntakeAnswer {
-            signup_id,
-            order_id: intake.order_id.clone(),
-            eligible,
-            reason: reason.clone(),
-            deliveries,
-            pixel_html: pixel_html(&pixels),
-            pixels: pixels.clone(),
-            complete_url: format!("{public_base}/signup/complete/{public_token}"),
-        };
-        sqlx::query(SET_ANSWER)
-            .bind(serde_json::to_string(&answer)?)
-            .bind(signup_id)
-            .execute(&mut *tx)
-            .await?;
+
+        let created: Vec<Option<IntakeAnswer>> = signups
+            .iter()
+            .zip(&signup_ids)
+            .map(|(s, id)| id.map(|id| s.answer(id, queued.remove(&id).unwrap_or_default())))
+            .collect();
+
+        // Each answer is stored as sent, for a repeat of the same body.
+        let stored: Vec<(i64, String)> = created
+            .iter()
+            .flatten()
+            .map(|a| Ok((a.signup_id, serde_json::to_string(a)?)))
+            .collect::<Result<_, serde_json::Error>>()?;
+        if !stored.is_empty() {
+            let mut update = sqlx::QueryBuilder::new(
+                "UPDATE signups SET answer = v.column2 FROM (",
+            );
+            update.push_values(&stored, |mut row, (id, answer)| {
+                row.push_bind(*id).push_bind(answer);
+            });
+            update.push(") AS v WHERE signups.id = v.column1");
+            update.build().execute(&mut *tx).await?;
+        }
         tx.commit().await?;
-        Ok(answer)
-    }) }
-    .await;
-    match result {
-        Ok(answer) => Ok(RecordOutcome::Created(answer)),
-        // Two requests with one order_id raced; the loser answers as a repeat would.
-        Err(RecordError::Db(sqlx::Error::Database(e))) if e.is_unique_violation() => {
-            Ok(existing(db, &intake.order_id, request_hash)
+        created
+    });
+
+    let mut outcomes = Vec::with_capacity(signups.len());
+    for (s, answer) in signups.iter().zip(created) {
+        outcomes.push(match answer {
+            Some(answer) => RecordOutcome::Created(answer),
+            None => existing(db, &s.order_id, &s.request_hash)
                 .await?
-                .unwrap_or(RecordOutcome::Conflict))
-        }
-        Err(e) => Err(e),
+                .unwrap_or(RecordOutcome::Conflict),
+        });
     }
+    Ok(outcomes)
 }
 
 /// The pixel URLs of the signup with this public token, unless it has expired.

@@ -42,6 +42,8 @@ pub struct AppState {
     pub db: Db,
     pub passwords: PasswordService,
     pub outbound: OutboundClient,
+    /// Stores reported signups, several to a transaction.
+    pub signups: crate::server::signups::SignupWriter,
     /// Wakes the delivery worker when a signup queued deliveries.
     pub deliveries: DeliveryWaker,
     /// The validated affiliate settings, by stored version.
