@@ -94,9 +94,6 @@ lazy_pages! {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Browser tests wait for this before clicking: it flips only once the wasm has hydrated.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
 
     view! {
         <Stylesheet id="leptos" href="/pkg/affdesk.css" />
@@ -104,7 +101,8 @@ pub fn App() -> impl IntoView {
             if page.is_empty() { "affdesk".to_owned() } else { format!("{page} · affdesk") }
         } />
         <Router>
-            <div id="app" data-hydrated=move || hydrated.get().to_string()>
+            // `hydrate()` (lib.rs) sets `data-hydrated` to "true" once the page has hydrated.
+            <div id="app" data-hydrated="false">
                 <Routes fallback=NotFound>
                     <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async />
                     <ParentRoute path=path!("") view=AdminShell ssr=SsrMode::Async>
