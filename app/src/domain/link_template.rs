@@ -174,6 +174,10 @@ pub enum LinkError {
     InvalidHost { position: usize },
     #[error("the port after the host must be a number from 1 to 65535")]
     InvalidPort,
+    #[error("the host {host} looks like an IP address but is not one; write four numbers from 0 to 255 separated by dots, like 203.0.113.7")]
+    InvalidIpv4 { host: String },
+    #[error("the host {host} cannot be called ({reason}); check its spelling")]
+    UnusableHost { host: String, reason: String },
 }
 
 impl LinkError {
@@ -437,12 +441,48 @@ fn check_scheme_and_host(chars: &[char], token_positions: &[usize]) -> Result<()
             });
         }
     }
+    if host[0] != '[' {
+        let host: String = host.iter().collect();
+        check_host_name(&host)?;
+    }
     if let Some(port) = port {
         let digits: String = port.iter().collect();
         match digits.parse::<u16>() {
             Ok(p) if p > 0 && !digits.starts_with('+') => {}
             _ => return Err(LinkError::InvalidPort),
         }
+    }
+    Ok(())
+}
+
+/// A host name whose last label is a number is an IPv4 address to a URL parser (which also reads
+/// `0x7f.1` or `2130706433` as one); only the plain dotted form is accepted, and it must be a real
+/// address, or the link would pass here and fail at every call. On the server the name must also
+/// pass the URL library's own host rules (international names, `xn--` labels).
+fn check_host_name(host: &str) -> Result<(), LinkError> {
+    let last_label = host
+        .strip_suffix('.')
+        .unwrap_or(host)
+        .rsplit('.')
+        .next()
+        .unwrap_or_default();
+    let numeric = !last_label.is_empty()
+        && (last_label.bytes().all(|b| b.is_ascii_digit())
+            || last_label
+                .get(..2)
+                .is_some_and(|p| p.eq_ignore_ascii_case("0x")));
+    let address = host.strip_suffix('.').unwrap_or(host);
+    if numeric && address.parse::<std::net::Ipv4Addr>().is_err() {
+        return Err(LinkError::InvalidIpv4 {
+            host: host.to_owned(),
+        });
+    }
+    #[cfg(feature = "ssr")]
+    if let Err(e) = url::Host::parse(host) {
+        return Err(LinkError::UnusableHost {
+            host: host.to_owned(),
+            reason: e.to_string(),
+        });
     }
     Ok(())
 }
@@ -649,6 +689,22 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "ssr")]
+    fn names_the_url_library_cannot_use_are_refused_on_the_server() {
+        // Found by fuzzing: an empty or broken punycode label passed and failed at every call.
+        for host in ["xn--", "xn--a.example"] {
+            assert!(
+                matches!(
+                    LinkTemplate::parse(&format!("https://{host}/x")),
+                    Err(LinkError::UnusableHost { .. })
+                ),
+                "{host}: {:?}",
+                LinkTemplate::parse(&format!("https://{host}/x"))
+            );
+        }
+    }
+
+    #[test]
     fn only_http_and_https_with_a_host_are_accepted() {
         assert_eq!(
             LinkTemplate::parse("ftp://t.example/x"),
@@ -679,9 +735,29 @@ mod tests {
             LinkTemplate::parse("https://t.example:99999/"),
             Err(LinkError::InvalidPort)
         );
+        // Found by fuzzing: these passed here and failed at every call.
+        for not_an_address in [
+            "1.2.3.999",
+            "1.2.3",
+            "0x7f.1",
+            "2130706433",
+            "01.2.3.4",
+            "t.example.123",
+        ] {
+            assert_eq!(
+                LinkTemplate::parse(&format!("https://{not_an_address}/x")),
+                Err(LinkError::InvalidIpv4 {
+                    host: not_an_address.into()
+                }),
+                "{not_an_address}"
+            );
+        }
         for ok in [
             "HTTPS://T.example",
             "http://127.0.0.1:8080/x?a=${amount}",
+            "http://203.0.113.7./x",
+            "https://123.example/x",
+            "https://xn--mnchen-3ya.example/x",
             "https://[::1]:443/x",
             "https://user:pw@t.example/x",
         ] {
@@ -754,7 +830,8 @@ mod tests {
                 proptest::sample::select(vec!["http", "https", "HTTP", "hTtPs"]),
                 proptest::option::of("[a-z0-9]{1,6}(:[a-z0-9]{0,6})?@"),
                 prop_oneof![
-                    "[a-z][a-z0-9-]{0,10}(\\.[a-z0-9-]{1,10}){0,2}",
+                    // A last label of digits is an IPv4 address to URL parsers, so labels start with a letter.
+                    "[a-z][a-z0-9-]{0,10}(\\.[a-z][a-z0-9-]{0,9}){0,2}",
                     Just("127.0.0.1".to_owned()),
                     Just("[::1]".to_owned()),
                 ],

@@ -3,7 +3,7 @@
 
 use super::eligibility::{PaymentMethod, SignupType};
 use super::link_template::SignupValues;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -258,9 +258,25 @@ pub fn parse_intake(
     let trial = flag("trial");
     let signup_time = match object.get("signup_time") {
         None | Some(Value::Null) => now,
-        Some(Value::String(s)) => DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|_| {
+        Some(Value::String(s)) => match DateTime::parse_from_rfc3339(s) {
+            Ok(t) => {
+                let t = t.with_timezone(&Utc);
+                // Found by fuzzing: 0000-01-01T00:00:00+01:00 is year -1 in UTC, which was
+                // accepted and then could not be written back as RFC 3339 text.
+                if (1970..=9999).contains(&t.year()) {
+                    t
+                } else {
+                    errors.push(err(
+                        "signup_time",
+                        format!(
+                            "{s:?} is year {} in UTC; send a time from 1970 to 9999",
+                            t.year()
+                        ),
+                    ));
+                    now
+                }
+            }
+            Err(_) => {
                 errors.push(err(
                     "signup_time",
                     format!(
@@ -268,7 +284,8 @@ pub fn parse_intake(
                     ),
                 ));
                 now
-            }),
+            }
+        },
         Some(other) => {
             errors.push(err(
                 "signup_time",
@@ -418,6 +435,26 @@ mod tests {
             s.values(Some(SignupType::Card)).signup_time,
             "2026-11-20T07:00:00Z"
         );
+    }
+
+    #[test]
+    fn signup_times_outside_1970_to_9999_in_utc_are_refused() {
+        for (time, year) in [
+            ("0000-01-01T00:00:00+01:00", -1),
+            ("9999-12-31T23:30:00-01:00", 10000),
+            ("1969-12-31T23:59:59Z", 1969),
+        ] {
+            let body = json!({"order_id": "A-3", "payment_method": "paypal", "signup_time": time});
+            let errors = parse_intake(&body, "USD", now()).unwrap_err();
+            assert_eq!(errors.len(), 1, "{time}");
+            assert_eq!(errors[0].field, "signup_time");
+            assert_eq!(
+                errors[0].message,
+                format!("{time:?} is year {year} in UTC; send a time from 1970 to 9999")
+            );
+        }
+        let edge = json!({"order_id": "A-4", "payment_method": "paypal", "signup_time": "9999-12-31T23:59:59Z"});
+        assert!(parse_intake(&edge, "USD", now()).is_ok());
     }
 
     #[test]
