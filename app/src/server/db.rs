@@ -217,37 +217,6 @@ impl Db {
         }
     }
 
-    /// A handle for writes whose last moments may be lost in a database crash without harm: the
-    /// delivery worker's claims and attempt records. Losing them means a delivery is sent again
-    /// (with the same `Idempotency-Key`), the at-least-once promise an affdesk crash already
-    /// makes; a signup is never written through it.
-    ///
-    /// On PostgreSQL it is a pool of its own, of `max_connections`, whose sessions set
-    /// `synchronous_commit = off`: a commit returns once it is in the write-ahead log's buffer
-    /// instead of after the disk flush, which bounded delivery to about 2,000 pings/s (every
-    /// claim and every group of attempts waited for an fsync while holding its delivery slots).
-    /// The database stays consistent; only the last ~0.6 s of such commits can be lost, and only
-    /// if PostgreSQL itself crashes. On SQLite it is the same pool: WAL with `synchronous=NORMAL`
-    /// already commits without waiting for the disk.
-    pub fn without_commit_wait(&self, max_connections: u32) -> Self {
-        match self {
-            Self::Sqlite(_) => self.clone(),
-            Self::Postgres(pool) => {
-                let options = pool
-                    .connect_options()
-                    .as_ref()
-                    .clone()
-                    .options([("synchronous_commit", "off")]);
-                Self::Postgres(
-                    PgPoolOptions::new()
-                        .max_connections(max_connections)
-                        .acquire_timeout(Duration::from_secs(10))
-                        .connect_lazy_with(options),
-                )
-            }
-        }
-    }
-
     pub fn backend(&self) -> Backend {
         match self {
             Self::Sqlite(_) => Backend::Sqlite,

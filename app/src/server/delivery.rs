@@ -67,17 +67,11 @@ impl DeliveryWaker {
 #[derive(Clone)]
 pub struct DeliveryWorker {
     state: AppState,
-    /// The worker's own bookkeeping (claims, releases, attempts), on connections that do not wait
-    /// for the disk at commit; see [`Db::without_commit_wait`].
-    db: Db,
     total: Arc<Semaphore>,
     limits: DeliveryLimits,
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
     recorder: Arc<Recorder>,
 }
-
-/// Connections of the worker's own pool (PostgreSQL; on SQLite the worker shares the pool).
-const WORKER_CONNECTIONS: u32 = 4;
 
 /// Claims up to `limit` due deliveries, skipping hosts in `saturated` (already at their limit in
 /// this process), so a busy tracker's deliveries wait in the database rather than in memory.
@@ -142,14 +136,12 @@ async fn release(db: &Db, id: i64) -> Result<(), sqlx::Error> {
 
 impl DeliveryWorker {
     pub fn new(state: AppState, limits: DeliveryLimits) -> Self {
-        let db = state.db.without_commit_wait(WORKER_CONNECTIONS);
         Self {
             state,
             total: Arc::new(Semaphore::new(limits.total.max(1))),
             limits,
             hosts: Arc::new(Mutex::new(HashMap::new())),
-            recorder: Arc::new(Recorder::new(db.clone())),
-            db,
+            recorder: Arc::default(),
         }
     }
 
@@ -180,7 +172,7 @@ impl DeliveryWorker {
                 .collect()
         };
         let lease = lease_for(self.state.outbound.timeout());
-        let claimed = match claim(&self.db, now, free as i64, &saturated, lease).await {
+        let claimed = match claim(&self.state.db, now, free as i64, &saturated, lease).await {
             Ok(c) => c,
             Err(err) => {
                 tracing::error!(error = %err, "cannot claim deliveries");
@@ -193,7 +185,7 @@ impl DeliveryWorker {
                 self.host_permit(&delivery.host),
                 self.total.clone().try_acquire_owned(),
             ) else {
-                if let Err(err) = release(&self.db, delivery.id).await {
+                if let Err(err) = release(&self.state.db, delivery.id).await {
                     // Its lease expires and it is claimed again then.
                     tracing::error!(error = %err, delivery = delivery.id, "cannot release a delivery");
                 }
@@ -255,10 +247,6 @@ impl DeliveryWorker {
             tracing::info!(in_flight, "finishing deliveries under way before stopping");
         }
         while tasks.join_next().await.is_some() {}
-        // The worker's own PostgreSQL pool; on SQLite it shares the application's, closed there.
-        if let (Db::Postgres(own), Db::Postgres(_)) = (&self.db, &self.state.db) {
-            own.close().await;
-        }
     }
 }
 
@@ -290,8 +278,8 @@ type Waiting = (Finished, oneshot::Sender<Result<(), String>>);
 /// update of their deliveries for every try that finished while the previous group was being
 /// written. Each caller still returns only once its own try is stored (or storing it failed), so
 /// a try is never reported done before it is in the database.
+#[derive(Default)]
 struct Recorder {
-    db: Db,
     queue: Mutex<Vec<Waiting>>,
     /// Held by whoever writes a group; the others wait their turn and usually find their try
     /// already written.
@@ -301,17 +289,7 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn new(db: Db) -> Self {
-        Self {
-            db,
-            queue: Mutex::default(),
-            writer: tokio::sync::Mutex::default(),
-            pruned_hour: AtomicI64::default(),
-        }
-    }
-
-    async fn store(&self, finished: Finished) -> Result<(), String> {
-        let db = &self.db;
+    async fn store(&self, db: &Db, finished: Finished) -> Result<(), String> {
         let (done, mut outcome) = oneshot::channel();
         self.queue
             .lock()
@@ -512,7 +490,7 @@ async fn attempt(state: &AppState, recorder: &Recorder, delivery: Claimed) {
         next_at,
         last_error,
     };
-    if let Err(err) = recorder.store(finished).await {
+    if let Err(err) = recorder.store(&state.db, finished).await {
         // The lease expires and the delivery is tried again: at least once, never lost.
         tracing::error!(error = %err, delivery = delivery.id, "cannot store a delivery attempt");
     }
