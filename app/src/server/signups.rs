@@ -177,7 +177,7 @@ impl Prepared {
     }
 }
 
-/// How many signups one transaction stores at most. Each is 14 bound values in the signups
+/// How many signups one transaction stores at most. Each is 15 bound values in the signups
 /// insert and up to 35 in the deliveries insert: far below either backend's limit.
 const MAX_GROUP: usize = 64;
 
@@ -195,7 +195,7 @@ struct Job {
 /// the database's one write lock (SQLite) or one commit per signup (PostgreSQL) was the cost:
 /// on SQLite most of the intake's CPU went to handing each statement to the connection's worker
 /// thread and back. One task now takes every signup waiting, stores the group in one transaction
-/// of four statements, and answers each request once the group has committed, so a 201 still
+/// of three statements (signups, deliveries, answers), and answers each request once the group has committed, so a 201 still
 /// means the signup and its deliveries are stored. Nothing waits to fill a group: a lone signup
 /// is written at once, and a burst groups itself while the previous group commits.
 #[derive(Debug, Clone)]
