@@ -227,23 +227,15 @@ async fn a_burst_with_repeats_stores_each_order_once_and_answers_every_request(a
     )
     .await;
     let token = app.api_token().await;
-    let client = app.bare_client();
-    let url = app.url("/api/v1/signups");
     let mut posts = tokio::task::JoinSet::new();
     for order in 0..ORDERS {
         let same = card(&format!("ORD-B{order}"));
         let mut other = same.clone();
         other["amount"] = json!("42.00");
         for (copy, body) in [(0, same.clone()), (1, same), (2, other)] {
-            let (client, url, token) = (client.clone(), url.clone(), token.clone());
+            let post = app.signup_post(&token, &body);
             posts.spawn(async move {
-                let res = client
-                    .post(url)
-                    .bearer_auth(token)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap();
+                let res = post.await;
                 let status = res.status();
                 let answer: Value = res.json().await.unwrap();
                 (order, copy, status, answer)
@@ -369,23 +361,11 @@ async fn a_signup_the_database_refuses_does_not_fail_the_others_stored_with_it(a
             either_lock::Postgres(tx)
         }
     };
-    let client = app.bare_client();
-    let url = app.url("/api/v1/signups");
     let mut posts = tokio::task::JoinSet::new();
     let log_text = || String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
     for (i, order) in orders.iter().enumerate() {
-        let (client, url, token, body) = (client.clone(), url.clone(), token.clone(), card(order));
-        let order = order.clone();
-        posts.spawn(async move {
-            let res = client
-                .post(url)
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            (order, res.status())
-        });
+        let (post, order) = (app.signup_post(&token, &card(order)), order.clone());
+        posts.spawn(async move { (order, post.await.status()) });
         if i == 0 {
             // The first is taken by the writer alone and waits for the lock; the rest queue.
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;

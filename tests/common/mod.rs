@@ -292,13 +292,21 @@ impl TestApp {
     }
 
     pub async fn post_signup(&self, token: &str, body: &serde_json::Value) -> reqwest::Response {
-        self.bare_client()
+        self.signup_post(token, body).await
+    }
+
+    /// The intake request as a future that borrows nothing, to spawn several at once.
+    pub fn signup_post(
+        &self,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> impl std::future::Future<Output = reqwest::Response> + Send + 'static {
+        let request = self
+            .bare_client()
             .post(self.url("/api/v1/signups"))
             .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .expect("intake request")
+            .json(body);
+        async move { request.send().await.expect("intake request") }
     }
 
     /// (delivery id, state, tries) of every delivery, oldest first.
