@@ -5,7 +5,7 @@ use crate::domain::call::{escape_html, pixel_html};
 use crate::domain::eligibility::decide;
 use crate::domain::signup::{canonical, parse_intake, IntakeError};
 use crate::server::api_tokens;
-use crate::server::signups::{self, RecordOutcome};
+use crate::server::signups::{self, Prepared, RecordOutcome};
 use crate::server::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -108,10 +108,11 @@ pub async fn post_signup(
         .map(|b| format!("{b:02x}"))
         .collect();
     let base = public_base(&state, &headers);
-    match state
-        .signups
-        .record(&intake, &hash, &config, &decision, now, &base)
-        .await {
+    let signup = match Prepared::new(&intake, &hash, &config, &decision, now, &base) {
+        Ok(signup) => signup,
+        Err(err) => return internal(err),
+    };
+    match state.signups.record(signup).await {
         Ok(RecordOutcome::Created(answer)) => {
             tracing::info!(order_id = %answer.order_id, eligible = answer.eligible, deliveries = answer.deliveries.len(), "signup recorded");
             if !answer.deliveries.is_empty() {

@@ -97,7 +97,7 @@ async fn existing(
 
 /// A signup ready to store: everything but the ids the database gives it.
 #[derive(Debug)]
-struct Prepared {
+pub struct Prepared {
     order_id: String,
     request_hash: String,
     account_id: String,
@@ -118,7 +118,8 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(
+    /// Decides what fires and renders the links, before the signup goes to the writer.
+    pub fn new(
         intake: &SignupIntake,
         request_hash: &str,
         config: &AffiliateConfig,
@@ -213,16 +214,7 @@ impl SignupWriter {
     }
 
     /// Stores the signup and queues its deliveries, or recognises a repeat.
-    pub async fn record(
-        &self,
-        intake: &SignupIntake,
-        request_hash: &str,
-        config: &AffiliateConfig,
-        decision: &Decision,
-        now: DateTime<Utc>,
-        public_base: &str,
-    ) -> Result<RecordOutcome, RecordError> {
-        let signup = Prepared::new(intake, request_hash, config, decision, now, public_base)?;
+    pub async fn record(&self, signup: Prepared) -> Result<RecordOutcome, RecordError> {
         let (reply, answer) = oneshot::channel();
         tracing::debug!(order_id = %signup.order_id, "signup queued for storing");
         self.jobs
