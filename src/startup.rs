@@ -93,7 +93,7 @@ impl Application {
             clock,
             signups: SignupWriter::spawn(db.clone()),
             deliveries: DeliveryWaker::default(),
-            affiliate_config: Default::default(),
+            affiliate_settings: Default::default(),
             default_currency: settings.default_currency.clone(),
             explodely: ExplodelyClient::new(&settings.explodely_url, settings.explodely_timeout)
                 .context("building the Explodely client")?,

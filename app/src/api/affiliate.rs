@@ -37,8 +37,6 @@ pub struct PostedAffiliateForm {
     pub test_results: Vec<(usize, CallOutcome)>,
 }
 
-pub const HISTORY_LENGTH: i64 = 5;
-
 pub fn format_time(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
@@ -59,15 +57,17 @@ pub(crate) async fn load_state(
     state: &crate::server::state::AppState,
 ) -> Result<AffiliateState, ApiError> {
     use super::context::internal;
-    use crate::server::affiliate_store;
-    let stored = affiliate_store::load(&state.db).await.map_err(internal)?;
-    let history = affiliate_store::recent_audit(&state.db, HISTORY_LENGTH)
+    let settings = state
+        .affiliate_settings
+        .snapshot(&state.db)
         .await
-        .map_err(internal)?
-        .into_iter()
+        .map_err(internal)?;
+    let history = settings
+        .history
+        .iter()
         .map(|r| HistoryEntry {
             at: format_time(r.changed_at),
-            by: r.changed_by,
+            by: r.changed_by.clone(),
             changes: r.before.describe_changes(&r.after),
         })
         .collect();
@@ -76,8 +76,8 @@ pub(crate) async fn load_state(
         .await
         .map_err(internal)?;
     Ok(AffiliateState {
-        input: stored.input,
-        version: stored.version,
+        input: settings.stored.input.clone(),
+        version: settings.stored.version,
         history,
         health: super::signups::health_views(health, now),
     })

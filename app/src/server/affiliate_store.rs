@@ -95,15 +95,28 @@ fn assemble(settings: SettingsRow, links: Vec<LinkRow>) -> Result<StoredSettings
     })
 }
 
-/// The validated settings the intake fires by, kept between requests and keyed by the stored
-/// version: each signup costs one small query to learn the version instead of loading and
-/// validating five links. Every process checks the version, so a save made by another affdesk
-/// instance on the same database is seen by the next signup.
-#[derive(Debug, Clone, Default)]
-pub struct ConfigCache(Arc<Mutex<Option<Versioned>>>);
+/// How many saved changes a snapshot carries, newest first (the page's "last five changes").
+pub const HISTORY_LENGTH: i64 = 5;
 
-/// A stored version and the settings validated from it.
-type Versioned = (i64, Arc<AffiliateConfig>);
+/// The stored settings as one consistent read: the switch and links at one version, the changes
+/// that led to it, and the settings validated for firing (or why they no longer validate, for
+/// settings saved under older rules: the page still shows them so an admin can correct them).
+#[derive(Debug)]
+pub struct SettingsSnapshot {
+    pub stored: StoredSettings,
+    pub history: Vec<AuditRecord>,
+    pub config: Result<Arc<AffiliateConfig>, String>,
+}
+
+/// The latest [`SettingsSnapshot`], kept between requests and keyed by the stored version.
+///
+/// Every save bumps the version and writes its audit record in the same transaction, so a
+/// version names one set of links and one history. A signup or a page view then costs one small
+/// query to learn the version instead of loading the settings, the links and the history and
+/// validating five links. Each request asks the database for the version, so a save made by
+/// another affdesk instance on the same database is seen by the next request there.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsCache(Arc<Mutex<Option<Arc<SettingsSnapshot>>>>);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -113,28 +126,81 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-impl ConfigCache {
-    /// The settings as stored now, validated.
-    pub async fn current(&self, db: &Db) -> Result<Arc<AffiliateConfig>, ConfigError> {
+impl SettingsCache {
+    /// The settings as stored now.
+    pub async fn snapshot(&self, db: &Db) -> Result<Arc<SettingsSnapshot>, StoreError> {
         const VERSION: &str = "SELECT version FROM affiliate_settings WHERE id = 1";
         let version: i64 =
-            with_pool!(db, pool => sqlx::query_scalar(VERSION).fetch_one(pool).await)
-                .map_err(StoreError::from)?;
-        if let Some((cached, config)) = &*self.0.lock().unwrap_or_else(|e| e.into_inner()) {
-            if *cached == version {
-                return Ok(config.clone());
+            with_pool!(db, pool => sqlx::query_scalar(VERSION).fetch_one(pool).await)?;
+        if let Some(cached) = &*self.0.lock().unwrap_or_else(|e| e.into_inner()) {
+            if cached.stored.version == version {
+                return Ok(cached.clone());
             }
         }
-        let stored = load(db).await?;
-        let config = Arc::new(
-            stored
-                .input
-                .validate()
-                .map_err(|e| ConfigError::Invalid(e.to_string()))?,
-        );
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((stored.version, config.clone()));
-        Ok(config)
+        let (stored, history) = load_with_history(db).await?;
+        let config = stored
+            .input
+            .validate()
+            .map(Arc::new)
+            .map_err(|e| e.to_string());
+        let fresh = Arc::new(SettingsSnapshot {
+            stored,
+            history,
+            config,
+        });
+        let mut cached = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // Two requests that missed together may finish out of order; the newer version stays.
+        if cached
+            .as_ref()
+            .is_none_or(|c| c.stored.version <= fresh.stored.version)
+        {
+            *cached = Some(fresh.clone());
+        }
+        Ok(fresh)
     }
+
+    /// The settings as stored now, validated: what the intake fires by.
+    pub async fn current(&self, db: &Db) -> Result<Arc<AffiliateConfig>, ConfigError> {
+        self.snapshot(db)
+            .await?
+            .config
+            .clone()
+            .map_err(ConfigError::Invalid)
+    }
+}
+
+/// The settings, the links and the recent history in one read-only transaction that sees a
+/// single committed state (on PostgreSQL `REPEATABLE READ`, where each statement of a plain
+/// transaction could see a newer commit than the one before it; SQLite's WAL reader keeps one
+/// snapshot for a whole transaction).
+async fn load_with_history(db: &Db) -> Result<(StoredSettings, Vec<AuditRecord>), StoreError> {
+    const AUDIT: &str = "SELECT changed_at, changed_by, before, after \
+        FROM affiliate_settings_audit ORDER BY id DESC LIMIT $1";
+    let (settings, links, audit): (SettingsRow, Vec<LinkRow>, Vec<AuditRow>) = match db {
+        Db::Sqlite(pool) => {
+            let mut tx = pool.begin().await?;
+            let settings = sqlx::query_as(SELECT_SETTINGS).fetch_one(&mut *tx).await?;
+            let links = sqlx::query_as(SELECT_LINKS).fetch_all(&mut *tx).await?;
+            let audit = sqlx::query_as(AUDIT).bind(HISTORY_LENGTH).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            (settings, links, audit)
+        }
+        Db::Postgres(pool) => {
+            let mut tx = pool
+                .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await?;
+            let settings = sqlx::query_as(SELECT_SETTINGS).fetch_one(&mut *tx).await?;
+            let links = sqlx::query_as(SELECT_LINKS).fetch_all(&mut *tx).await?;
+            let audit = sqlx::query_as(AUDIT).bind(HISTORY_LENGTH).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            (settings, links, audit)
+        }
+    };
+    let history = audit
+        .into_iter()
+        .map(AuditRecord::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok((assemble(settings, links)?, history))
 }
 
 pub async fn load(db: &Db) -> Result<StoredSettings, StoreError> {
@@ -210,21 +276,17 @@ pub async fn save(
     })
 }
 
-pub async fn recent_audit(db: &Db, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
-    const SQL: &str = "SELECT changed_at, changed_by, before, after FROM affiliate_settings_audit \
-        ORDER BY id DESC LIMIT $1";
-    let rows: Vec<AuditRow> =
-        with_pool!(db, pool => sqlx::query_as(SQL).bind(limit).fetch_all(pool).await)?;
-    rows.into_iter()
-        .map(|r| {
-            let parse =
-                |s: &str| serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()));
-            Ok(AuditRecord {
-                changed_at: r.changed_at,
-                changed_by: r.changed_by,
-                before: parse(&r.before)?,
-                after: parse(&r.after)?,
-            })
+impl TryFrom<AuditRow> for AuditRecord {
+    type Error = StoreError;
+
+    fn try_from(row: AuditRow) -> Result<Self, StoreError> {
+        let parse =
+            |s: &str| serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()));
+        Ok(Self {
+            changed_at: row.changed_at,
+            changed_by: row.changed_by,
+            before: parse(&row.before)?,
+            after: parse(&row.after)?,
         })
-        .collect()
+    }
 }

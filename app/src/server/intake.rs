@@ -98,7 +98,7 @@ pub async fn post_signup(
         Ok(i) => i,
         Err(errors) => return invalid(errors),
     };
-    let config = match state.affiliate_config.current(&state.db).await {
+    let config = match state.affiliate_settings.current(&state.db).await {
         Ok(config) => config,
         Err(err) => return internal(err),
     };

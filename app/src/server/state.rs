@@ -46,8 +46,8 @@ pub struct AppState {
     pub signups: crate::server::signups::SignupWriter,
     /// Wakes the delivery worker when a signup queued deliveries.
     pub deliveries: DeliveryWaker,
-    /// The validated affiliate settings, by stored version.
-    pub affiliate_config: crate::server::affiliate_store::ConfigCache,
+    /// The affiliate settings as last read, by stored version.
+    pub affiliate_settings: crate::server::affiliate_store::SettingsCache,
     /// The currency of signups reported without one.
     pub default_currency: String,
     pub explodely: ExplodelyClient,
