@@ -12,6 +12,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
+/// A PostgreSQL connection that sat unused this long is checked with a round trip before it is
+/// handed out: the server may have restarted, or a firewall dropped the connection, meanwhile.
+/// sqlx checks every connection on every acquire by default, which doubled the round trips of
+/// each query under load (`bench/profile-p1`), when connections are never idle for long.
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(10);
+
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(SqlitePool),
@@ -198,6 +204,9 @@ impl Db {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(Duration::from_secs(10))
+                    // A connection to a file in this process cannot have been dropped by a
+                    // server: the check would only be a round trip to its thread per query.
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await
                     .map_err(connect_err)?;
@@ -208,6 +217,15 @@ impl Db {
                 let pool = PgPoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(Duration::from_secs(10))
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= CHECK_IDLE_AFTER {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect_with(options)
                     .await
                     .map_err(connect_err)?;
