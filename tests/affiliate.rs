@@ -12,6 +12,7 @@ on_both_backends!(
     a_sixth_link_is_refused_by_the_server,
     one_invalid_link_refuses_the_whole_save,
     a_save_based_on_an_old_version_is_refused_with_who_and_when,
+    a_save_by_another_instance_shows_at_the_next_load,
     every_save_is_audited_with_before_and_after,
     the_page_and_its_functions_need_a_session,
     without_javascript_insert_keeps_every_unsaved_edit_and_submit_saves,
@@ -102,6 +103,43 @@ async fn settings_are_saved_and_read_back(app: &TestApp) {
         page.contains("https://t.example/sale?aid=100042&amp;amount=19.95"),
         "the preview renders the sample"
     );
+}
+
+/// The page reads the settings from a snapshot cached by stored version. A save that another
+/// affdesk instance made on the same database (here: the store itself, bypassing this server)
+/// must show at this server's next load, links and history alike.
+async fn a_save_by_another_instance_shows_at_the_next_load(app: &TestApp) {
+    use app::domain::affiliate::AffiliateInput;
+    use app::server::affiliate_store::{self, SaveOutcome};
+    let client = app.logged_in_admin().await;
+    assert_eq!(load(&client, app).await["version"], 0, "version 0 is cached now");
+
+    let input: AffiliateInput = serde_json::from_value(json!({
+        "program_enabled": true,
+        "slots": slots(["https://elsewhere.example/s?o=${order_id}", "", "", "", ""]),
+    }))
+    .unwrap();
+    let outcome = affiliate_store::save(&app.state.db, &input, 0, "other-instance", chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(matches!(outcome, SaveOutcome::Saved { version: 1 }), "{outcome:?}");
+
+    let reloaded = load(&client, app).await;
+    assert_eq!(reloaded["version"], 1);
+    assert_eq!(
+        reloaded["input"]["slots"][0]["url"],
+        "https://elsewhere.example/s?o=${order_id}"
+    );
+    assert_eq!(reloaded["history"][0]["by"], "other-instance");
+    let page = client
+        .get(app.url("/settings/affiliate"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("https://elsewhere.example/s?o=${order_id}"));
 }
 
 async fn a_sixth_link_is_refused_by_the_server(app: &TestApp) {

@@ -1,7 +1,8 @@
 //! Deliveries survive what production throws at them: a `kill -9` in the middle of a burst
 //! (every acknowledged signup still reaches every link, at least once) and trackers that fail,
 //! hang or refuse connections (the healthy links are not held up, and everything is delivered
-//! once the faults stop).
+//! once the faults stop). PostgreSQL connections the server dropped while they sat in the pool
+//! are replaced before a request uses them.
 
 mod common;
 
@@ -287,6 +288,40 @@ async fn crash_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_postgres() {
     a_kill_9_mid_burst_loses_no_delivery(Backend::Postgres).await;
+}
+
+/// PostgreSQL ends every connection affdesk holds (as a restart or an idle-connection killer
+/// would). Connections are checked before use only once they have been idle for a second; past
+/// that, no request may fail on a connection that is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_dropped_while_idle_are_replaced_before_use() {
+    use sqlx::Connection;
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let client = app.logged_in_admin().await;
+    let page = |client: reqwest::Client| {
+        let url = app.url("/settings/affiliate");
+        async move { client.get(url).send().await.unwrap().status() }
+    };
+    assert_eq!(page(client.clone()).await, StatusCode::OK);
+
+    let mut killer = sqlx::PgConnection::connect(&app.database_url).await.unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut killer)
+    .await
+    .unwrap();
+    killer.close().await.unwrap();
+    assert!(!ended.is_empty(), "the server held connections to end");
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for _ in 0..5 {
+        assert_eq!(page(client.clone()).await, StatusCode::OK);
+    }
+    app.cleanup().await;
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
