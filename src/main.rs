@@ -2,10 +2,11 @@ use clap::Parser;
 use std::process::ExitCode;
 
 /// mimalloc instead of glibc's malloc. Rendering a page makes thousands of small, short-lived
-/// allocations: under P1's load glibc's malloc and free took about 28% of affdesk's CPU
-/// (`bench/profile-p1`, BENCHMARKS.md). mimalloc also gives each password hash's 19 MiB argon2
-/// block a segment of its own and returns it to the system after use, which glibc did only with
-/// a fixed mmap threshold (resident memory otherwise rose to hundreds of megabytes in P4).
+/// allocations: under P1's load glibc's malloc and free took 30% of affdesk's CPU
+/// (`bench/profile-p1`, BENCHMARKS.md). Version 2 without transparent huge pages (Cargo.toml):
+/// version 3, with huge pages, held 31 MB idle instead of 20 MB. argon2's 19 MiB blocks get
+/// segments of their own and do not pile up, which with glibc took a fixed mmap threshold.
+/// Freed memory is kept for reuse for a while after a burst (README: `MIMALLOC_PURGE_DELAY`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -88,14 +88,7 @@ async fn settings_are_saved_and_read_back(app: &TestApp) {
     assert_eq!(reloaded["input"], input);
     assert_eq!(reloaded["version"], 1);
 
-    let page = client
-        .get(app.url("/settings/affiliate"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&client, "/settings/affiliate").await;
     assert!(
         page.contains("value=\"https://t.example/sale?aid=${account_id}&amp;amount=${amount}\"")
     );
@@ -112,17 +105,30 @@ async fn a_save_by_another_instance_shows_at_the_next_load(app: &TestApp) {
     use app::domain::affiliate::AffiliateInput;
     use app::server::affiliate_store::{self, SaveOutcome};
     let client = app.logged_in_admin().await;
-    assert_eq!(load(&client, app).await["version"], 0, "version 0 is cached now");
+    assert_eq!(
+        load(&client, app).await["version"],
+        0,
+        "version 0 is cached now"
+    );
 
     let input: AffiliateInput = serde_json::from_value(json!({
         "program_enabled": true,
         "slots": slots(["https://elsewhere.example/s?o=${order_id}", "", "", "", ""]),
     }))
     .unwrap();
-    let outcome = affiliate_store::save(&app.state.db, &input, 0, "other-instance", chrono::Utc::now())
-        .await
-        .unwrap();
-    assert!(matches!(outcome, SaveOutcome::Saved { version: 1 }), "{outcome:?}");
+    let outcome = affiliate_store::save(
+        &app.state.db,
+        &input,
+        0,
+        "other-instance",
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(outcome, SaveOutcome::Saved { version: 1 }),
+        "{outcome:?}"
+    );
 
     let reloaded = load(&client, app).await;
     assert_eq!(reloaded["version"], 1);
@@ -131,14 +137,7 @@ async fn a_save_by_another_instance_shows_at_the_next_load(app: &TestApp) {
         "https://elsewhere.example/s?o=${order_id}"
     );
     assert_eq!(reloaded["history"][0]["by"], "other-instance");
-    let page = client
-        .get(app.url("/settings/affiliate"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&client, "/settings/affiliate").await;
     assert!(page.contains("https://elsewhere.example/s?o=${order_id}"));
 }
 
@@ -353,14 +352,7 @@ async fn without_javascript_insert_keeps_every_unsaved_edit_and_submit_saves(app
         stored["input"]["slots"][1]["enabled"], false,
         "an unticked box posts nothing: off"
     );
-    let page = client
-        .get(app.url("/settings/affiliate?saved=1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&client, "/settings/affiliate?saved=1").await;
     assert!(page.contains("Settings saved."));
 }
 

@@ -326,14 +326,7 @@ async fn the_api_key_is_stored_sealed_and_never_shown(app: &TestApp) {
     assert_eq!(view["username"], "seller1");
     assert_eq!(view["key_last4"], "9876");
     assert!(!view.to_string().contains(API_KEY));
-    let page = client
-        .get(app.url("/settings/explodely"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&client, "/settings/explodely").await;
     assert!(!page.contains(API_KEY) && page.contains("9876"));
     // An empty key field keeps the stored key.
     client

@@ -306,7 +306,9 @@ async fn postgres_connections_dropped_while_idle_are_replaced_before_use() {
     };
     assert_eq!(page(client.clone()).await, StatusCode::OK);
 
-    let mut killer = sqlx::PgConnection::connect(&app.database_url).await.unwrap();
+    let mut killer = sqlx::PgConnection::connect(&app.database_url)
+        .await
+        .unwrap();
     let ended: Vec<bool> = sqlx::query_scalar(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
          WHERE datname = current_database() AND pid <> pg_backend_pid()",

@@ -710,14 +710,7 @@ async fn the_signups_list_filters_searches_and_pages(app: &TestApp) {
     );
     assert_eq!(list(&client, app, "", "", "_", 1).await["total"], 0);
 
-    let page = client
-        .get(app.url("/signups?eligible=no"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&client, "/signups?eligible=no").await;
     assert!(page.contains("ORD-24") && !page.contains("ORD-25"));
     let id = first["items"][0]["id"].as_i64().unwrap();
     let detail = client
@@ -884,14 +877,7 @@ async fn a_link_failing_for_a_day_is_counted_and_warned_about(app: &TestApp) {
             .all(|h| h["link"] != 2 || h["warning"] == false),
         "the healthy link is never warned about: {now}"
     );
-    let page = client
-        .get(app.url("/settings/affiliate"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&client, "/settings/affiliate").await;
     assert!(page.contains("has not succeeded for 24 hours"));
 
     // A new address for link 1 starts with a clean record; link 2 keeps its own.

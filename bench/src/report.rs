@@ -257,7 +257,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         backends.first().map_or(0, |b| b.p1.len()),
     )?;
     writeln!(w)?;
-    writeln!(w, "Reproduce: `{}` (about 13 minutes after the build; it installs wrk, builds the release, uses PostgreSQL at `{}` and writes this file).", m("command"), m("postgres_url"))?;
+    writeln!(w, "Reproduce: `{}` (the measures take the time above, after the build; it installs wrk, builds the release, uses PostgreSQL at `{}` and writes this file).", m("command"), m("postgres_url"))?;
     writeln!(w)?;
     writeln!(w, "## Machine and versions")?;
     writeln!(w)?;

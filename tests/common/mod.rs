@@ -316,6 +316,18 @@ impl TestApp {
     }
 
     /// Creates `alice` and returns a client logged in as her.
+    /// The body of `GET path` as `client` sees it.
+    pub async fn page(&self, client: &reqwest::Client, path: &str) -> String {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn logged_in_admin(&self) -> reqwest::Client {
         let exists = admins::find_by_username(&self.state.db, "alice")
             .await

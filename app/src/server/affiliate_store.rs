@@ -170,32 +170,24 @@ impl SettingsCache {
 }
 
 /// The settings, the links and the recent history in one read-only transaction that sees a
-/// single committed state (on PostgreSQL `REPEATABLE READ`, where each statement of a plain
-/// transaction could see a newer commit than the one before it; SQLite's WAL reader keeps one
-/// snapshot for a whole transaction).
+/// single committed state: SQLite's WAL reader keeps one snapshot for a whole transaction, and
+/// PostgreSQL does under `REPEATABLE READ` (in a plain transaction each statement could see a
+/// newer commit than the one before it).
 async fn load_with_history(db: &Db) -> Result<(StoredSettings, Vec<AuditRecord>), StoreError> {
     const AUDIT: &str = "SELECT changed_at, changed_by, before, after \
         FROM affiliate_settings_audit ORDER BY id DESC LIMIT $1";
-    let (settings, links, audit): (SettingsRow, Vec<LinkRow>, Vec<AuditRow>) = match db {
-        Db::Sqlite(pool) => {
-            let mut tx = pool.begin().await?;
-            let settings = sqlx::query_as(SELECT_SETTINGS).fetch_one(&mut *tx).await?;
-            let links = sqlx::query_as(SELECT_LINKS).fetch_all(&mut *tx).await?;
-            let audit = sqlx::query_as(AUDIT).bind(HISTORY_LENGTH).fetch_all(&mut *tx).await?;
-            tx.commit().await?;
-            (settings, links, audit)
-        }
-        Db::Postgres(pool) => {
-            let mut tx = pool
-                .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                .await?;
-            let settings = sqlx::query_as(SELECT_SETTINGS).fetch_one(&mut *tx).await?;
-            let links = sqlx::query_as(SELECT_LINKS).fetch_all(&mut *tx).await?;
-            let audit = sqlx::query_as(AUDIT).bind(HISTORY_LENGTH).fetch_all(&mut *tx).await?;
-            tx.commit().await?;
-            (settings, links, audit)
-        }
+    let begin = match db {
+        Db::Sqlite(_) => "BEGIN",
+        Db::Postgres(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
     };
+    let (settings, links, audit): (SettingsRow, Vec<LinkRow>, Vec<AuditRow>) = with_pool!(db, pool => {
+        let mut tx = pool.begin_with(begin).await?;
+        let settings = sqlx::query_as(SELECT_SETTINGS).fetch_one(&mut *tx).await?;
+        let links = sqlx::query_as(SELECT_LINKS).fetch_all(&mut *tx).await?;
+        let audit = sqlx::query_as(AUDIT).bind(HISTORY_LENGTH).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        (settings, links, audit)
+    });
     let history = audit
         .into_iter()
         .map(AuditRecord::try_from)
