@@ -14,9 +14,8 @@ use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 /// A PostgreSQL connection that sat unused this long is checked with a round trip before it is
 /// handed out: the server may have restarted, or a firewall dropped the connection, meanwhile.
-/// sqlx checks every connection on every acquire by default, which under load doubled the round
-/// trips of each query (`bench/profile-p1`), for connections that sqlx had just checked when they
-/// were released. A connection that breaks within a second of its last use fails the one query
+/// sqlx checks every connection on every acquire by default, which doubles the round trips of
+/// each query under load, for connections that sqlx had just checked when they were released. A connection that breaks within a second of its last use fails the one query
 /// that picks it up (as the queries under way when the server went away fail), and sqlx's check
 /// on release then discards it.
 const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
@@ -204,12 +203,12 @@ impl Db {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10));
+                // sqlx's check before each acquire stays on here: skipping it saved only 2.5%
+                // of a page's CPU, and the suite hung twice in 38 runs without it (BENCHMARKS.md,
+                // session 5), which nobody has yet explained.
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(Duration::from_secs(10))
-                    // A connection to a file in this process cannot have been dropped by a
-                    // server: the check would only be a round trip to its thread per query.
-                    .test_before_acquire(false)
                     .connect_with(options)
                     .await
                     .map_err(connect_err)?;
