@@ -195,12 +195,9 @@ async fn load_with_history(db: &Db) -> Result<(StoredSettings, Vec<AuditRecord>)
     Ok((assemble(settings, links)?, history))
 }
 
+/// The settings as stored now, read past the cache.
 pub async fn load(db: &Db) -> Result<StoredSettings, StoreError> {
-    with_pool!(db, pool => {
-        let settings: SettingsRow = sqlx::query_as(SELECT_SETTINGS).fetch_one(pool).await?;
-        let links: Vec<LinkRow> = sqlx::query_as(SELECT_LINKS).fetch_all(pool).await?;
-        assemble(settings, links)
-    })
+    Ok(load_with_history(db).await?.0)
 }
 
 /// Saves `input` (already validated) if the stored version is still `expected_version`.
