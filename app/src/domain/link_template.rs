@@ -830,8 +830,10 @@ mod tests {
                 proptest::sample::select(vec!["http", "https", "HTTP", "hTtPs"]),
                 proptest::option::of("[a-z0-9]{1,6}(:[a-z0-9]{0,6})?@"),
                 prop_oneof![
-                    // A last label of digits is an IPv4 address to URL parsers, so labels start with a letter.
-                    "[a-z][a-z0-9-]{0,10}(\\.[a-z][a-z0-9-]{0,9}){0,2}",
+                    // A last label of digits is an IPv4 address to URL parsers, so labels start
+                    // with a letter; no two hyphens in a row, so no label is an `xn--` one that is
+                    // not punycode (`xn--.aa`), which the URL standard refuses.
+                    "[a-z]([a-z0-9]|-[a-z0-9]){0,9}(\\.[a-z]([a-z0-9]|-[a-z0-9]){0,8}){0,2}",
                     Just("127.0.0.1".to_owned()),
                     Just("[::1]".to_owned()),
                 ],
@@ -927,7 +929,8 @@ mod tests {
             #[test]
             fn values_never_change_scheme_host_path_or_parameters(
                 https in any::<bool>(),
-                host in "[a-z][a-z0-9-]{0,10}(\\.[a-z]{2,5}){1,2}",
+                // No two hyphens in a row: see `any_template_text`.
+                host in "[a-z]([a-z0-9]|-[a-z0-9]){0,9}(\\.[a-z]{2,5}){1,2}",
                 segments in proptest::collection::vec("[a-zA-Z0-9_.-]{1,8}", 0..4),
                 path_token in proptest::option::of(any_token()),
                 query_tokens in proptest::collection::vec(any_token(), 0..5),
@@ -942,10 +945,6 @@ mod tests {
                 for (i, t) in query_tokens.iter().enumerate() {
                     link.push_str(&format!("&k{i}={}", t.placeholder()));
                 }
-                // A host the URL standard refuses (an `xn--` label that is not punycode, such as
-                // `xn--.aa`) is refused when a link is parsed on the server, and says nothing
-                // about the values.
-                prop_assume!(url::Url::parse(&format!("{scheme}://{host}/")).is_ok());
                 let template = LinkTemplate::parse(&link).unwrap();
                 let blank = url::Url::parse(&template.render(&SignupValues::default())).unwrap();
                 let rendered = url::Url::parse(&template.render(&values)).unwrap();
