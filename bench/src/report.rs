@@ -96,6 +96,11 @@ fn read_runs<T: for<'de> Deserialize<'de>>(dir: &Path, prefix: &str) -> Vec<T> {
     }
 }
 
+/// The median over runs of one figure of each.
+fn median_of<T>(runs: &[T], figure: impl Fn(&T) -> f64) -> f64 {
+    median(&runs.iter().map(figure).collect::<Vec<_>>())
+}
+
 fn num(v: &serde_json::Value, path: &[&str]) -> f64 {
     path.iter()
         .fold(v, |v, k| &v[*k])
@@ -180,59 +185,29 @@ impl Backend {
     }
 
     fn p1_rps(&self) -> f64 {
-        median(&self.p1.iter().map(Wrk::rps).collect::<Vec<_>>())
+        median_of(&self.p1, Wrk::rps)
     }
     fn p1_p50(&self) -> f64 {
-        median(
-            &self
-                .p1
-                .iter()
-                .map(|w| w.p50_us / 1000.0)
-                .collect::<Vec<_>>(),
-        )
+        median_of(&self.p1, |w| w.p50_us / 1000.0)
     }
     fn p1_p99(&self) -> f64 {
-        median(
-            &self
-                .p1
-                .iter()
-                .map(|w| w.p99_us / 1000.0)
-                .collect::<Vec<_>>(),
-        )
+        median_of(&self.p1, |w| w.p99_us / 1000.0)
     }
     fn base_rps(&self) -> f64 {
-        median(&self.p1_base.iter().map(Wrk::rps).collect::<Vec<_>>())
+        median_of(&self.p1_base, Wrk::rps)
     }
     fn base_p50(&self) -> f64 {
-        median(
-            &self
-                .p1_base
-                .iter()
-                .map(|w| w.p50_us / 1000.0)
-                .collect::<Vec<_>>(),
-        )
+        median_of(&self.p1_base, |w| w.p50_us / 1000.0)
     }
     fn base_p99(&self) -> f64 {
-        median(
-            &self
-                .p1_base
-                .iter()
-                .map(|w| w.p99_us / 1000.0)
-                .collect::<Vec<_>>(),
-        )
+        median_of(&self.p1_base, |w| w.p99_us / 1000.0)
     }
     fn p4_p99(&self) -> f64 {
-        median(
-            &self
-                .p4
-                .iter()
-                .map(|w| w.p99_us / 1000.0)
-                .collect::<Vec<_>>(),
-        )
+        median_of(&self.p4, |w| w.p99_us / 1000.0)
     }
     /// The median over P4's runs of one figure of the login storm.
     fn logins_median(&self, path: &[&str]) -> f64 {
-        median(&self.logins.iter().map(|v| num(v, path)).collect::<Vec<_>>())
+        median_of(&self.logins, |v| num(v, path))
     }
     /// The sum over P4's runs of one count of the login storm.
     fn logins_sum(&self, path: &[&str]) -> f64 {
@@ -611,7 +586,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             f2(b.p4_p99()),
             f2(b.p4_p99() / b.p1_p99()),
             f0(b.p1_rps()),
-            f0(median(&b.p4.iter().map(Wrk::rps).collect::<Vec<_>>())),
+            f0(median_of(&b.p4, Wrk::rps)),
             f0(b.logins_sum(&["succeeded"])),
             f0(b.logins_sum(&["planned"])),
             f0(b.logins_sum(&["skipped"])),
