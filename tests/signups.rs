@@ -713,14 +713,7 @@ async fn the_signups_list_filters_searches_and_pages(app: &TestApp) {
     let page = app.page(&client, "/signups?eligible=no").await;
     assert!(page.contains("ORD-24") && !page.contains("ORD-25"));
     let id = first["items"][0]["id"].as_i64().unwrap();
-    let detail = client
-        .get(app.url(&format!("/signups/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let detail = app.page(&client, &format!("/signups/{id}")).await;
     assert!(detail.contains("non-moderated credit-card signup: counts as a sale"));
     assert!(detail.contains("delivered"));
     assert!(detail.contains("tracked"), "the attempt's answer is shown");

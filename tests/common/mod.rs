@@ -315,7 +315,6 @@ impl TestApp {
         app::with_pool!(&self.state.db, pool => sqlx::query_as(SQL).fetch_all(pool).await).unwrap()
     }
 
-    /// Creates `alice` and returns a client logged in as her.
     /// The body of `GET path` as `client` sees it.
     pub async fn page(&self, client: &reqwest::Client, path: &str) -> String {
         client
@@ -328,6 +327,7 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Creates `alice` and returns a client logged in as her.
     pub async fn logged_in_admin(&self) -> reqwest::Client {
         let exists = admins::find_by_username(&self.state.db, "alice")
             .await

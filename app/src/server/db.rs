@@ -15,9 +15,10 @@ use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 /// A PostgreSQL connection that sat unused this long is checked with a round trip before it is
 /// handed out: the server may have restarted, or a firewall dropped the connection, meanwhile.
 /// sqlx checks every connection on every acquire by default, which doubles the round trips of
-/// each query under load, for connections that sqlx had just checked when they were released. A connection that breaks within a second of its last use fails the one query
-/// that picks it up (as the queries under way when the server went away fail), and sqlx's check
-/// on release then discards it.
+/// each query under load, for connections that sqlx had just checked when they were released.
+/// A connection that breaks within a second of its last use fails the one query that picks it
+/// up (as the queries under way when the server went away fail), and sqlx's check on release
+/// then discards it.
 const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Debug)]
