@@ -1,6 +1,7 @@
 //! Builds the application the same way in production and in tests: `Application::build` opens
 //! the database, applies migrations, binds the listener (port 0 in tests) and assembles the router.
 
+use crate::assets;
 use crate::cli::open_database;
 use crate::config::Settings;
 use anyhow::Context;
@@ -254,13 +255,17 @@ where
 
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
-    endpoints()
+    let pages = endpoints()
         .into_iter()
         .fold(Router::new(), |router, endpoint| {
             router.route(endpoint.path, endpoint.handler)
         })
-        .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()));
+    // Leptos's handler looks for the file once more (it cannot be told not to), then renders the
+    // 404 page.
+    let not_found =
+        leptos_axum::file_and_error_handler::<AppState, _>(shell).with_state(state.clone());
+    assets::with_site_files(pages, &settings.site_root, not_found)
         .layer(from_fn_with_state(state.clone(), guard::require_admin))
         .layer(sessions)
         .layer(from_fn_with_state(state.clone(), guard::refuse_cross_site))
