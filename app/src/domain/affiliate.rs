@@ -1,8 +1,10 @@
 //! The Affiliate Program settings: the on/off switch and five link slots, as the admin types them
 //! and as they are stored once valid. Saving is all or nothing: one bad slot refuses the save.
 
-use super::link_template::{LinkError, LinkTemplate, Token, LINK_SLOTS};
+use super::call::escape_html;
+use super::link_template::{LinkError, LinkTemplate, SignupValues, Token, LINK_SLOTS};
 use serde::{Deserialize, Serialize};
+use std::fmt::Write;
 
 /// How a link fires after an eligible signup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -197,6 +199,48 @@ pub fn append_token(input: &mut AffiliateInput, slot: usize, token: Token) -> bo
     }
 }
 
+/// The parameter drop-down's options, as HTML: one per token, its placeholder as the value and
+/// the text, `selected` on the one whose placeholder is `selected`.
+///
+/// The page's static parts are written as HTML once, not as a view per option or cell: they never
+/// change after the page is built, and as views every option and table cell would be rendered
+/// by the server and walked by the browser's hydration code (and compiled into the page's wasm).
+pub fn token_options_html(selected: &str) -> String {
+    let mut html = String::with_capacity(2048);
+    for token in Token::ALL {
+        let value = escape_html(&token.placeholder());
+        let _ = write!(
+            html,
+            "<option value=\"{value}\" title=\"{}\"{}>{value} — {}</option>",
+            escape_html(token.description()),
+            if token.placeholder() == selected {
+                " selected"
+            } else {
+                ""
+            },
+            escape_html(token.label()),
+        );
+    }
+    html
+}
+
+/// The rows of the page's "All parameters" table, as HTML: each token's placeholder, what it
+/// stands for, and its value in the sample signup the previews use.
+pub fn parameter_rows_html() -> String {
+    let sample = SignupValues::sample();
+    let mut html = String::with_capacity(4096);
+    for token in Token::ALL {
+        let _ = write!(
+            html,
+            "<tr><td><code>{}</code></td><td>{}</td><td><code>{}</code></td></tr>",
+            escape_html(&token.placeholder()),
+            escape_html(token.description()),
+            escape_html(sample.get(token)),
+        );
+    }
+    html
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,5 +368,34 @@ mod tests {
             assert_eq!(DeliveryMode::parse(m.as_str()), Some(m));
         }
         assert_eq!(DeliveryMode::parse("email"), None);
+    }
+
+    #[test]
+    fn the_drop_down_lists_every_token_once_and_selects_the_chosen_one() {
+        let html = token_options_html("${plan_name}");
+        assert_eq!(html.matches("<option ").count(), Token::ALL.len());
+        for token in Token::ALL {
+            let value = format!("value=\"{}\"", token.placeholder());
+            assert_eq!(html.matches(&value).count(), 1, "{value}");
+        }
+        assert_eq!(html.matches(" selected>").count(), 1);
+        assert!(html.contains(
+            "<option value=\"${plan_name}\" title=\"The name of the hosting plan bought.\" selected>${plan_name} — "
+        ), "{html}");
+        // Nothing selected when the choice names no token; the browser then shows the first.
+        assert!(!token_options_html("${nope}").contains("selected"));
+    }
+
+    #[test]
+    fn the_parameter_table_escapes_the_sample_values() {
+        let html = parameter_rows_html();
+        assert_eq!(html.matches("<tr>").count(), Token::ALL.len());
+        // The sample plan name has an ampersand; the e-mail a plus sign that needs no escaping.
+        assert!(html.contains("<code>Business &amp; Pro</code>"), "{html}");
+        assert!(
+            html.contains("<code>jane+hosting@example.com</code>"),
+            "{html}"
+        );
+        assert!(!html.contains("Business & Pro"));
     }
 }

@@ -9,17 +9,25 @@ use crate::api::affiliate::{
 use crate::api::error::ApiError;
 use crate::api::signups::LinkHealthView;
 use crate::components::form::Banner;
-use crate::domain::affiliate::{insert_at_selection, AffiliateInput, DeliveryMode, SlotInput};
+use crate::domain::affiliate::{
+    insert_at_selection, parameter_rows_html, token_options_html, AffiliateInput, DeliveryMode,
+    SlotInput,
+};
 use crate::domain::call::CallOutcome;
 use crate::domain::link_template::{LinkTemplate, SignupValues, Token, LINK_SLOTS};
+use leptos::either::Either;
 use leptos::ev::{MouseEvent, SubmitEvent};
 use leptos::html;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use std::sync::LazyLock;
 
 const EXAMPLE: &str =
     "https://tracker.example/sale?aid=${account_id}&amount=${amount}&order=${order_id}";
+
+/// The "All parameters" table never changes: written once per process.
+static PARAMETER_ROWS: LazyLock<String> = LazyLock::new(parameter_rows_html);
 
 #[component]
 pub fn AffiliatePage() -> impl IntoView {
@@ -59,14 +67,15 @@ pub fn AffiliatePage() -> impl IntoView {
                 initial
                     .get()
                     .map(|result| match result {
-                        Ok(form) => view! { <AffiliateForm form saved=saved() /> }.into_any(),
+                        Ok(form) => Either::Left(view! { <AffiliateForm form saved=saved() /> }),
                         Err(err) => {
-                            view! {
-                                <Banner kind="error">
-                                    <p>{err.to_string()}</p>
-                                </Banner>
-                            }
-                                .into_any()
+                            Either::Right(
+                                view! {
+                                    <Banner kind="error">
+                                        <p>{err.to_string()}</p>
+                                    </Banner>
+                                },
+                            )
                         }
                     })
             }}
@@ -274,20 +283,8 @@ fn AffiliateForm(form: PostedAffiliateForm, saved: bool) -> impl IntoView {
                     id="token"
                     name="token"
                     on:change=move |ev| token_choice.set(event_target_value(&ev))
-                >
-                    {Token::ALL
-                        .into_iter()
-                        .map(|t| {
-                            let value = t.placeholder();
-                            let selected = value == token_choice.get_untracked();
-                            view! {
-                                <option value=value.clone() selected=selected title=t.description()>
-                                    {format!("{value} — {}", t.label())}
-                                </option>
-                            }
-                        })
-                        .collect_view()}
-                </select>
+                    inner_html=token_options_html(&token_choice.get_untracked())
+                ></select>
                 <label for="target">"into"</label>
                 <select
                     id="target"
@@ -342,24 +339,7 @@ fn AffiliateForm(form: PostedAffiliateForm, saved: bool) -> impl IntoView {
                         <th>"Sample"</th>
                     </tr>
                 </thead>
-                <tbody>
-                    {Token::ALL
-                        .into_iter()
-                        .map(|t| {
-                            view! {
-                                <tr>
-                                    <td>
-                                        <code>{t.placeholder()}</code>
-                                    </td>
-                                    <td>{t.description()}</td>
-                                    <td>
-                                        <code>{SignupValues::sample().get(t).to_owned()}</code>
-                                    </td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
+                <tbody inner_html=PARAMETER_ROWS.as_str()></tbody>
             </table>
         </details>
 
@@ -368,14 +348,15 @@ fn AffiliateForm(form: PostedAffiliateForm, saved: bool) -> impl IntoView {
             {move || {
                 let entries = history.get();
                 if entries.is_empty() {
-                    view! { <p class="hint">"No changes saved yet."</p> }.into_any()
+                    Either::Left(view! { <p class="hint">"No changes saved yet."</p> })
                 } else {
-                    view! {
-                        <ol data-testid="history">
-                            {entries.into_iter().map(|e| view! { <HistoryItem entry=e /> }).collect_view()}
-                        </ol>
-                    }
-                        .into_any()
+                    Either::Right(
+                        view! {
+                            <ol data-testid="history">
+                                {entries.into_iter().map(|e| view! { <HistoryItem entry=e /> }).collect_view()}
+                            </ol>
+                        },
+                    )
                 }
             }}
         </section>
@@ -530,37 +511,32 @@ fn SlotEditor(
     }
 }
 
+/// The reply to "Send test": what was called and how it answered, or why nothing was called.
 #[component]
 fn TestResult(result: Result<CallOutcome, String>) -> impl IntoView {
-    match result {
+    let (ok, called, answer, error, excerpt) = match result {
         Ok(outcome) => {
-            let ok = outcome.succeeded();
-            view! {
-                <div class=if ok { "test-result ok" } else { "test-result failed" } data-testid="test-result">
-                    <p>
-                        "Called "
-                        <code>{outcome.url.clone()}</code>
-                    </p>
-                    <p>
-                        {match outcome.status {
-                            Some(status) => format!("Status {status}"),
-                            None => "No HTTP answer".to_owned(),
-                        }}
-                        {format!(" · {} ms", outcome.elapsed_ms)}
-                    </p>
-                    {outcome.error.clone().map(|e| view! { <p class="test-error">{e}</p> })}
-                    {(!outcome.body_excerpt.is_empty())
-                        .then(|| view! { <pre class="body-excerpt">{outcome.body_excerpt.clone()}</pre> })}
-                </div>
-            }
-                .into_any()
+            let answer = match outcome.status {
+                Some(status) => format!("Status {status} · {} ms", outcome.elapsed_ms),
+                None => format!("No HTTP answer · {} ms", outcome.elapsed_ms),
+            };
+            (
+                outcome.succeeded(),
+                Some(outcome.url),
+                Some(answer),
+                outcome.error,
+                Some(outcome.body_excerpt).filter(|b| !b.is_empty()),
+            )
         }
-        Err(message) => view! {
-            <div class="test-result failed" data-testid="test-result">
-                <p class="test-error">{message}</p>
-            </div>
-        }
-        .into_any(),
+        Err(message) => (false, None, None, Some(message), None),
+    };
+    view! {
+        <div class=if ok { "test-result ok" } else { "test-result failed" } data-testid="test-result">
+            {called.map(|url| view! { <p>"Called " <code>{url}</code></p> })}
+            {answer.map(|answer| view! { <p>{answer}</p> })}
+            {error.map(|e| view! { <p class="test-error">{e}</p> })}
+            {excerpt.map(|body| view! { <pre class="body-excerpt">{body}</pre> })}
+        </div>
     }
 }
 
