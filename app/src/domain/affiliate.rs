@@ -199,29 +199,68 @@ pub fn append_token(input: &mut AffiliateInput, slot: usize, token: Token) -> bo
     }
 }
 
-/// The parameter drop-down's options, as HTML: one per token, its placeholder as the value and
-/// the text, `selected` on the one whose placeholder is `selected`.
+/// One `<option>` of a drop-down the page writes as HTML.
+pub struct SelectOption<'a> {
+    pub value: String,
+    pub text: String,
+    /// Shown when the pointer rests on the option.
+    pub title: Option<&'a str>,
+}
+
+/// `<option>` elements as HTML, escaped, `selected` on the one whose value is `selected` (none
+/// when no value matches; the browser then shows the first).
 ///
-/// The page's static parts are written as HTML once, not as a view per option or cell: they never
-/// change after the page is built, and as views every option and table cell would be rendered
-/// by the server and walked by the browser's hydration code (and compiled into the page's wasm).
-pub fn token_options_html(selected: &str) -> String {
-    let mut html = String::with_capacity(2048);
-    for token in Token::ALL {
-        let value = escape_html(&token.placeholder());
-        let _ = write!(
-            html,
-            "<option value=\"{value}\" title=\"{}\"{}>{value} — {}</option>",
-            escape_html(token.description()),
-            if token.placeholder() == selected {
-                " selected"
-            } else {
-                ""
-            },
-            escape_html(token.label()),
-        );
+/// The page's fixed parts are written as HTML, not as a view per option or cell: they do not
+/// change once the page is built, and as views every option and table cell would be rendered by
+/// the server on each view and walked by the browser's hydration code (and compiled into the
+/// page's wasm).
+pub fn options_html<'a>(
+    options: impl IntoIterator<Item = SelectOption<'a>>,
+    selected: &str,
+) -> String {
+    let mut html = String::with_capacity(1024);
+    for option in options {
+        let _ = write!(html, "<option value=\"{}\"", escape_html(&option.value));
+        if let Some(title) = option.title {
+            let _ = write!(html, " title=\"{}\"", escape_html(title));
+        }
+        if option.value == selected {
+            html.push_str(" selected");
+        }
+        let _ = write!(html, ">{}</option>", escape_html(&option.text));
     }
     html
+}
+
+/// The parameter drop-down: each token's placeholder, its label beside it, its description as
+/// the title.
+pub fn token_options_html(selected: &str) -> String {
+    let options = Token::ALL.into_iter().map(|token| SelectOption {
+        value: token.placeholder(),
+        text: format!("{} — {}", token.placeholder(), token.label()),
+        title: Some(token.description()),
+    });
+    options_html(options, selected)
+}
+
+/// The "into" drop-down: Link 1 to Link 5.
+pub fn target_options_html(selected: usize) -> String {
+    let options = (1..=LINK_SLOTS).map(|n| SelectOption {
+        value: n.to_string(),
+        text: format!("Link {n}"),
+        title: None,
+    });
+    options_html(options, &selected.to_string())
+}
+
+/// A link's delivery drop-down.
+pub fn mode_options_html(selected: DeliveryMode) -> String {
+    let options = DeliveryMode::ALL.into_iter().map(|mode| SelectOption {
+        value: mode.as_str().to_owned(),
+        text: mode.label().to_owned(),
+        title: None,
+    });
+    options_html(options, selected.as_str())
 }
 
 /// The rows of the page's "All parameters" table, as HTML: each token's placeholder, what it
@@ -384,6 +423,37 @@ mod tests {
         ), "{html}");
         // Nothing selected when the choice names no token; the browser then shows the first.
         assert!(!token_options_html("${nope}").contains("selected"));
+    }
+
+    #[test]
+    fn the_link_and_mode_drop_downs_select_the_current_choice() {
+        assert_eq!(
+            target_options_html(2),
+            "<option value=\"1\">Link 1</option><option value=\"2\" selected>Link 2</option>\
+             <option value=\"3\">Link 3</option><option value=\"4\">Link 4</option>\
+             <option value=\"5\">Link 5</option>"
+        );
+        assert_eq!(
+            mode_options_html(DeliveryMode::BrowserPixel),
+            "<option value=\"server\">Server-to-server</option>\
+             <option value=\"pixel\" selected>Browser pixel</option>"
+        );
+    }
+
+    #[test]
+    fn option_values_texts_and_titles_are_escaped() {
+        let html = options_html(
+            [SelectOption {
+                value: "a\"b".to_owned(),
+                text: "<i>&</i>".to_owned(),
+                title: Some("it's"),
+            }],
+            "a\"b",
+        );
+        assert_eq!(
+            html,
+            "<option value=\"a&quot;b\" title=\"it&#39;s\" selected>&lt;i&gt;&amp;&lt;/i&gt;</option>"
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ use crate::api::error::ApiError;
 use crate::api::signups::LinkHealthView;
 use crate::components::form::Banner;
 use crate::domain::affiliate::{
-    insert_at_selection, parameter_rows_html, token_options_html, AffiliateInput, DeliveryMode,
-    SlotInput,
+    insert_at_selection, mode_options_html, parameter_rows_html, target_options_html,
+    token_options_html, AffiliateInput, DeliveryMode, SlotInput,
 };
 use crate::domain::call::CallOutcome;
 use crate::domain::link_template::{LinkTemplate, SignupValues, Token, LINK_SLOTS};
@@ -295,17 +295,8 @@ fn AffiliateForm(form: PostedAffiliateForm, saved: bool) -> impl IntoView {
                             target_choice.set(n.clamp(1, LINK_SLOTS));
                         }
                     }
-                >
-                    {(1..=LINK_SLOTS)
-                        .map(|n| {
-                            view! {
-                                <option value=n.to_string() selected=n == target_choice.get_untracked()>
-                                    {format!("Link {n}")}
-                                </option>
-                            }
-                        })
-                        .collect_view()}
-                </select>
+                    inner_html=target_options_html(target_choice.get_untracked())
+                ></select>
                 <button type="submit" name="intent" value="insert" on:click=on_insert>
                     "Insert"
                 </button>
@@ -456,18 +447,8 @@ fn SlotEditor(
                                 mode.set(m);
                             }
                         }
-                    >
-                        {DeliveryMode::ALL
-                            .into_iter()
-                            .map(|m| {
-                                view! {
-                                    <option value=m.as_str() selected=m == mode.get_untracked()>
-                                        {m.label()}
-                                    </option>
-                                }
-                            })
-                            .collect_view()}
-                    </select>
+                        inner_html=mode_options_html(mode.get_untracked())
+                    ></select>
                 </label>
                 <button
                     type="submit"
