@@ -1,12 +1,12 @@
 //! The built site's files: `pkg/` (the wasm modules, their JavaScript, the stylesheet) and what
-//! `public/` holds (the icon). Everything the router does not match comes here; a path that names
+//! `public/` holds (the icon, robots.txt). Everything the router does not match comes here; a path that names
 //! no file gets the application's 404 page.
 //!
 //! Served as a browser should get them:
 //! - compressed: `cargo leptos build --release --precompress` writes a brotli (`.br`) and a gzip
 //!   (`.gz`) copy beside each file, and a client that accepts either gets it instead of the file
-//!   (an uncompressed page's wasm is about 2.5 times as large). A build without them (debug) is
-//!   served as it is.
+//!   (a page's wasm uncompressed is about three times its brotli copy). A build without them
+//!   (debug) is served as it is.
 //! - revalidated, never stale: file names carry no hash, so a browser may keep a copy but must ask
 //!   before using it (`Cache-Control: no-cache`); unchanged files answer `304 Not Modified`
 //!   (`If-Modified-Since`), and a new release is picked up on the next page load, never mixed
