@@ -19,12 +19,13 @@ use app::server::session::{random_token, SESSION_COOKIE};
 use app::server::session_store::HashedIds;
 use app::server::signups::SignupWriter;
 use app::server::state::{AppState, AuthConfig};
-use app::server::{affiliate_form, auth_http, contract_form, intake};
+use app::server::{affiliate_form, auth_http, contract_form, intake, posted_page};
 use app::{shell, App};
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::handler::Handler;
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::Response;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use hyper::body::Incoming;
@@ -261,38 +262,43 @@ where
             router.route(endpoint.path, endpoint.handler)
         })
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()));
-    // Leptos's handler looks for the file once more (it cannot be told not to), then renders the
-    // 404 page.
-    let not_found =
-        leptos_axum::file_and_error_handler::<AppState, _>(shell).with_state(state.clone());
-    assets::with_site_files(pages, &settings.site_root, not_found)
-        .layer(from_fn_with_state(state.clone(), guard::require_admin))
-        .layer(sessions)
-        .layer(from_fn_with_state(state.clone(), guard::refuse_cross_site))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(from_fn(guard::security_headers))
-        .layer(
-            // Path only: query strings can carry usernames and are nobody's business in a log.
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request| {
-                    tracing::info_span!(
-                        "request",
-                        method = %req.method(),
-                        path = %req.uri().path(),
-                        status = tracing::field::Empty,
-                        latency_ms = tracing::field::Empty,
-                    )
-                })
-                .on_request(())
-                .on_response(
-                    |res: &axum::response::Response, latency: Duration, span: &tracing::Span| {
-                        span.record("status", res.status().as_u16());
-                        span.record("latency_ms", latency.as_secs_f64() * 1000.0);
-                        tracing::info!("request finished");
-                    },
-                ),
-        )
-        .with_state(state)
+    assets::with_site_files(
+        pages,
+        &settings.site_root,
+        not_found.with_state(state.clone()),
+    )
+    .layer(from_fn_with_state(state.clone(), guard::require_admin))
+    .layer(sessions)
+    .layer(from_fn_with_state(state.clone(), guard::refuse_cross_site))
+    .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+    .layer(from_fn(guard::security_headers))
+    .layer(
+        // Path only: query strings can carry usernames and are nobody's business in a log.
+        TraceLayer::new_for_http()
+            .make_span_with(|req: &Request| {
+                tracing::info_span!(
+                    "request",
+                    method = %req.method(),
+                    path = %req.uri().path(),
+                    status = tracing::field::Empty,
+                    latency_ms = tracing::field::Empty,
+                )
+            })
+            .on_request(())
+            .on_response(|res: &Response, latency: Duration, span: &tracing::Span| {
+                span.record("status", res.status().as_u16());
+                span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+                tracing::info!("request finished");
+            }),
+    )
+    .with_state(state)
+}
+
+/// The 404 page, for a path that is no route and no file: the app, whose route table has no
+/// match for it and shows its not-found page.
+async fn not_found(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    posted_page::render_with(state, parts, (), StatusCode::NOT_FOUND).await
 }
 
 /// A route affdesk adds by hand, beside the Leptos pages and the server functions.

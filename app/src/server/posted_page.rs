@@ -1,5 +1,5 @@
-//! Rendering a page for a plain form post (no JavaScript): the app, with what was posted in
-//! context so the page shows it instead of the stored state.
+//! Rendering a page outside Leptos's routes: for a plain form post (no JavaScript), the app with
+//! what was posted in context so the page shows it instead of the stored state; and the 404 page.
 
 use crate::server::state::AppState;
 use axum::body::Body;
