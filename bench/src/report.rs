@@ -6,6 +6,7 @@
 //! notes.txt                    lines the run wants in the report (e.g. a build was running)
 //! <backend>/p1-affdesk-N.json  wrk, logged-in GET /settings/affiliate
 //! <backend>/p1-baseline-N.json wrk, the same bytes from a bare axum handler
+//! <backend>/floor-*-N.json     wrk, P1's floors (see FLOORS)
 //! <backend>/p4-affdesk-N.json  wrk, P1 while logins run, run N (p4-affdesk.json: one run)
 //! <backend>/p4-logins-N.json   the login storm beside it, run N (p4-logins.json: one run)
 //! <backend>/p2.json            intake to ping
@@ -147,11 +148,33 @@ fn mb(kb: f64) -> String {
     }
 }
 
+/// P1's floors, cheapest first: the results' file prefix, the request, and what answering it
+/// takes. Each adds one part of what every page view does.
+const FLOORS: [(&str, &str, &str); 3] = [
+    (
+        "floor-file",
+        "`GET /robots.txt`",
+        "every middleware layer, a file from disk; no session, no database",
+    ),
+    (
+        "floor-healthz",
+        "`GET /healthz`",
+        "the same, plus one database round trip",
+    ),
+    (
+        "floor-session",
+        "`POST /api/whoami` with the session",
+        "the session and its admin read from the database (as for every page), a server function answering a few bytes of JSON",
+    ),
+];
+
 /// Everything measured on one backend.
 struct Backend {
     name: &'static str,
     p1: Vec<Wrk>,
     p1_base: Vec<Wrk>,
+    /// Runs of each of [`FLOORS`], in its order.
+    floors: Vec<Vec<Wrk>>,
     p4: Vec<Wrk>,
     after_p2: Option<Wrk>,
     logins: Vec<serde_json::Value>,
@@ -171,6 +194,10 @@ impl Backend {
             name,
             p1: read_runs(&dir, "p1-affdesk"),
             p1_base: read_runs(&dir, "p1-baseline"),
+            floors: FLOORS
+                .iter()
+                .map(|(prefix, _, _)| read_runs(&dir, prefix))
+                .collect(),
             p4: read_runs(&dir, "p4-affdesk"),
             after_p2: read_json(&dir.join("p1-after-p2.json")),
             logins: read_runs(&dir, "p4-logins"),
@@ -202,6 +229,14 @@ impl Backend {
     fn base_p99(&self) -> f64 {
         median_of(&self.p1_base, |w| w.p99_us / 1000.0)
     }
+    /// Median requests/s of one of [`FLOORS`], by its file prefix.
+    fn floor_rps(&self, prefix: &str) -> f64 {
+        FLOORS
+            .iter()
+            .position(|(p, _, _)| *p == prefix)
+            .and_then(|i| self.floors.get(i))
+            .map_or(f64::NAN, |runs| median_of(runs, Wrk::rps))
+    }
     fn p4_p99(&self) -> f64 {
         median_of(&self.p4, |w| w.p99_us / 1000.0)
     }
@@ -230,6 +265,66 @@ impl Backend {
             .as_ref()
             .map_or(f64::NAN, |v| num(v, &["median_ms"]))
     }
+}
+
+/// P1's floors beside the page and the baseline: how much of the gap to the bare handler any
+/// answer costs, and how much is the page's own.
+fn write_floors(w: &mut String, backends: &[Backend]) -> std::fmt::Result {
+    writeln!(
+        w,
+        "P1's floors: the fastest answers affdesk gives, measured the same way (wrk, 64 \
+         connections) in the same run, medians of their runs. Each adds a part of what every page \
+         view does; no page, however it is produced, can be answered faster than the session \
+         floor while every request's session is checked against the database."
+    )?;
+    writeln!(w)?;
+    for (prefix, request, what) in FLOORS {
+        writeln!(w, "- {request} (`{prefix}`): {what}.")?;
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "| Backend | answer | req/s | p50 | p99 | req/s vs baseline | page req/s vs this | errors |"
+    )?;
+    writeln!(w, "| --- | --- | --- | --- | --- | --- | --- | --- |")?;
+    for b in backends {
+        for ((_, request, _), runs) in FLOORS.iter().zip(&b.floors) {
+            if runs.is_empty() {
+                continue;
+            }
+            let rps = median_of(runs, Wrk::rps);
+            let errors: u64 = runs.iter().map(Wrk::errors).sum();
+            writeln!(
+                w,
+                "| {} | {request} | {} | {} ms | {} ms | {} | {} | {errors} |",
+                b.name,
+                f0(rps),
+                f2(median_of(runs, |r| r.p50_us / 1000.0)),
+                f2(median_of(runs, |r| r.p99_us / 1000.0)),
+                f2(rps / b.base_rps()),
+                f2(b.p1_rps() / rps),
+            )?;
+        }
+    }
+    writeln!(w)?;
+    writeln!(w, "Each run (req/s, p99):")?;
+    writeln!(w)?;
+    for b in backends {
+        for ((prefix, _, _), runs) in FLOORS.iter().zip(&b.floors) {
+            if !runs.is_empty() {
+                writeln!(w, "- {} `{prefix}`: {}", b.name, wrk_runs(runs))?;
+            }
+        }
+    }
+    writeln!(w)
+}
+
+/// One wrk run per item: requests/s and p99.
+fn wrk_runs(runs: &[Wrk]) -> String {
+    runs.iter()
+        .map(|r| format!("{} / {} ms", f0(r.rps()), f2(r.p99_us / 1000.0)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -429,6 +524,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )?;
     }
     writeln!(w)?;
+    if backends
+        .iter()
+        .any(|b| b.floors.iter().any(|runs| !runs.is_empty()))
+    {
+        write_floors(w, &backends)?;
+    }
     writeln!(
         w,
         "The same page after P2, with P2's 125,000 deliveries stored: the page's per-link \
@@ -454,18 +555,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     writeln!(w, "Each run (req/s, p99):")?;
     writeln!(w)?;
     for b in &backends {
-        let runs = |v: &[Wrk]| {
-            v.iter()
-                .map(|r| format!("{} / {} ms", f0(r.rps()), f2(r.p99_us / 1000.0)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         writeln!(
             w,
             "- {}: affdesk {}; baseline {}",
             b.name,
-            runs(&b.p1),
-            runs(&b.p1_base)
+            wrk_runs(&b.p1),
+            wrk_runs(&b.p1_base)
         )?;
     }
     writeln!(w)?;
@@ -517,6 +612,42 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )?;
     }
     writeln!(w)?;
+    // A ceiling on the ratio from two figures of the same run, both cheaper than what they stand
+    // for: all of it shares the same two cores, so the costs add up.
+    let ceilings: Vec<String> = backends
+        .iter()
+        .filter_map(|b| {
+            let request = b.floor_rps("floor-healthz");
+            let get = b.p2(&["baseline", "pings_per_sec"]);
+            let links = b.p2(&["burst", "pings"]) / b.p2(&["burst", "signups"]);
+            let floor_secs = 1.0 / request + links / get;
+            let pings = links / floor_secs;
+            // What the target (0.5 of the baseline) leaves per signup for all the rest.
+            let budget_us = (links / (0.5 * get) - floor_secs) * 1e6;
+            pings.is_finite().then(|| {
+                format!(
+                    "{}: {} pings/s, {} of the baseline, which leaves the target {} µs of the two \
+                     cores per signup for everything else",
+                    b.name,
+                    f0(pings),
+                    f2(pings / get),
+                    f0(budget_us)
+                )
+            })
+        })
+        .collect();
+    if !ceilings.is_empty() {
+        writeln!(
+            w,
+            "A ceiling from this run's own figures: each signup costs at least one request through \
+             affdesk's stack with a database round trip (P1's `/healthz` floor), and each of its \
+             pings at least one of the baseline's GETs. If storing the signup, its deliveries and \
+             their attempts, and claiming them, cost nothing at all, the pings per second could \
+             not exceed links / (1 / healthz req/s + links / baseline GETs/s): {}.",
+            ceilings.join("; ")
+        )?;
+        writeln!(w)?;
+    }
 
     // P3.
     writeln!(w, "## P3 footprint")?;
