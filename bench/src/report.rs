@@ -624,14 +624,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let pings = links / floor_secs;
             // What the target (0.5 of the baseline) leaves per signup for all the rest.
             let budget_us = (links / (0.5 * get) - floor_secs) * 1e6;
+            let left = if budget_us >= 0.0 {
+                format!(
+                    "which leaves the target {} µs of the two cores per signup for everything else",
+                    f0(budget_us)
+                )
+            } else {
+                format!(
+                    "so the target is out of reach even then ({} µs of the two cores per signup \
+                     short)",
+                    f0(-budget_us)
+                )
+            };
             pings.is_finite().then(|| {
                 format!(
-                    "{}: {} pings/s, {} of the baseline, which leaves the target {} µs of the two \
-                     cores per signup for everything else",
+                    "{}: {} pings/s, {} of the baseline, {left}",
                     b.name,
                     f0(pings),
                     f2(pings / get),
-                    f0(budget_us)
                 )
             })
         })
