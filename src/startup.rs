@@ -271,6 +271,7 @@ where
     .layer(sessions)
     .layer(from_fn_with_state(state.clone(), guard::refuse_cross_site))
     .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+    .layer(from_fn(guard::catch_panics))
     .layer(from_fn(guard::security_headers))
     .layer(
         // Path only: query strings can carry usernames and are nobody's business in a log.

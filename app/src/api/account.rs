@@ -10,6 +10,17 @@ pub struct AdminSummary {
     pub must_change_password: bool,
 }
 
+/// The logged-in admin, loaded for one page (the frame's name, the password page's banner).
+///
+/// A `Resource`, never a `OnceResource` (clippy.toml forbids it): in leptos_server 0.8.8 a
+/// `OnceResource` read takes its value with `RwLock::try_read`, so a render that reads it while
+/// the loader, on another worker thread, is storing the value gets `None`, and `get()` panics
+/// with "already disposed". CI caught that once on `/account/password`. A `Resource` read waits
+/// for the lock instead.
+pub fn admin_resource() -> Resource<Result<AdminSummary, ApiError>> {
+    Resource::new(|| (), |()| whoami())
+}
+
 #[server(endpoint = "whoami")]
 pub async fn whoami() -> Result<AdminSummary, ApiError> {
     let admin = super::context::current_admin()?;

@@ -1,12 +1,12 @@
 //! The frame around every admin page: product name, who is logged in, navigation, log out.
 
-use crate::api::account::whoami;
+use crate::api::account::admin_resource;
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 
 #[component]
 pub fn AdminShell() -> impl IntoView {
-    let me = OnceResource::new(whoami());
+    let me = admin_resource();
     view! {
         <header class="topbar">
             <a class="brand" href="/">

@@ -1,7 +1,7 @@
 //! Change password: current password plus the new one twice, checked as the admin types by the
 //! same rule the server applies.
 
-use crate::api::account::{whoami, ChangePassword};
+use crate::api::account::{admin_resource, ChangePassword};
 use crate::components::form::{Banner, FieldMessage};
 use crate::domain::credentials::{check_new_password, NewPasswordError, PASSWORD_MIN_CHARS};
 use leptos::prelude::*;
@@ -13,7 +13,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
     let action = ServerAction::<ChangePassword>::new();
     let query = use_query_map();
     let changed = move || query.with(|q| q.get("changed").is_some());
-    let me = OnceResource::new(whoami());
+    let me = admin_resource();
 
     let current = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());

@@ -1,5 +1,5 @@
-//! Request guards applied to every route: the session check, the cross-site request check and the
-//! security headers. Being middleware, they cover routes and server functions added later without
+//! Request guards applied to every route: the session check, the cross-site request check, the
+//! security headers, and the last resort for a request whose handler panicked. Being middleware, they cover routes and server functions added later without
 //! anyone remembering to call them.
 
 use crate::api::error::ApiError;
@@ -187,9 +187,135 @@ pub async fn security_headers(req: Request<Body>, next: Next) -> Response {
     res
 }
 
+/// Turns a panic anywhere under it (a handler, a page being rendered, an inner middleware) into
+/// a 500 the client can act on, and one log line, instead of a connection dropped with no reply.
+/// Server functions get their typed error (`"Internal"`); pages get a short HTML page.
+pub async fn catch_panics(req: Request<Body>, next: Next) -> Response {
+    use futures::FutureExt;
+    use std::panic::AssertUnwindSafe;
+
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    match AssertUnwindSafe(next.run(req)).catch_unwind().await {
+        Ok(res) => res,
+        Err(panic) => {
+            let message = panic_message(panic.as_ref());
+            tracing::error!(%method, %path, panic = message, "request failed: affdesk panicked");
+            internal_error_response(&path)
+        }
+    }
+}
+
+/// What a panic said, for the log: `panic!` carries a `&str` or a `String`.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic without a message)")
+}
+
+/// The 500 for a request that failed inside affdesk. It cannot know whether a form's change
+/// was stored before the failure, so it says to look before submitting again.
+pub fn internal_error_response(path: &str) -> Response {
+    if is_server_fn(path) {
+        return api_error_response(StatusCode::INTERNAL_SERVER_ERROR, &ApiError::Internal);
+    }
+    let page = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        <title>Internal error · affdesk</title></head><body><h1>Internal error</h1>\
+        <p>affdesk could not finish this request. The error has been written to the server log.</p>\
+        <p>Reload the page to try again. If you were submitting a form, open the page again and \
+        check whether your change was saved before submitting it a second time.</p>\
+        <p><a href=\"/\">Back to the overview</a></p></body></html>";
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        page,
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A router whose every route panics, behind the same middleware affdesk installs.
+    async fn answer_of_a_panicking_route(path: &str) -> (StatusCode, String, String) {
+        use axum::middleware::from_fn;
+        use tower::ServiceExt;
+
+        async fn panics() -> &'static str {
+            panic!("a deliberate failure")
+        }
+        async fn panics_with_a_string() -> &'static str {
+            panic!("{}", String::from("a formatted failure"))
+        }
+        let app = axum::Router::new()
+            .route("/api/broken", axum::routing::post(panics))
+            .route("/settings/broken", axum::routing::get(panics_with_a_string))
+            .layer(from_fn(catch_panics));
+        let method = if path.starts_with("/api/") {
+            "POST"
+        } else {
+            "GET"
+        };
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .unwrap();
+        let res = app.oneshot(req).await.expect("the router answers");
+        let status = res.status();
+        let content_type = res.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (
+            status,
+            content_type,
+            String::from_utf8(body.to_vec()).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_panicking_server_function_answers_the_typed_internal_error() {
+        let (status, content_type, body) = answer_of_a_panicking_route("/api/broken").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(content_type, "application/json");
+        assert_eq!(body, "\"Internal\"");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_page_answers_a_page_that_says_what_to_do() {
+        let (status, content_type, body) = answer_of_a_panicking_route("/settings/broken").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(content_type, "text/html; charset=utf-8");
+        assert!(body.contains("could not finish this request"), "{body}");
+        assert!(
+            body.contains("check whether your change was saved"),
+            "{body}"
+        );
+        assert!(
+            !body.contains("formatted failure"),
+            "the panic stays in the log: {body}"
+        );
+    }
+
+    #[test]
+    fn the_logged_panic_message_comes_from_either_kind_of_payload() {
+        let literal: Box<dyn std::any::Any + Send> = Box::new("literal");
+        let formatted: Box<dyn std::any::Any + Send> = Box::new(String::from("formatted 7"));
+        let other: Box<dyn std::any::Any + Send> = Box::new(7_u8);
+        assert_eq!(panic_message(literal.as_ref()), "literal");
+        assert_eq!(panic_message(formatted.as_ref()), "formatted 7");
+        assert_eq!(panic_message(other.as_ref()), "(a panic without a message)");
+    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
