@@ -33,9 +33,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use leptos::config::{Env, LeptosOptions};
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -241,6 +241,20 @@ async fn serve(
     }
 }
 
+/// The application's page routes, read from the Leptos route table once per process.
+///
+/// Once, not per `Application::build`: in leptos_server 0.8 `generate_route_list` raises a
+/// process-wide flag while it walks the app, and a `Resource` whose loader is first polled while
+/// that flag is up waits forever (leptos-rs/leptos#4773). A server built beside another one that
+/// is already serving (tests, which run many servers in one process; a second instance in one
+/// process) would open that window under the first one's renders, and the page being rendered
+/// there would never finish. Generated once, before any server can serve, the window is closed
+/// before the first render.
+pub fn routes() -> Vec<AxumRouteListing> {
+    static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+    ROUTES.clone()
+}
+
 fn router<Store>(state: AppState, store: Store, settings: &Settings) -> Router
 where
     Store: SessionStore + Clone,
@@ -254,7 +268,7 @@ where
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle));
 
-    let routes = generate_route_list(App);
+    let routes = routes();
     let options = state.leptos_options.clone();
     let pages = endpoints()
         .into_iter()

@@ -2,7 +2,8 @@
 //! (every acknowledged signup still reaches every link, at least once) and trackers that fail,
 //! hang or refuse connections (the healthy links are not held up, and everything is delivered
 //! once the faults stop). PostgreSQL connections the server dropped while they sat in the pool
-//! are replaced before a request uses them. Pages rendered many at a time all render.
+//! are replaced before a request uses them. Pages rendered many at a time all render, also while
+//! other servers start in the same process.
 
 mod common;
 
@@ -477,6 +478,26 @@ mod faults {
     }
 }
 
+/// `GET url` as `admin`: `None` when the page came back whole, naming the admin, within
+/// `RENDER_LIMIT`; otherwise what went wrong. A render that never finishes fails by the limit, so
+/// a test names the page that hung instead of stopping at the suite's two-minute limit.
+async fn render_failure(admin: reqwest::Client, url: String) -> Option<String> {
+    const RENDER_LIMIT: Duration = Duration::from_secs(30);
+    let res = match admin.get(&url).timeout(RENDER_LIMIT).send().await {
+        Ok(res) => res,
+        Err(err) if err.is_timeout() => return Some(format!("GET {url}: no answer in 30 s")),
+        Err(err) => return Some(format!("GET {url}: no answer ({err})")),
+    };
+    let status = res.status();
+    let body = match res.text().await {
+        Ok(body) => body,
+        Err(err) => return Some(format!("GET {url}: {status}, body cut off ({err})")),
+    };
+    let named = body.contains("data-testid=\"current-admin\">alice<");
+    (status != StatusCode::OK || !named)
+        .then(|| format!("GET {url}: {status}, admin named: {named}"))
+}
+
 /// Pages rendered many at a time each come back whole, naming the admin, within the time limit
 /// (a panicked or hung render fails it). Every admin page reads the logged-in admin while the
 /// server renders it; with Leptos's `OnceResource` that read could race the loader storing the
@@ -493,23 +514,10 @@ async fn pages_rendered_concurrently_all_render(app: &TestApp) {
         let path = paths[round % paths.len()];
         let mut requests = tokio::task::JoinSet::new();
         for _ in 0..AT_ONCE {
-            let (admin, url) = (admin.clone(), app.url(path));
-            requests.spawn(async move {
-                let res = admin.get(&url).send().await;
-                let res = res.unwrap_or_else(|err| panic!("GET {url}: no answer ({err})"));
-                let status = res.status();
-                let body = res.text().await.unwrap_or_default();
-                (
-                    status,
-                    body.contains("data-testid=\"current-admin\">alice<"),
-                )
-            });
+            requests.spawn(render_failure(admin.clone(), app.url(path)));
         }
         while let Some(done) = requests.join_next().await {
-            let (status, named) = done.expect("the request task");
-            if status != StatusCode::OK || !named {
-                failures.push(format!("GET {path}: {status}, admin named: {named}"));
-            }
+            failures.extend(done.expect("the request task"));
         }
     }
     assert!(
@@ -521,4 +529,53 @@ async fn pages_rendered_concurrently_all_render(app: &TestApp) {
     );
 }
 
-on_both_backends!(pages_rendered_concurrently_all_render);
+/// Pages keep rendering while other servers start in the same process (as the test suites run
+/// them, or a second instance in one process). Building a server reads the Leptos route table,
+/// and in leptos_server 0.8 that raises a process-wide flag under which a page's data loader,
+/// first polled at that moment, never runs (leptos-rs/leptos#4773): the page never finished, and
+/// CI timed out on one. affdesk reads the route table once per process; this renders pages
+/// without pause while eight servers start and stop beside them.
+async fn pages_render_while_other_servers_start(app: &TestApp) {
+    const SERVERS: usize = 8;
+    const AT_ONCE: usize = 8;
+    let admin = app.logged_in_admin().await;
+    let starting = Arc::new(AtomicBool::new(true));
+    let mut renderers = tokio::task::JoinSet::new();
+    for i in 0..AT_ONCE {
+        let (admin, starting) = (admin.clone(), starting.clone());
+        let paths = [app.url("/settings/affiliate"), app.url("/account/password")];
+        renderers.spawn(async move {
+            let (mut renders, mut failures) = (0usize, Vec::new());
+            while starting.load(Ordering::Relaxed) {
+                failures.extend(render_failure(admin.clone(), paths[i % 2].clone()).await);
+                renders += 1;
+            }
+            (renders, failures)
+        });
+    }
+    for _ in 0..SERVERS {
+        let other = TestApp::spawn(Backend::Sqlite)
+            .await
+            .expect("SQLite always runs");
+        other.cleanup().await;
+    }
+    starting.store(false, Ordering::Relaxed);
+    let (mut renders, mut failures) = (0, Vec::new());
+    while let Some(done) = renderers.join_next().await {
+        let (n, failed) = done.expect("the render task");
+        renders += n;
+        failures.extend(failed);
+    }
+    assert!(renders >= AT_ONCE, "every renderer rendered at least once");
+    assert!(
+        failures.is_empty(),
+        "{} of {renders} renders failed while servers started: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+}
+
+on_both_backends!(
+    pages_rendered_concurrently_all_render,
+    pages_render_while_other_servers_start
+);

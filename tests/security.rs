@@ -53,7 +53,7 @@ fn concrete(path: &str) -> String {
 /// Every route the application serves, from the application itself.
 fn all_routes() -> Vec<RouteCase> {
     let mut routes = BTreeSet::new();
-    for listing in leptos_axum::generate_route_list(app::App) {
+    for listing in affdesk::startup::routes() {
         for method in listing.methods() {
             let method = match method {
                 leptos_router::Method::Get => "GET",

@@ -20,8 +20,7 @@ where
 {
     let options = state.leptos_options.clone();
     // In-order streaming: the HTML arrives complete and in document order, as a browser without
-    // JavaScript needs it. (The async renderer intermittently never finished here, where the
-    // page's resource is already resolved when it is created.)
+    // JavaScript needs it.
     let handler = leptos_axum::render_app_to_stream_in_order_with_context(
         move || {
             provide_context(state.clone());
