@@ -485,7 +485,12 @@ async fn render_failure(admin: reqwest::Client, url: String) -> Option<String> {
     const RENDER_LIMIT: Duration = Duration::from_secs(30);
     let res = match admin.get(&url).timeout(RENDER_LIMIT).send().await {
         Ok(res) => res,
-        Err(err) if err.is_timeout() => return Some(format!("GET {url}: no answer in 30 s")),
+        Err(err) if err.is_timeout() => {
+            return Some(format!(
+                "GET {url}: no answer in {} s",
+                RENDER_LIMIT.as_secs()
+            ))
+        }
         Err(err) => return Some(format!("GET {url}: no answer ({err})")),
     };
     let status = res.status();
@@ -546,11 +551,13 @@ async fn pages_render_while_other_servers_start(app: &TestApp) {
         let paths = [app.url("/settings/affiliate"), app.url("/account/password")];
         renderers.spawn(async move {
             let (mut renders, mut failures) = (0usize, Vec::new());
-            while starting.load(Ordering::Relaxed) {
+            loop {
                 failures.extend(render_failure(admin.clone(), paths[i % 2].clone()).await);
                 renders += 1;
+                if !starting.load(Ordering::Relaxed) {
+                    return (renders, failures);
+                }
             }
-            (renders, failures)
         });
     }
     for _ in 0..SERVERS {
@@ -566,7 +573,6 @@ async fn pages_render_while_other_servers_start(app: &TestApp) {
         renders += n;
         failures.extend(failed);
     }
-    assert!(renders >= AT_ONCE, "every renderer rendered at least once");
     assert!(
         failures.is_empty(),
         "{} of {renders} renders failed while servers started: {:?}",
