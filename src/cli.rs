@@ -5,11 +5,11 @@ use crate::config::{DatabaseSettings, Settings};
 use crate::startup::Application;
 use anyhow::{bail, Context};
 use app::domain::credentials::{Password, Username};
-use app::server::admins::{self, CreateOutcome};
-use app::server::api_tokens::{self, CreateToken};
 use app::server::clock::{Clock, SystemClock};
-use app::server::db::{redact_url, Db};
-use app::server::passwords::PasswordService;
+use app::server::security::passwords::PasswordService;
+use app::server::storage::admins::{self, CreateOutcome};
+use app::server::storage::api_tokens::{self, CreateToken};
+use app::server::storage::db::{redact_url, Db};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use secrecy::ExposeSecret;
 use std::io::Read;
@@ -114,7 +114,7 @@ pub struct ServeArgs {
     #[arg(long, env = "AFFDESK_DEFAULT_CURRENCY", default_value = "USD")]
     pub default_currency: String,
     /// The Explodely affiliate API endpoint.
-    #[arg(long, env = "AFFDESK_EXPLODELY_URL", default_value = app::server::explodely::DEFAULT_URL)]
+    #[arg(long, env = "AFFDESK_EXPLODELY_URL", default_value = app::server::remote::explodely::DEFAULT_URL)]
     pub explodely_url: String,
     /// Key that encrypts stored credentials: 64 hex characters (`openssl rand -hex 32`). When
     /// unset, a key file is created on first start (see --secret-key-file).

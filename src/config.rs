@@ -5,14 +5,14 @@ use crate::cli::{GlobalArgs, ServeArgs};
 use anyhow::{bail, Context};
 use app::domain::address::AllowList;
 use app::domain::credentials::Username;
-use app::server::delivery::DeliveryLimits;
+use app::server::worker::delivery::DeliveryLimits;
 use chrono::TimeDelta;
 use secrecy::SecretString;
 use std::net::SocketAddr;
 
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
-    /// May carry a password, so it never reaches a log; see `app::server::db::redact_url`.
+    /// May carry a password, so it never reaches a log; see `app::server::storage::db::redact_url`.
     pub url: SecretString,
     pub max_connections: u32,
 }
@@ -87,7 +87,7 @@ impl Settings {
         }
         Ok(Self {
             explodely_url: serve.explodely_url.clone(),
-            explodely_timeout: app::server::explodely::TIMEOUT,
+            explodely_timeout: app::server::remote::explodely::TIMEOUT,
             secret_key: serve.secret_key.clone().map(SecretString::from),
             secret_key_file,
             database: DatabaseSettings::from_args(global)?,
@@ -126,12 +126,12 @@ impl Settings {
             trust_forwarded_for: false,
             outbound_allow: AllowList::parse("127.0.0.0/8, ::1").expect("valid allow-list"),
             delivery_limits: DeliveryLimits::default(),
-            delivery_timeout: app::server::outbound::TOTAL_TIMEOUT,
+            delivery_timeout: app::server::remote::outbound::TOTAL_TIMEOUT,
             header_timeout: std::time::Duration::from_secs(10),
             run_delivery_worker: true,
             default_currency: "USD".to_owned(),
-            explodely_url: app::server::explodely::DEFAULT_URL.to_owned(),
-            explodely_timeout: app::server::explodely::TIMEOUT,
+            explodely_url: app::server::remote::explodely::DEFAULT_URL.to_owned(),
+            explodely_timeout: app::server::remote::explodely::TIMEOUT,
             secret_key: Some(SecretString::from("00".repeat(32))),
             secret_key_file: std::path::PathBuf::from("affdesk.key"),
             bootstrap_admin: None,

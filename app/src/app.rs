@@ -47,7 +47,7 @@ fn allow_this_pages_hydration_script() {
     ) else {
         return;
     };
-    let policy = crate::server::guard::content_security_policy(Some(nonce.as_inner()));
+    let policy = crate::server::http::guard::content_security_policy(Some(nonce.as_inner()));
     if let Ok(value) = HeaderValue::from_str(&policy) {
         response.insert_header(header::CONTENT_SECURITY_POLICY, value);
     }

@@ -1,5 +1,11 @@
-//! affdesk's application: the pure domain rules, the server adapters (ssr only), the server
-//! functions and the Leptos views, compiled to wasm for hydration and natively for the server.
+//! affdesk's application, compiled to wasm for hydration and natively for the server:
+//!
+//! - `domain`: pure rules, no I/O (both sides);
+//! - `model`: what travels between server and pages, and the wire error (both sides);
+//! - `service`: the use cases, one function per user action (server only);
+//! - `server`: storage, HTTP plumbing, remote calls, security, background work (server only);
+//! - `api`: thin `#[server]` functions over `service`;
+//! - `pages`, `components`: the Leptos views.
 
 #![recursion_limit = "256"]
 
@@ -7,9 +13,12 @@ pub mod api;
 pub mod app;
 pub mod components;
 pub mod domain;
+pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod service;
 
 pub use app::{shell, App};
 

@@ -1,17 +1,19 @@
-//! Thin `#[server]` functions: check the session, call the domain and the server adapters, map
-//! failures to [`error::ApiError`].
+//! Thin `#[server]` functions: each checks the session, calls one use case in
+//! `crate::service`, and answers with its result; an `AppError` becomes the typed
+//! [`ApiError`](crate::model::error::ApiError) (logged, with its HTTP status) through `?`.
 
 pub mod account;
 pub mod affiliate;
 pub mod contracts;
-pub mod error;
 pub mod signups;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context {
-    use super::error::ApiError;
-    use crate::server::session::CurrentAdmin;
+    use crate::model::error::ApiError;
+    use crate::server::http::session::CurrentAdmin;
     use crate::server::state::AppState;
+    use crate::service::error::AppError;
+    use axum::extract::FromRef;
     use axum::http::request::Parts;
     use axum::http::{header, StatusCode};
     use leptos::prelude::*;
@@ -21,22 +23,23 @@ pub(crate) mod context {
     pub fn current_admin() -> Result<CurrentAdmin, ApiError> {
         use_context::<Parts>()
             .and_then(|parts| parts.extensions.get::<CurrentAdmin>().cloned())
-            .ok_or_else(|| fail(ApiError::Unauthorized))
+            .ok_or_else(|| ApiError::from(AppError::Refused(ApiError::Unauthorized)))
     }
 
-    pub fn state() -> Result<AppState, ApiError> {
-        use_context::<AppState>().ok_or_else(|| internal("application state missing from context"))
+    /// The narrow dependencies `T` of a use case, taken from the application state.
+    pub fn deps<T: FromRef<AppState>>() -> Result<T, ApiError> {
+        use_context::<AppState>()
+            .map(|state| T::from_ref(&state))
+            .ok_or_else(|| {
+                AppError::internal("server function", "application state missing from context")
+                    .into()
+            })
     }
 
-    /// Logs the detail and returns the error a person sees, which says nothing internal.
-    pub fn internal(detail: impl std::fmt::Display) -> ApiError {
-        tracing::error!(error = %detail, "server function failed");
-        fail(ApiError::Internal)
-    }
-
-    /// Sets the HTTP status that matches `error`. Plain form posts (no JavaScript) are left alone:
-    /// leptos_axum answers those with a redirect back to the form, which a status would break.
-    pub fn fail(error: ApiError) -> ApiError {
+    /// Sets the HTTP status that matches the error. Plain form posts (no JavaScript) are left
+    /// alone: leptos_axum answers those with a redirect back to the form, which a status would
+    /// break.
+    fn set_status(status: StatusCode) {
         let plain_form = use_context::<Parts>().is_some_and(|parts| {
             parts
                 .headers
@@ -46,12 +49,17 @@ pub(crate) mod context {
         });
         if !plain_form {
             if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-                res.set_status(
-                    StatusCode::from_u16(error.status())
-                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                );
+                res.set_status(status);
             }
         }
-        error
+    }
+
+    /// Where a use case's failure becomes a server function's answer: logged once (internal
+    /// detail stays in the log), with the status that says what happened.
+    impl From<AppError> for ApiError {
+        fn from(err: AppError) -> Self {
+            set_status(err.status());
+            err.into_api_error()
+        }
     }
 }

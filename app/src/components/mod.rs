@@ -1,2 +1,3 @@
 pub mod form;
+pub mod load_error;
 pub mod shell;

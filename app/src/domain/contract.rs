@@ -2,6 +2,7 @@
 //! body, and a lenient reading of Explodely's replies (documented keys may carry stray spaces,
 //! ids may be strings or numbers, and anything else may come back).
 
+use super::field_error::FieldError;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -50,17 +51,8 @@ pub struct Contract {
     pub mutual_termination: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContractFieldError {
-    pub field: &'static str,
-    pub message: String,
-}
-
-fn field_error(field: &'static str, message: impl Into<String>) -> ContractFieldError {
-    ContractFieldError {
-        field,
-        message: message.into(),
-    }
+fn field_error(field: &'static str, message: impl Into<String>) -> FieldError {
+    FieldError::new(field, message)
 }
 
 /// `01-jan-2024`: day, lower-case English month abbreviation, year, as Explodely expects.
@@ -104,7 +96,7 @@ fn check_identifier(
     field: &'static str,
     raw: &str,
     what: &str,
-    errors: &mut Vec<ContractFieldError>,
+    errors: &mut Vec<FieldError>,
 ) -> String {
     let value = raw.trim();
     if value.is_empty() {
@@ -120,11 +112,7 @@ fn check_identifier(
     value.to_owned()
 }
 
-fn parse_date(
-    field: &'static str,
-    raw: &str,
-    errors: &mut Vec<ContractFieldError>,
-) -> Option<NaiveDate> {
+fn parse_date(field: &'static str, raw: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
     let raw = raw.trim();
     if raw.is_empty() {
         return None;
@@ -138,24 +126,109 @@ fn parse_date(
     }
 }
 
+/// The contract's name, for the admin's records.
+fn check_name(raw: &str, errors: &mut Vec<FieldError>) -> String {
+    let name = raw.trim().to_owned();
+    let name_chars = name.chars().count();
+    if name.is_empty() {
+        errors.push(field_error(
+            "contract_name",
+            "enter a contract name (for your records)",
+        ));
+    } else if name_chars > NAME_MAX_CHARS {
+        errors.push(field_error(
+            "contract_name",
+            format!("at most {NAME_MAX_CHARS} characters; this has {name_chars}"),
+        ));
+    }
+    name
+}
+
+/// The partner's commission in percent: more than 0 and at most 80.
+fn check_commission(raw: &str, errors: &mut Vec<FieldError>) -> String {
+    let raw = raw.trim();
+    match check_decimal(raw, Some(80)) {
+        Ok(c) => c,
+        Err(_) if raw.is_empty() => {
+            errors.push(field_error(
+                "commission",
+                "enter the commission: more than 0 and at most 80 (%)",
+            ));
+            String::new()
+        }
+        Err(e) => {
+            errors.push(field_error("commission", format!("commission {e}")));
+            String::new()
+        }
+    }
+}
+
+/// The contract may not end before it starts.
+fn check_date_order(
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
+    errors: &mut Vec<FieldError>,
+) {
+    if let (Some(start), Some(end)) = (start_date, end_date) {
+        if end < start {
+            errors.push(field_error(
+                "end_date",
+                "the end date is before the start date",
+            ));
+        }
+    }
+}
+
+/// The optional limit on the partner's earnings: a positive amount.
+fn check_max_earnings(raw: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+    match raw.trim() {
+        "" => None,
+        raw => match check_decimal(raw, None) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                errors.push(field_error("max_earnings", format!("max earnings {e}")));
+                None
+            }
+        },
+    }
+}
+
+/// The optional limit on the number of sales: a whole number more than 0.
+fn check_max_sales(raw: &str, errors: &mut Vec<FieldError>) -> Option<u64> {
+    match raw.trim() {
+        "" => None,
+        raw => match raw.parse::<u64>() {
+            Ok(n) if n > 0 && raw.bytes().all(|b| b.is_ascii_digit()) => Some(n),
+            _ => {
+                errors.push(field_error(
+                    "max_sales",
+                    "max sales is a whole number more than 0",
+                ));
+                None
+            }
+        },
+    }
+}
+
+/// The optional comments, trimmed; `None` when there are none.
+fn check_comments(raw: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+    let comments = raw.trim();
+    let comment_chars = comments.chars().count();
+    if comment_chars > COMMENTS_MAX_CHARS {
+        errors.push(field_error(
+            "comments",
+            format!("at most {COMMENTS_MAX_CHARS} characters; this has {comment_chars}"),
+        ));
+    }
+    (!comments.is_empty()).then(|| comments.to_owned())
+}
+
 impl ContractInput {
     /// Every rule, each error beside its field: the same code runs as the admin types and on
     /// the server.
-    pub fn validate(&self) -> Result<Contract, Vec<ContractFieldError>> {
+    pub fn validate(&self) -> Result<Contract, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let name = self.contract_name.trim().to_owned();
-        let name_chars = name.chars().count();
-        if name.is_empty() {
-            errors.push(field_error(
-                "contract_name",
-                "enter a contract name (for your records)",
-            ));
-        } else if name_chars > NAME_MAX_CHARS {
-            errors.push(field_error(
-                "contract_name",
-                format!("at most {NAME_MAX_CHARS} characters; this has {name_chars}"),
-            ));
-        }
+        let name = check_name(&self.contract_name, &mut errors);
         let partner_username = check_identifier(
             "partner_username",
             &self.partner_username,
@@ -171,62 +244,13 @@ impl ContractInput {
             )),
             _ => Product::All,
         };
-        let commission = match check_decimal(self.commission.trim(), Some(80)) {
-            Ok(c) => c,
-            Err(e) if self.commission.trim().is_empty() => {
-                let _ = e;
-                errors.push(field_error(
-                    "commission",
-                    "enter the commission: more than 0 and at most 80 (%)",
-                ));
-                String::new()
-            }
-            Err(e) => {
-                errors.push(field_error("commission", format!("commission {e}")));
-                String::new()
-            }
-        };
+        let commission = check_commission(&self.commission, &mut errors);
         let start_date = parse_date("start_date", &self.start_date, &mut errors);
         let end_date = parse_date("end_date", &self.end_date, &mut errors);
-        if let (Some(start), Some(end)) = (start_date, end_date) {
-            if end < start {
-                errors.push(field_error(
-                    "end_date",
-                    "the end date is before the start date",
-                ));
-            }
-        }
-        let max_earnings = match self.max_earnings.trim() {
-            "" => None,
-            raw => match check_decimal(raw, None) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    errors.push(field_error("max_earnings", format!("max earnings {e}")));
-                    None
-                }
-            },
-        };
-        let max_sales = match self.max_sales.trim() {
-            "" => None,
-            raw => match raw.parse::<u64>() {
-                Ok(n) if n > 0 && raw.bytes().all(|b| b.is_ascii_digit()) => Some(n),
-                _ => {
-                    errors.push(field_error(
-                        "max_sales",
-                        "max sales is a whole number more than 0",
-                    ));
-                    None
-                }
-            },
-        };
-        let comments = self.comments.trim();
-        let comment_chars = comments.chars().count();
-        if comment_chars > COMMENTS_MAX_CHARS {
-            errors.push(field_error(
-                "comments",
-                format!("at most {COMMENTS_MAX_CHARS} characters; this has {comment_chars}"),
-            ));
-        }
+        check_date_order(start_date, end_date, &mut errors);
+        let max_earnings = check_max_earnings(&self.max_earnings, &mut errors);
+        let max_sales = check_max_sales(&self.max_sales, &mut errors);
+        let comments = check_comments(&self.comments, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -239,7 +263,7 @@ impl ContractInput {
             end_date,
             max_earnings,
             max_sales,
-            comments: (!comments.is_empty()).then(|| comments.to_owned()),
+            comments,
             activate: self.activate,
             mutual_termination: self.mutual_termination,
         })
@@ -416,12 +440,12 @@ mod tests {
         }
     }
 
-    fn errors_of(input: ContractInput) -> Vec<&'static str> {
+    fn errors_of(input: ContractInput) -> Vec<String> {
         input
             .validate()
             .err()
             .unwrap_or_default()
-            .iter()
+            .into_iter()
             .map(|e| e.field)
             .collect()
     }

@@ -279,17 +279,7 @@ impl LinkTemplate {
         while i < chars.len() {
             let c = chars[i];
             let position = i + 1;
-            if c.is_whitespace() {
-                return Err(LinkError::Whitespace { position });
-            }
-            if c.is_control() {
-                return Err(LinkError::ControlCharacter { position });
-            }
-            // The URL standard treats \ as / in http(s) URLs: `https://a\@b.example/` would be
-            // checked as host b.example here but sent to host a.
-            if c == '\\' {
-                return Err(LinkError::Backslash { position });
-            }
+            check_char(c, position)?;
             if c != '$' {
                 text.push(c);
                 i += 1;
@@ -301,32 +291,13 @@ impl LinkTemplate {
                     i += 2;
                 }
                 Some('{') => {
-                    let Some(close) = chars[i + 2..].iter().position(|&c| c == '}') else {
-                        return Err(LinkError::UnclosedToken { position });
-                    };
-                    let name: String = chars[i + 2..i + 2 + close].iter().collect();
-                    if let Some(bad) = name
-                        .chars()
-                        .position(|c| c.is_whitespace() || c.is_control())
-                    {
-                        let position = i + 3 + bad;
-                        return Err(if chars[i + 2 + bad].is_whitespace() {
-                            LinkError::Whitespace { position }
-                        } else {
-                            LinkError::ControlCharacter { position }
-                        });
-                    }
-                    if name.is_empty() {
-                        return Err(LinkError::EmptyToken { position });
-                    }
-                    let token = Token::from_name(&name)
-                        .ok_or(LinkError::UnknownToken { position, name })?;
+                    let (token, len) = parse_token(&chars, i)?;
                     if !text.is_empty() {
                         pieces.push(Piece::Text(std::mem::take(&mut text)));
                     }
                     pieces.push(Piece::Token(token));
                     token_positions.push(position);
-                    i += 3 + close;
+                    i += len;
                 }
                 _ => return Err(LinkError::LoneDollar { position }),
             }
@@ -370,24 +341,55 @@ impl LinkTemplate {
     }
 }
 
+/// Refuses a character no link may contain; `position` counts from 1.
+fn check_char(c: char, position: usize) -> Result<(), LinkError> {
+    if c.is_whitespace() {
+        return Err(LinkError::Whitespace { position });
+    }
+    if c.is_control() {
+        return Err(LinkError::ControlCharacter { position });
+    }
+    // The URL standard treats \ as / in http(s) URLs: `https://a\@b.example/` would be
+    // checked as host b.example here but sent to host a.
+    if c == '\\' {
+        return Err(LinkError::Backslash { position });
+    }
+    Ok(())
+}
+
+/// Reads the parameter `${name}` whose `$` is `chars[dollar]` (and `{` the next character):
+/// its token and how many characters it spans.
+fn parse_token(chars: &[char], dollar: usize) -> Result<(Token, usize), LinkError> {
+    let position = dollar + 1;
+    let name_start = dollar + 2;
+    let Some(close) = chars[name_start..].iter().position(|&c| c == '}') else {
+        return Err(LinkError::UnclosedToken { position });
+    };
+    let name: String = chars[name_start..name_start + close].iter().collect();
+    if let Some(bad) = name
+        .chars()
+        .position(|c| c.is_whitespace() || c.is_control())
+    {
+        let position = name_start + bad + 1;
+        return Err(if chars[name_start + bad].is_whitespace() {
+            LinkError::Whitespace { position }
+        } else {
+            LinkError::ControlCharacter { position }
+        });
+    }
+    if name.is_empty() {
+        return Err(LinkError::EmptyToken { position });
+    }
+    let token = Token::from_name(&name).ok_or(LinkError::UnknownToken { position, name })?;
+    Ok((token, close + 3))
+}
+
 /// The scheme must be literal http or https and the host literal (no parameters), so where a
 /// link goes is decided by the admin, never by a signup's values.
 fn check_scheme_and_host(chars: &[char], token_positions: &[usize]) -> Result<(), LinkError> {
     let text: String = chars.iter().collect();
-    let Some(scheme_end) = text.find("://") else {
-        return Err(LinkError::MissingScheme);
-    };
-    let scheme = &text[..scheme_end];
-    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
-        if scheme.is_empty() || scheme.contains(['/', '?', '#', '$']) {
-            return Err(LinkError::MissingScheme);
-        }
-        return Err(LinkError::UnsupportedScheme {
-            scheme: scheme.to_owned(),
-        });
-    }
     // Scheme and "://" are ASCII here, so byte and character offsets agree up to this point.
-    let authority_start = scheme_end + 3;
+    let authority_start = check_scheme(&text)? + 3;
     let authority_len = chars[authority_start..]
         .iter()
         .position(|c| matches!(c, '/' | '?' | '#'))
@@ -404,55 +406,88 @@ fn check_scheme_and_host(chars: &[char], token_positions: &[usize]) -> Result<()
         .iter()
         .rposition(|&c| c == '@')
         .map_or(0, |at| at + 1);
-    let host_and_port = &authority[host_start..];
-    let (host, port): (&[char], Option<&[char]>) = if host_and_port.first() == Some(&'[') {
-        match host_and_port.iter().position(|&c| c == ']') {
-            Some(close) => {
-                let rest = &host_and_port[close + 1..];
-                let port = match rest.split_first() {
-                    Some((':', port)) => Some(port),
-                    Some(_) => {
-                        return Err(LinkError::InvalidHost {
-                            position: authority_start + host_start + close + 2,
-                        })
-                    }
-                    None => None,
-                };
-                (&host_and_port[..=close], port)
-            }
-            None => return Err(LinkError::NoHost),
-        }
-    } else {
-        match host_and_port.iter().rposition(|&c| c == ':') {
-            Some(colon) => (&host_and_port[..colon], Some(&host_and_port[colon + 1..])),
-            None => (host_and_port, None),
-        }
-    };
+    // The host's first character is `chars[host_offset]`.
+    let host_offset = authority_start + host_start;
+    let (host, port) = split_host_and_port(&authority[host_start..], host_offset)?;
     if host.is_empty() || host == ['[', ']'] {
         return Err(LinkError::NoHost);
     }
     if host[0] != '[' {
-        if let Some(bad) = host
-            .iter()
-            .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
-        {
-            return Err(LinkError::InvalidHost {
-                position: authority_start + host_start + bad + 1,
-            });
-        }
-    }
-    if host[0] != '[' {
+        check_host_chars(host, host_offset)?;
         let host: String = host.iter().collect();
         check_host_name(&host)?;
     }
     if let Some(port) = port {
-        let digits: String = port.iter().collect();
-        match digits.parse::<u16>() {
-            Ok(p) if p > 0 && !digits.starts_with('+') => {}
-            _ => return Err(LinkError::InvalidPort),
-        }
+        check_port(port)?;
     }
     Ok(())
+}
+
+/// Where the scheme's `://` starts; the scheme must be http or https (in any case).
+fn check_scheme(text: &str) -> Result<usize, LinkError> {
+    let Some(scheme_end) = text.find("://") else {
+        return Err(LinkError::MissingScheme);
+    };
+    let scheme = &text[..scheme_end];
+    if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") {
+        return Ok(scheme_end);
+    }
+    if scheme.is_empty() || scheme.contains(['/', '?', '#', '$']) {
+        return Err(LinkError::MissingScheme);
+    }
+    Err(LinkError::UnsupportedScheme {
+        scheme: scheme.to_owned(),
+    })
+}
+
+/// Splits `host[:port]`, where the host may be an IPv6 address in brackets. `offset` is the
+/// index of the first character in the link, to place a stray character after the `]`.
+fn split_host_and_port(
+    host_and_port: &[char],
+    offset: usize,
+) -> Result<(&[char], Option<&[char]>), LinkError> {
+    if host_and_port.first() != Some(&'[') {
+        return Ok(match host_and_port.iter().rposition(|&c| c == ':') {
+            Some(colon) => (&host_and_port[..colon], Some(&host_and_port[colon + 1..])),
+            None => (host_and_port, None),
+        });
+    }
+    let Some(close) = host_and_port.iter().position(|&c| c == ']') else {
+        return Err(LinkError::NoHost);
+    };
+    let port = match host_and_port[close + 1..].split_first() {
+        Some((':', port)) => Some(port),
+        Some(_) => {
+            return Err(LinkError::InvalidHost {
+                position: offset + close + 2,
+            })
+        }
+        None => None,
+    };
+    Ok((&host_and_port[..=close], port))
+}
+
+/// A host name has ASCII letters, digits, `-`, `.` and `_` only. `offset` is the index of its
+/// first character in the link.
+fn check_host_chars(host: &[char], offset: usize) -> Result<(), LinkError> {
+    match host
+        .iter()
+        .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
+    {
+        Some(bad) => Err(LinkError::InvalidHost {
+            position: offset + bad + 1,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A port is a number from 1 to 65535.
+fn check_port(port: &[char]) -> Result<(), LinkError> {
+    let digits: String = port.iter().collect();
+    match digits.parse::<u16>() {
+        Ok(p) if p > 0 && !digits.starts_with('+') => Ok(()),
+        _ => Err(LinkError::InvalidPort),
+    }
 }
 
 /// A host name whose last label is a number is an IPv4 address to a URL parser (which also reads

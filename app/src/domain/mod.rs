@@ -6,12 +6,15 @@ pub mod call;
 pub mod contract;
 pub mod credentials;
 pub mod eligibility;
+pub mod explodely;
+pub mod field_error;
 pub mod link_health;
 pub mod link_template;
 pub mod next_path;
 pub mod percent;
 pub mod retry;
 pub mod signup;
+pub mod states;
 pub mod throttle;
 
 /// The property tests' case count: `default_cases` in the normal suite, `PROPTEST_CASES` when

@@ -2,6 +2,7 @@
 //! problem at once, each with what to send instead.
 
 use super::eligibility::{PaymentMethod, SignupType};
+use super::field_error::FieldError;
 use super::link_template::SignupValues;
 use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,17 +12,8 @@ pub const ORDER_ID_MAX_CHARS: usize = 128;
 pub const TEXT_MAX_CHARS: usize = 255;
 
 /// One problem with one field of the request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IntakeError {
-    pub field: String,
-    pub message: String,
-}
-
-fn err(field: &str, message: impl Into<String>) -> IntakeError {
-    IntakeError {
-        field: field.to_owned(),
-        message: message.into(),
-    }
+fn err(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError::new(field, message)
 }
 
 /// A valid signup.
@@ -134,169 +126,36 @@ pub fn parse_intake(
     body: &Value,
     default_currency: &str,
     now: DateTime<Utc>,
-) -> Result<SignupIntake, Vec<IntakeError>> {
+) -> Result<SignupIntake, Vec<FieldError>> {
     let Some(object) = body.as_object() else {
         return Err(vec![err(
             "",
             "the body must be a JSON object with the signup's fields",
         )]);
     };
-    let mut errors = Vec::new();
-    for key in object.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
-        errors.push(err(
-            key,
-            format!("unknown field; the fields are {}", FIELDS.join(", ")),
-        ));
-    }
-
-    let mut text = |field: &str, required: bool, max: usize| -> String {
-        match object.get(field) {
-            None | Some(Value::Null) if required => {
-                errors.push(err(field, "is required"));
-                String::new()
-            }
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(s)) => {
-                let count = s.chars().count();
-                if required && s.trim().is_empty() {
-                    errors.push(err(field, "must not be empty"));
-                } else if count > max {
-                    errors.push(err(
-                        field,
-                        format!("has {count} characters; at most {max} are allowed"),
-                    ));
-                } else if s.chars().any(char::is_control) {
-                    errors.push(err(field, "contains control characters"));
-                }
-                s.clone()
-            }
-            Some(Value::Number(n)) if !required || n.is_u64() => n.to_string(),
-            Some(other) => {
-                errors.push(err(field, format!("must be a string, not {}", kind(other))));
-                String::new()
-            }
-        }
-    };
-    let order_id = text("order_id", true, ORDER_ID_MAX_CHARS);
-    let account_id = text("account_id", false, TEXT_MAX_CHARS);
-    let user_name = text("user_name", false, TEXT_MAX_CHARS);
-    let domain = text("domain", false, TEXT_MAX_CHARS);
-    let plan_id = text("plan_id", false, TEXT_MAX_CHARS);
-    let plan_name = text("plan_name", false, TEXT_MAX_CHARS);
-    let click_id = text("click_id", false, TEXT_MAX_CHARS);
-
-    let mut checked = |field: &str, check: fn(&str) -> Result<String, String>| -> Option<String> {
-        match object.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => match check(s) {
-                Ok(v) => Some(v),
-                Err(message) => {
-                    errors.push(err(field, message));
-                    None
-                }
-            },
-            Some(Value::Number(n)) => {
-                errors.push(err(
-                    field,
-                    format!("send it as a string (\"{n}\"), so no precision is lost"),
-                ));
-                None
-            }
-            Some(other) => {
-                errors.push(err(field, format!("must be a string, not {}", kind(other))));
-                None
-            }
-        }
-    };
-    let amount = checked("amount", check_amount).unwrap_or_default();
-    let full_amount = checked("full_amount", check_amount).unwrap_or_default();
-    let currency =
-        checked("currency", check_currency).unwrap_or_else(|| default_currency.to_owned());
-    let email = checked("email", check_email).unwrap_or_default();
-
-    let payment_method = match object.get("payment_method") {
-        Some(Value::String(s)) => PaymentMethod::parse(s).or_else(|| {
-            errors.push(err(
-                "payment_method",
-                format!(
-                    "{s:?} is not a payment method; use one of {}",
-                    PaymentMethod::ALL.map(PaymentMethod::as_str).join(", ")
-                ),
-            ));
-            None
-        }),
-        None | Some(Value::Null) => {
-            errors.push(err(
-                "payment_method",
-                format!(
-                    "is required: one of {}",
-                    PaymentMethod::ALL.map(PaymentMethod::as_str).join(", ")
-                ),
-            ));
-            None
-        }
-        Some(other) => {
-            errors.push(err(
-                "payment_method",
-                format!("must be a string, not {}", kind(other)),
-            ));
-            None
-        }
-    };
-    let mut flag = |field: &str| match object.get(field) {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(other) => {
-            errors.push(err(
-                field,
-                format!("must be true or false, not {}", kind(other)),
-            ));
-            false
-        }
-    };
-    let moderated = flag("moderated");
-    let trial = flag("trial");
-    let signup_time = match object.get("signup_time") {
-        None | Some(Value::Null) => now,
-        Some(Value::String(s)) => match DateTime::parse_from_rfc3339(s) {
-            Ok(t) => {
-                let t = t.with_timezone(&Utc);
-                // Found by fuzzing: 0000-01-01T00:00:00+01:00 is year -1 in UTC, which was
-                // accepted and then could not be written back as RFC 3339 text.
-                if (1970..=9999).contains(&t.year()) {
-                    t
-                } else {
-                    errors.push(err(
-                        "signup_time",
-                        format!(
-                            "{s:?} is year {} in UTC; send a time from 1970 to 9999",
-                            t.year()
-                        ),
-                    ));
-                    now
-                }
-            }
-            Err(_) => {
-                errors.push(err(
-                    "signup_time",
-                    format!(
-                        "{s:?} is not an RFC 3339 time; send one like \"2026-11-22T10:15:00Z\""
-                    ),
-                ));
-                now
-            }
-        },
-        Some(other) => {
-            errors.push(err(
-                "signup_time",
-                format!("must be a string, not {}", kind(other)),
-            ));
-            now
-        }
-    };
+    let mut fields = FieldReader::new(object);
+    let order_id = fields.text("order_id", true, ORDER_ID_MAX_CHARS);
+    let account_id = fields.text("account_id", false, TEXT_MAX_CHARS);
+    let user_name = fields.text("user_name", false, TEXT_MAX_CHARS);
+    let domain = fields.text("domain", false, TEXT_MAX_CHARS);
+    let plan_id = fields.text("plan_id", false, TEXT_MAX_CHARS);
+    let plan_name = fields.text("plan_name", false, TEXT_MAX_CHARS);
+    let click_id = fields.text("click_id", false, TEXT_MAX_CHARS);
+    let amount = fields.checked("amount", check_amount).unwrap_or_default();
+    let full_amount = fields
+        .checked("full_amount", check_amount)
+        .unwrap_or_default();
+    let currency = fields
+        .checked("currency", check_currency)
+        .unwrap_or_else(|| default_currency.to_owned());
+    let email = fields.checked("email", check_email).unwrap_or_default();
+    let payment_method = fields.payment_method();
+    let moderated = fields.flag("moderated");
+    let trial = fields.flag("trial");
+    let signup_time = fields.signup_time(now);
 
     match payment_method {
-        Some(payment_method) if errors.is_empty() => Ok(SignupIntake {
+        Some(payment_method) if fields.errors.is_empty() => Ok(SignupIntake {
             order_id,
             account_id,
             user_name,
@@ -313,7 +172,172 @@ pub fn parse_intake(
             email,
             signup_time,
         }),
-        _ => Err(errors),
+        _ => Err(fields.errors),
+    }
+}
+
+/// Reads the fields of a request body one by one, collecting every problem in the order it is
+/// found (unknown fields first).
+struct FieldReader<'a> {
+    object: &'a Map<String, Value>,
+    errors: Vec<FieldError>,
+}
+
+impl<'a> FieldReader<'a> {
+    fn new(object: &'a Map<String, Value>) -> Self {
+        let errors = object
+            .keys()
+            .filter(|k| !FIELDS.contains(&k.as_str()))
+            .map(|key| {
+                err(
+                    key,
+                    format!("unknown field; the fields are {}", FIELDS.join(", ")),
+                )
+            })
+            .collect();
+        Self { object, errors }
+    }
+
+    fn push(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(err(field, message));
+    }
+
+    /// Free text of at most `max` characters; a number is taken as its text (for a `required`
+    /// field, a whole number from 0 only).
+    fn text(&mut self, field: &str, required: bool, max: usize) -> String {
+        let object = self.object;
+        match object.get(field) {
+            None | Some(Value::Null) if required => {
+                self.push(field, "is required");
+                String::new()
+            }
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => {
+                let count = s.chars().count();
+                if required && s.trim().is_empty() {
+                    self.push(field, "must not be empty");
+                } else if count > max {
+                    self.push(
+                        field,
+                        format!("has {count} characters; at most {max} are allowed"),
+                    );
+                } else if s.chars().any(char::is_control) {
+                    self.push(field, "contains control characters");
+                }
+                s.clone()
+            }
+            Some(Value::Number(n)) if !required || n.is_u64() => n.to_string(),
+            Some(other) => {
+                self.push(field, format!("must be a string, not {}", kind(other)));
+                String::new()
+            }
+        }
+    }
+
+    /// An optional string that `check` accepts; `None` when absent or refused.
+    fn checked(
+        &mut self,
+        field: &str,
+        check: fn(&str) -> Result<String, String>,
+    ) -> Option<String> {
+        let object = self.object;
+        match object.get(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => match check(s) {
+                Ok(v) => Some(v),
+                Err(message) => {
+                    self.push(field, message);
+                    None
+                }
+            },
+            Some(Value::Number(n)) => {
+                self.push(
+                    field,
+                    format!("send it as a string (\"{n}\"), so no precision is lost"),
+                );
+                None
+            }
+            Some(other) => {
+                self.push(field, format!("must be a string, not {}", kind(other)));
+                None
+            }
+        }
+    }
+
+    /// The required `payment_method`; `None` when absent or refused.
+    fn payment_method(&mut self) -> Option<PaymentMethod> {
+        let methods = || PaymentMethod::ALL.map(PaymentMethod::as_str).join(", ");
+        let object = self.object;
+        match object.get("payment_method") {
+            Some(Value::String(s)) => PaymentMethod::parse(s).or_else(|| {
+                self.push(
+                    "payment_method",
+                    format!("{s:?} is not a payment method; use one of {}", methods()),
+                );
+                None
+            }),
+            None | Some(Value::Null) => {
+                self.push(
+                    "payment_method",
+                    format!("is required: one of {}", methods()),
+                );
+                None
+            }
+            Some(other) => {
+                self.push(
+                    "payment_method",
+                    format!("must be a string, not {}", kind(other)),
+                );
+                None
+            }
+        }
+    }
+
+    /// An optional boolean, false when absent.
+    fn flag(&mut self, field: &str) -> bool {
+        let object = self.object;
+        match object.get(field) {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                self.push(field, format!("must be true or false, not {}", kind(other)));
+                false
+            }
+        }
+    }
+
+    /// The optional `signup_time`; `now` when absent or refused.
+    fn signup_time(&mut self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let object = self.object;
+        let checked = match object.get("signup_time") {
+            None | Some(Value::Null) => return now,
+            Some(Value::String(s)) => check_signup_time(s),
+            Some(other) => Err(format!("must be a string, not {}", kind(other))),
+        };
+        checked.unwrap_or_else(|message| {
+            self.push("signup_time", message);
+            now
+        })
+    }
+}
+
+/// An RFC 3339 time, from 1970 to 9999 in UTC.
+fn check_signup_time(raw: &str) -> Result<DateTime<Utc>, String> {
+    let Ok(time) = DateTime::parse_from_rfc3339(raw) else {
+        return Err(format!(
+            "{raw:?} is not an RFC 3339 time; send one like \"2026-11-22T10:15:00Z\""
+        ));
+    };
+    let time = time.with_timezone(&Utc);
+    // Found by fuzzing: 0000-01-01T00:00:00+01:00 is year -1 in UTC, which was accepted and then
+    // could not be written back as RFC 3339 text.
+    if (1970..=9999).contains(&time.year()) {
+        Ok(time)
+    } else {
+        Err(format!(
+            "{raw:?} is year {} in UTC; send a time from 1970 to 9999",
+            time.year()
+        ))
     }
 }
 
@@ -355,7 +379,7 @@ pub fn canonical(body: &Value) -> String {
 /// why, every acceptance holds only values the rules allow, and the repeat detector's canonical
 /// form is JSON again. The one oracle of the property tests and the `signup_intake` fuzz target.
 #[doc(hidden)]
-pub fn assert_intake_invariants(body: &Value, outcome: &Result<SignupIntake, Vec<IntakeError>>) {
+pub fn assert_intake_invariants(body: &Value, outcome: &Result<SignupIntake, Vec<FieldError>>) {
     match outcome {
         Ok(s) => {
             let object = body.as_object().expect("only an object is accepted");

@@ -2,8 +2,9 @@
 //! same rule the server applies.
 
 use crate::api::account::{admin_resource, ChangePassword};
-use crate::components::form::{Banner, FieldMessage};
+use crate::components::form::{Banner, Field};
 use crate::domain::credentials::{check_new_password, NewPasswordError, PASSWORD_MIN_CHARS};
+use crate::model::error::ApiError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -14,39 +15,14 @@ pub fn ChangePasswordPage() -> impl IntoView {
     let query = use_query_map();
     let changed = move || query.with(|q| q.get("changed").is_some());
     let me = admin_resource();
-
-    let current = RwSignal::new(String::new());
-    let new = RwSignal::new(String::new());
-    let confirm = RwSignal::new(String::new());
-
-    // The live rule: say nothing about a field the admin has not reached yet.
-    let live_error = Memo::new(move |_| {
-        let (new, confirm) = (new.get(), confirm.get());
-        if new.is_empty() {
-            return None;
-        }
-        match check_new_password(&current.get(), &new, &confirm) {
-            Err(NewPasswordError::Mismatch) if confirm.is_empty() => None,
-            Err(err) => Some(err),
-            Ok(_) => None,
-        }
-    });
-    let server_error = move || action.value().get().and_then(Result::err);
-    let message_for = move |field: &'static str| {
-        Signal::derive(move || {
-            live_error
-                .get()
-                .filter(|e| e.field() == field)
-                .map(|e| e.to_string())
-                .or_else(|| server_error().and_then(|e| e.field_message(field)))
-        })
-    };
     let general_error = move || {
-        server_error()
-            .filter(|e| !matches!(e, crate::api::error::ApiError::Invalid(_)))
+        action
+            .value()
+            .get()
+            .and_then(Result::err)
+            .filter(|e| !matches!(e, ApiError::Invalid(_)))
             .map(|e| e.to_string())
     };
-    let pending = action.pending();
 
     view! {
         <Title text="Change password" />
@@ -77,46 +53,88 @@ pub fn ChangePasswordPage() -> impl IntoView {
             </Banner>
         </Show>
         {move || general_error().map(|text| view! { <Banner kind="error"><p>{text}</p></Banner> })}
+        <PasswordForm action />
+    }
+}
+
+/// The live rule: say nothing about a field the admin has not reached yet.
+fn live_password_error(
+    current: RwSignal<String>,
+    new: RwSignal<String>,
+    confirm: RwSignal<String>,
+) -> Memo<Option<NewPasswordError>> {
+    Memo::new(move |_| {
+        let (new, confirm) = (new.get(), confirm.get());
+        if new.is_empty() {
+            return None;
+        }
+        match check_new_password(&current.get(), &new, &confirm) {
+            Err(NewPasswordError::Mismatch) if confirm.is_empty() => None,
+            Err(err) => Some(err),
+            Ok(_) => None,
+        }
+    })
+}
+
+#[component]
+fn PasswordForm(action: ServerAction<ChangePassword>) -> impl IntoView {
+    let current = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let confirm = RwSignal::new(String::new());
+    let live_error = live_password_error(current, new, confirm);
+    let server_error = move || action.value().get().and_then(Result::err);
+    let message_for = move |field: &'static str| {
+        Signal::derive(move || {
+            live_error
+                .get()
+                .filter(|e| e.field() == field)
+                .map(|e| e.to_string())
+                .or_else(|| server_error().and_then(|e| e.field_message(field)))
+        })
+    };
+    let pending = action.pending();
+
+    view! {
         <ActionForm action=action attr:class="card stack" attr:novalidate=true>
-            <label for="current_password">"Current password"</label>
-            <input
-                id="current_password"
-                name="current_password"
-                type="password"
-                autocomplete="current-password"
-                aria-describedby="current_password-error"
-                required
-                on:input=move |ev| current.set(event_target_value(&ev))
-            />
-            <FieldMessage id="current_password-error" message=message_for("current_password") />
-            <label for="new_password">"New password"</label>
-            <input
+            <Field id="current_password" label="Current password" message=message_for("current_password")>
+                <PasswordInput id="current_password" autocomplete="current-password" described_by="current_password-error" value=current />
+            </Field>
+            <Field
                 id="new_password"
-                name="new_password"
-                type="password"
-                autocomplete="new-password"
-                aria-describedby="new_password-hint new_password-error"
-                required
-                on:input=move |ev| new.set(event_target_value(&ev))
-            />
-            <p class="hint" id="new_password-hint">
-                {format!("At least {PASSWORD_MIN_CHARS} characters; a few unrelated words make a strong one.")}
-            </p>
-            <FieldMessage id="new_password-error" message=message_for("new_password") />
-            <label for="confirm_password">"New password again"</label>
-            <input
-                id="confirm_password"
-                name="confirm_password"
-                type="password"
-                autocomplete="new-password"
-                aria-describedby="confirm_password-error"
-                required
-                on:input=move |ev| confirm.set(event_target_value(&ev))
-            />
-            <FieldMessage id="confirm_password-error" message=message_for("confirm_password") />
+                label="New password"
+                help=format!("At least {PASSWORD_MIN_CHARS} characters; a few unrelated words make a strong one.")
+                help_id="new_password-hint"
+                message=message_for("new_password")
+            >
+                <PasswordInput id="new_password" autocomplete="new-password" described_by="new_password-hint new_password-error" value=new />
+            </Field>
+            <Field id="confirm_password" label="New password again" message=message_for("confirm_password")>
+                <PasswordInput id="confirm_password" autocomplete="new-password" described_by="confirm_password-error" value=confirm />
+            </Field>
             <button type="submit" class="primary" disabled=move || pending.get()>
                 {move || if pending.get() { "Changing…" } else { "Change password" }}
             </button>
         </ActionForm>
+    }
+}
+
+/// A password field (its name is its id) whose text `value` follows as the admin types.
+#[component]
+fn PasswordInput(
+    id: &'static str,
+    autocomplete: &'static str,
+    described_by: &'static str,
+    value: RwSignal<String>,
+) -> impl IntoView {
+    view! {
+        <input
+            id=id
+            name=id
+            type="password"
+            autocomplete=autocomplete
+            aria-describedby=described_by
+            required
+            on:input=move |ev| value.set(event_target_value(&ev))
+        />
     }
 }

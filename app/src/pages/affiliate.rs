@@ -1,20 +1,21 @@
 //! Settings → Affiliate Program: H-Sphere's page rebuilt. One form: the switch, five links, the
 //! parameter drop-down with Insert, Submit. With JavaScript the page validates and previews as
 //! the admin types, inserts at the caret, and saves without reloading; without it every button
-//! posts the form and the server answers with the page as posted (see `server::affiliate_form`).
+//! posts the form and the server answers with the page as posted (see `server::http::affiliate_form`).
 
 use crate::api::affiliate::{
     affiliate_settings, save_affiliate_settings, send_test_link, HistoryEntry, PostedAffiliateForm,
 };
-use crate::api::error::ApiError;
 use crate::api::signups::LinkHealthView;
-use crate::components::form::Banner;
+use crate::components::form::{Banner, Field};
+use crate::components::load_error::LoadError;
 use crate::domain::affiliate::{
     insert_at_selection, mode_options_html, parameter_rows_html, target_options_html,
     token_options_html, AffiliateInput, DeliveryMode, SlotInput,
 };
 use crate::domain::call::CallOutcome;
 use crate::domain::link_template::{LinkTemplate, SignupValues, Token, LINK_SLOTS};
+use crate::model::error::ApiError;
 use leptos::either::Either;
 use leptos::ev::{MouseEvent, SubmitEvent};
 use leptos::html;
@@ -68,15 +69,7 @@ pub fn AffiliatePage() -> impl IntoView {
                     .get()
                     .map(|result| match result {
                         Ok(form) => Either::Left(view! { <AffiliateForm form saved=saved() /> }),
-                        Err(err) => {
-                            Either::Right(
-                                view! {
-                                    <Banner kind="error">
-                                        <p>{err.to_string()}</p>
-                                    </Banner>
-                                },
-                            )
-                        }
+                        Err(error) => Either::Right(view! { <LoadError error /> }),
                     })
             }}
         </Suspense>
@@ -95,6 +88,23 @@ struct Slot {
 }
 
 impl Slot {
+    /// Slot `n` (from 1) as loaded or posted, with the answer to its "Send test" if it has one.
+    fn new(n: usize, loaded: &SlotInput, test_results: &[(usize, CallOutcome)]) -> Self {
+        Self {
+            n,
+            url: RwSignal::new(loaded.url.clone()),
+            enabled: RwSignal::new(loaded.enabled),
+            mode: RwSignal::new(loaded.mode),
+            input: NodeRef::new(),
+            test: RwSignal::new(
+                test_results
+                    .iter()
+                    .find(|(at, _)| *at == n)
+                    .map(|(_, outcome)| Ok(outcome.clone())),
+            ),
+        }
+    }
+
     fn snapshot(&self) -> SlotInput {
         SlotInput {
             url: self.url.get_untracked(),
@@ -104,140 +114,185 @@ impl Slot {
     }
 }
 
+/// The signals behind the whole form, handed to the pieces it is made of.
+#[derive(Clone, Copy)]
+struct FormState {
+    program_enabled: RwSignal<bool>,
+    version: RwSignal<i64>,
+    history: RwSignal<Vec<HistoryEntry>>,
+    health: RwSignal<Vec<LinkHealthView>>,
+    token_choice: RwSignal<String>,
+    target_choice: RwSignal<usize>,
+    last_focused: RwSignal<Option<usize>>,
+    notice: RwSignal<Option<(String, String)>>,
+    slots: StoredValue<Vec<Slot>>,
+}
+
+impl FormState {
+    fn new(form: PostedAffiliateForm, saved: bool) -> Self {
+        let PostedAffiliateForm {
+            state,
+            token,
+            target,
+            notice,
+            test_results,
+        } = form;
+        let saved_notice = saved.then(|| ("success".to_owned(), "Settings saved.".to_owned()));
+        Self {
+            program_enabled: RwSignal::new(state.input.program_enabled),
+            version: RwSignal::new(state.version),
+            history: RwSignal::new(state.history),
+            health: RwSignal::new(state.health),
+            token_choice: RwSignal::new(token),
+            target_choice: RwSignal::new(target.clamp(1, LINK_SLOTS)),
+            last_focused: RwSignal::new(None),
+            notice: RwSignal::new(notice.or(saved_notice)),
+            slots: StoredValue::new(
+                state
+                    .input
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| Slot::new(i + 1, s, &test_results))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Shows `text` in the banner above the form; `kind` is "error", "success" or "info".
+    fn tell(self, kind: &str, text: &str) {
+        self.notice.set(Some((kind.to_owned(), text.to_owned())));
+    }
+
+    /// What the form holds, to save, when every link is valid; otherwise says so above the form.
+    fn valid_input(self) -> Option<AffiliateInput> {
+        let input = AffiliateInput {
+            program_enabled: self.program_enabled.get_untracked(),
+            slots: self
+                .slots
+                .with_value(|s| s.iter().map(Slot::snapshot).collect()),
+        };
+        if input.validate().is_err() {
+            self.tell(
+                "error",
+                "Nothing was saved: correct the links marked below.",
+            );
+            return None;
+        }
+        self.notice.set(None);
+        Some(input)
+    }
+
+    /// Insert: the chosen parameter into the chosen link.
+    fn insert_token(self) {
+        let Some(token) = chosen_token(&self.token_choice.get_untracked()) else {
+            return;
+        };
+        let n = self.target_choice.get_untracked();
+        let Some(slot) = self.slots.with_value(|s| s.get(n - 1).copied()) else {
+            return;
+        };
+        let placeholder = token.placeholder();
+        let Some(el) = slot.input.get_untracked() else {
+            slot.url.update(|u| u.push_str(&placeholder));
+            return;
+        };
+        let value = el.value();
+        let end_of_text = value.encode_utf16().count();
+        // The caret of the field that last had focus; a field never focused gets the token at
+        // its end, as H-Sphere's Insert did.
+        let (start, end) = if self.last_focused.get_untracked() == Some(n) {
+            let start = el
+                .selection_start()
+                .ok()
+                .flatten()
+                .map_or(end_of_text, |v| v as usize);
+            let end = el
+                .selection_end()
+                .ok()
+                .flatten()
+                .map_or(start, |v| v as usize);
+            (start, end)
+        } else {
+            (end_of_text, end_of_text)
+        };
+        let (updated, caret) = insert_at_selection(&value, start, end, &placeholder);
+        el.set_value(&updated);
+        slot.url.set(updated);
+        let _ = el.focus();
+        let _ = el.set_selection_range(caret as u32, caret as u32);
+        self.last_focused.set(Some(n));
+    }
+}
+
+/// The parameter a drop-down value names: `${amount}` (or a bare `amount`).
+fn chosen_token(choice: &str) -> Option<Token> {
+    Token::from_name(choice.trim_start_matches("${").trim_end_matches('}'))
+}
+
 fn describe_error(err: &ApiError, field: &str) -> String {
     err.field_message(field).unwrap_or_else(|| err.to_string())
 }
 
 #[component]
 fn AffiliateForm(form: PostedAffiliateForm, saved: bool) -> impl IntoView {
-    let PostedAffiliateForm {
-        state,
-        token,
-        target,
-        notice,
-        test_results,
-    } = form;
-    let program_enabled = RwSignal::new(state.input.program_enabled);
-    let version = RwSignal::new(state.version);
-    let history = RwSignal::new(state.history);
-    let health = RwSignal::new(state.health);
-    let token_choice = RwSignal::new(token);
-    let target_choice = RwSignal::new(target.clamp(1, LINK_SLOTS));
-    let last_focused = RwSignal::new(None::<usize>);
-    let saved_notice = saved.then(|| ("success".to_owned(), "Settings saved.".to_owned()));
-    let notice = RwSignal::new(notice.or(saved_notice));
-
-    let slots: Vec<Slot> = state
-        .input
-        .slots
-        .iter()
-        .enumerate()
-        .map(|(i, s)| Slot {
-            n: i + 1,
-            url: RwSignal::new(s.url.clone()),
-            enabled: RwSignal::new(s.enabled),
-            mode: RwSignal::new(s.mode),
-            input: NodeRef::new(),
-            test: RwSignal::new(
-                test_results
-                    .iter()
-                    .find(|(n, _)| *n == i + 1)
-                    .map(|(_, outcome)| Ok(outcome.clone())),
-            ),
-        })
-        .collect();
-    let slots = StoredValue::new(slots);
-
+    let form = FormState::new(form, saved);
     let save = Action::new(move |(input, version): &(AffiliateInput, i64)| {
         save_affiliate_settings(input.clone(), *version)
     });
     Effect::new(move |_| match save.value().get() {
         Some(Ok(state)) => {
-            version.set(state.version);
-            history.set(state.history);
-            health.set(state.health);
-            notice.set(Some(("success".to_owned(), "Settings saved.".to_owned())));
+            form.version.set(state.version);
+            form.history.set(state.history);
+            form.health.set(state.health);
+            form.tell("success", "Settings saved.");
         }
-        Some(Err(err)) => notice.set(Some(("error".to_owned(), describe_error(&err, "links")))),
+        Some(Err(err)) => form.tell("error", &describe_error(&err, "links")),
         None => {}
     });
-
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let input = AffiliateInput {
-            program_enabled: program_enabled.get_untracked(),
-            slots: slots.with_value(|s| s.iter().map(Slot::snapshot).collect()),
-        };
-        if input.validate().is_err() {
-            notice.set(Some((
-                "error".to_owned(),
-                "Nothing was saved: correct the links marked below.".to_owned(),
-            )));
-            return;
+        if let Some(input) = form.valid_input() {
+            save.dispatch((input, form.version.get_untracked()));
         }
-        notice.set(None);
-        save.dispatch((input, version.get_untracked()));
-    };
-
-    let on_insert = move |ev: MouseEvent| {
-        ev.prevent_default();
-        let Some(token) = Token::from_name(
-            token_choice
-                .get_untracked()
-                .trim_start_matches("${")
-                .trim_end_matches('}'),
-        ) else {
-            return;
-        };
-        let n = target_choice.get_untracked();
-        let Some(slot) = slots.with_value(|s| s.get(n - 1).copied()) else {
-            return;
-        };
-        let placeholder = token.placeholder();
-        match slot.input.get_untracked() {
-            Some(el) => {
-                let value = el.value();
-                let end_of_text = value.encode_utf16().count();
-                // The caret of the field that last had focus; a field never focused gets the
-                // token at its end, as H-Sphere's Insert did.
-                let (start, end) = if last_focused.get_untracked() == Some(n) {
-                    let start = el
-                        .selection_start()
-                        .ok()
-                        .flatten()
-                        .map_or(end_of_text, |v| v as usize);
-                    let end = el
-                        .selection_end()
-                        .ok()
-                        .flatten()
-                        .map_or(start, |v| v as usize);
-                    (start, end)
-                } else {
-                    (end_of_text, end_of_text)
-                };
-                let (updated, caret) = insert_at_selection(&value, start, end, &placeholder);
-                el.set_value(&updated);
-                slot.url.set(updated);
-                let _ = el.focus();
-                let _ = el.set_selection_range(caret as u32, caret as u32);
-                last_focused.set(Some(n));
-            }
-            None => slot.url.update(|u| u.push_str(&placeholder)),
-        }
-    };
-
-    let token_description = move || {
-        Token::from_name(
-            token_choice
-                .get()
-                .trim_start_matches("${")
-                .trim_end_matches('}'),
-        )
-        .map(Token::description)
-        .unwrap_or_default()
     };
     let pending = save.pending();
 
+    view! {
+        <AffiliateNotice notice=form.notice />
+        <form method="post" action="/settings/affiliate" class="affiliate" on:submit=on_submit novalidate>
+            // Enter in a field submits with the form's first button: make that Submit, not Clear.
+            <button type="submit" name="intent" value="save" class="visually-hidden" tabindex="-1" aria-hidden="true">
+                "Submit"
+            </button>
+            <input type="hidden" name="version" value=move || form.version.get().to_string() />
+            <ProgramSwitch enabled=form.program_enabled />
+            <Inserter form />
+            <p class="hint">
+                "Write each link in H-Sphere's format, with parameters where the signup's values go, e.g. "
+                <code>{EXAMPLE}</code>
+                ". Values are percent-encoded; write $$ for a literal $."
+            </p>
+
+            {form
+                .slots
+                .get_value()
+                .into_iter()
+                .map(|slot| view! { <SlotEditor link=slot form /> })
+                .collect_view()}
+
+            <button type="submit" name="intent" value="save" class="primary" disabled=move || pending.get()>
+                {move || if pending.get() { "Saving…" } else { "Submit" }}
+            </button>
+        </form>
+        <ParameterTable />
+        <ChangeHistory history=form.history />
+    }
+}
+
+/// The banner above the form: saved, refused, or what a plain form post came to.
+#[component]
+fn AffiliateNotice(notice: RwSignal<Option<(String, String)>>) -> impl IntoView {
     view! {
         {move || {
             notice
@@ -255,37 +310,59 @@ fn AffiliateForm(form: PostedAffiliateForm, saved: bool) -> impl IntoView {
                     }
                 })
         }}
-        <form method="post" action="/settings/affiliate" class="affiliate" on:submit=on_submit novalidate>
-            // Enter in a field submits with the form's first button: make that Submit, not Clear.
-            <button type="submit" name="intent" value="save" class="visually-hidden" tabindex="-1" aria-hidden="true">
-                "Submit"
-            </button>
-            <input type="hidden" name="version" value=move || version.get().to_string() />
-            <div class="card program-switch">
-                <label class="switch">
-                    <input
-                        type="checkbox"
-                        name="program_enabled"
-                        checked=program_enabled.get_untracked()
-                        prop:checked=move || program_enabled.get()
-                        on:change=move |ev| program_enabled.set(event_target_checked(&ev))
-                    />
-                    " Use affiliate program"
-                </label>
-                <p class="hint">
-                    "Off: no link fires for new signups. The links below stay saved either way."
-                </p>
-            </div>
+    }
+}
 
-            <div class="card inserter">
-                <label for="token">"Parameter"</label>
+#[component]
+fn ProgramSwitch(enabled: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <div class="card program-switch">
+            <label class="switch">
+                <input
+                    type="checkbox"
+                    name="program_enabled"
+                    checked=enabled.get_untracked()
+                    prop:checked=move || enabled.get()
+                    on:change=move |ev| enabled.set(event_target_checked(&ev))
+                />
+                " Use affiliate program"
+            </label>
+            <p class="hint">
+                "Off: no link fires for new signups. The links below stay saved either way."
+            </p>
+        </div>
+    }
+}
+
+/// "Parameter … into … Insert": puts a parameter into a link, at the caret.
+#[component]
+fn Inserter(form: FormState) -> impl IntoView {
+    let FormState {
+        token_choice,
+        target_choice,
+        ..
+    } = form;
+    let on_insert = move |ev: MouseEvent| {
+        ev.prevent_default();
+        form.insert_token();
+    };
+    let token_description = move || {
+        chosen_token(&token_choice.get())
+            .map(Token::description)
+            .unwrap_or_default()
+    };
+
+    view! {
+        <div class="card inserter">
+            <Field id="token" label="Parameter">
                 <select
                     id="token"
                     name="token"
                     on:change=move |ev| token_choice.set(event_target_value(&ev))
                     inner_html=token_options_html(&token_choice.get_untracked())
                 ></select>
-                <label for="target">"into"</label>
+            </Field>
+            <Field id="target" label="into">
                 <select
                     id="target"
                     name="target"
@@ -297,29 +374,18 @@ fn AffiliateForm(form: PostedAffiliateForm, saved: bool) -> impl IntoView {
                     }
                     inner_html=target_options_html(target_choice.get_untracked())
                 ></select>
-                <button type="submit" name="intent" value="insert" on:click=on_insert>
-                    "Insert"
-                </button>
-                <p class="hint" data-testid="token-description">{token_description}</p>
-            </div>
-
-            <p class="hint">
-                "Write each link in H-Sphere's format, with parameters where the signup's values go, e.g. "
-                <code>{EXAMPLE}</code>
-                ". Values are percent-encoded; write $$ for a literal $."
-            </p>
-
-            {slots
-                .get_value()
-                .into_iter()
-                .map(|slot| view! { <SlotEditor link=slot target_choice last_focused health /> })
-                .collect_view()}
-
-            <button type="submit" name="intent" value="save" class="primary" disabled=move || pending.get()>
-                {move || if pending.get() { "Saving…" } else { "Submit" }}
+            </Field>
+            <button type="submit" name="intent" value="insert" on:click=on_insert>
+                "Insert"
             </button>
-        </form>
+            <p class="hint" data-testid="token-description">{token_description}</p>
+        </div>
+    }
+}
 
+#[component]
+fn ParameterTable() -> impl IntoView {
+    view! {
         <details class="card parameters">
             <summary>"All parameters"</summary>
             <table>
@@ -333,7 +399,12 @@ fn AffiliateForm(form: PostedAffiliateForm, saved: bool) -> impl IntoView {
                 <tbody inner_html=PARAMETER_ROWS.as_str()></tbody>
             </table>
         </details>
+    }
+}
 
+#[component]
+fn ChangeHistory(history: RwSignal<Vec<HistoryEntry>>) -> impl IntoView {
+    view! {
         <section class="history">
             <h2>"Last changes"</h2>
             {move || {
@@ -368,116 +439,22 @@ fn HistoryItem(entry: HistoryEntry) -> impl IntoView {
 }
 
 #[component]
-fn SlotEditor(
-    link: Slot,
-    target_choice: RwSignal<usize>,
-    last_focused: RwSignal<Option<usize>>,
-    health: RwSignal<Vec<LinkHealthView>>,
-) -> impl IntoView {
-    let Slot {
-        n,
-        url,
-        enabled,
-        mode,
-        input,
-        test,
-    } = link;
-    let field_id = format!("link-{n}");
-    let error_id = format!("link-{n}-error");
+fn SlotEditor(link: Slot, form: FormState) -> impl IntoView {
+    let Slot { n, url, test, .. } = link;
+    let health = form.health;
     let parsed = Memo::new(move |_| LinkTemplate::parse_slot(&url.get()));
-    let error = move || parsed.get().err().map(|e| e.to_string());
+    let error = Signal::derive(move || parsed.get().err().map(|e| e.to_string()));
     let preview = move || match parsed.get() {
         Ok(Some(template)) => template.render(&SignupValues::sample()),
         Ok(None) => "(empty: this link fires nothing)".to_owned(),
         Err(_) => "(no preview until the link is corrected)".to_owned(),
     };
-    let send = Action::new(move |url: &String| send_test_link(url.clone()));
-    Effect::new(move |_| {
-        if let Some(result) = send.value().get() {
-            test.set(Some(result.map_err(|e| describe_error(&e, "url"))));
-        }
-    });
-    let sending = send.pending();
 
     view! {
         <fieldset class="card slot" id=format!("slot-{n}")>
             <legend>{format!("Link {n}")}</legend>
-            <label for=field_id.clone() class="visually-hidden">
-                {format!("Link {n} URL")}
-            </label>
-            <input
-                type="text"
-                id=field_id
-                name=format!("url_{n}")
-                class="link-url"
-                value=url.get_untracked()
-                prop:value=move || url.get()
-                node_ref=input
-                spellcheck="false"
-                autocomplete="off"
-                placeholder="https://tracker.example/sale?aid=${account_id}"
-                aria-invalid=move || error().is_some().to_string()
-                aria-describedby=error_id.clone()
-                on:input=move |ev| url.set(event_target_value(&ev))
-                on:focus=move |_| {
-                    last_focused.set(Some(n));
-                    target_choice.set(n);
-                }
-            />
-            <p class="field-error" id=error_id role="alert">
-                {error}
-            </p>
-            <div class="slot-options">
-                <label>
-                    <input
-                        type="checkbox"
-                        name=format!("enabled_{n}")
-                        checked=enabled.get_untracked()
-                        prop:checked=move || enabled.get()
-                        on:change=move |ev| enabled.set(event_target_checked(&ev))
-                    />
-                    " Enabled"
-                </label>
-                <label>
-                    "Delivery "
-                    <select
-                        name=format!("mode_{n}")
-                        on:change=move |ev| {
-                            if let Some(m) = DeliveryMode::parse(&event_target_value(&ev)) {
-                                mode.set(m);
-                            }
-                        }
-                        inner_html=mode_options_html(mode.get_untracked())
-                    ></select>
-                </label>
-                <button
-                    type="submit"
-                    name="intent"
-                    value=format!("clear-{n}")
-                    on:click=move |ev: MouseEvent| {
-                        ev.prevent_default();
-                        url.set(String::new());
-                        if let Some(el) = input.get_untracked() {
-                            el.set_value("");
-                        }
-                    }
-                >
-                    "Clear"
-                </button>
-                <button
-                    type="submit"
-                    name="intent"
-                    value=format!("test-{n}")
-                    disabled=move || sending.get()
-                    on:click=move |ev: MouseEvent| {
-                        ev.prevent_default();
-                        test.set(None);
-                        send.dispatch(url.get_untracked());
-                    }
-                >
-                    {move || if sending.get() { "Sending…" } else { "Send test" }}
-                </button>
-            </div>
+            <SlotUrl link form error />
+            <SlotOptions link />
             <p class="preview">
                 "Preview: "
                 <code data-testid=format!("preview-{n}")>{preview}</code>
@@ -489,6 +466,129 @@ fn SlotEditor(
                     .map(|h| view! { <LinkHealthLine health=h /> })
             }}
         </fieldset>
+    }
+}
+
+/// A slot's link: its (visually hidden) label, the field, and the link's error as it is typed.
+#[component]
+fn SlotUrl(link: Slot, form: FormState, error: Signal<Option<String>>) -> impl IntoView {
+    let Slot { n, url, input, .. } = link;
+    let FormState {
+        target_choice,
+        last_focused,
+        ..
+    } = form;
+
+    // The error line is the slot's own, not a `FieldMessage`: it has no `aria-live="polite"`.
+    view! {
+        <Field id=format!("link-{n}") label=format!("Link {n} URL") label_class="visually-hidden">
+            <input
+                type="text"
+                id=format!("link-{n}")
+                name=format!("url_{n}")
+                class="link-url"
+                value=url.get_untracked()
+                prop:value=move || url.get()
+                node_ref=input
+                spellcheck="false"
+                autocomplete="off"
+                placeholder="https://tracker.example/sale?aid=${account_id}"
+                aria-invalid=move || error.get().is_some().to_string()
+                aria-describedby=format!("link-{n}-error")
+                on:input=move |ev| url.set(event_target_value(&ev))
+                on:focus=move |_| {
+                    last_focused.set(Some(n));
+                    target_choice.set(n);
+                }
+            />
+        </Field>
+        <p class="field-error" id=format!("link-{n}-error") role="alert">
+            {move || error.get()}
+        </p>
+    }
+}
+
+/// Enabled, Delivery, Clear and Send test.
+#[component]
+fn SlotOptions(link: Slot) -> impl IntoView {
+    let Slot {
+        n,
+        url,
+        enabled,
+        mode,
+        input,
+        ..
+    } = link;
+
+    view! {
+        <div class="slot-options">
+            <label>
+                <input
+                    type="checkbox"
+                    name=format!("enabled_{n}")
+                    checked=enabled.get_untracked()
+                    prop:checked=move || enabled.get()
+                    on:change=move |ev| enabled.set(event_target_checked(&ev))
+                />
+                " Enabled"
+            </label>
+            <label>
+                "Delivery "
+                <select
+                    name=format!("mode_{n}")
+                    on:change=move |ev| {
+                        if let Some(m) = DeliveryMode::parse(&event_target_value(&ev)) {
+                            mode.set(m);
+                        }
+                    }
+                    inner_html=mode_options_html(mode.get_untracked())
+                ></select>
+            </label>
+            <button
+                type="submit"
+                name="intent"
+                value=format!("clear-{n}")
+                on:click=move |ev: MouseEvent| {
+                    ev.prevent_default();
+                    url.set(String::new());
+                    if let Some(el) = input.get_untracked() {
+                        el.set_value("");
+                    }
+                }
+            >
+                "Clear"
+            </button>
+            <SendTestButton link />
+        </div>
+    }
+}
+
+/// "Send test": calls the link with sample values; the answer shows under the slot.
+#[component]
+fn SendTestButton(link: Slot) -> impl IntoView {
+    let Slot { n, url, test, .. } = link;
+    let send = Action::new(move |url: &String| send_test_link(url.clone()));
+    Effect::new(move |_| {
+        if let Some(result) = send.value().get() {
+            test.set(Some(result.map_err(|e| describe_error(&e, "url"))));
+        }
+    });
+    let sending = send.pending();
+
+    view! {
+        <button
+            type="submit"
+            name="intent"
+            value=format!("test-{n}")
+            disabled=move || sending.get()
+            on:click=move |ev: MouseEvent| {
+                ev.prevent_default();
+                test.set(None);
+                send.dispatch(url.get_untracked());
+            }
+        >
+            {move || if sending.get() { "Sending…" } else { "Send test" }}
+        </button>
     }
 }
 

@@ -4,9 +4,10 @@ use crate::api::contracts::{
     contract_detail, contract_form_key, explodely_settings, list_contracts, ContractAttemptView,
     ContractView, CreateContract, PostedContractForm, SaveExplodelySettings,
 };
-use crate::api::error::ApiError;
-use crate::components::form::{Banner, FieldMessage};
+use crate::components::form::{Banner, Field, FieldMessage};
+use crate::components::load_error::LoadError;
 use crate::domain::contract::{ContractInput, COMMENTS_MAX_CHARS, NAME_MAX_CHARS};
+use crate::model::error::ApiError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -34,30 +35,26 @@ pub fn ExplodelySettingsPage() -> impl IntoView {
         </Show>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || settings.get().map(|result| match result {
-                Ok(s) => view! {
-                    <ActionForm action=save attr:class="card stack">
-                        <label for="username">"Explodely username"</label>
-                        <input id="username" name="username" value=s.username.clone() autocomplete="off" required />
-                        <FieldMessage id="username-error" message=error_for("username") />
-                        <label for="api_key">"API key"</label>
-                        <input
-                            id="api_key"
-                            name="api_key"
-                            type="password"
-                            autocomplete="new-password"
-                            placeholder=s.key_last4.clone().map(|l| format!("stored: ••••{l}; leave empty to keep it")).unwrap_or_default()
-                        />
-                        <p class="hint" data-testid="key-hint">
-                            {s.key_last4.clone().map(|l| format!("A key ending in {l} is stored, encrypted. Type a new one to replace it."))
-                                .unwrap_or_else(|| "No key stored yet. It is stored encrypted and never shown again.".to_owned())}
-                        </p>
-                        <FieldMessage id="api_key-error" message=error_for("api_key") />
-                        <p class="hint">{format!("API endpoint: {} (AFFDESK_EXPLODELY_URL)", s.endpoint)}</p>
-                        {s.updated.clone().map(|u| view! { <p class="hint">{format!("Last saved {u}.")}</p> })}
-                        <button type="submit" class="primary">"Save"</button>
-                    </ActionForm>
-                }.into_any(),
-                Err(err) => view! { <Banner kind="error"><p>{err.to_string()}</p></Banner> }.into_any(),
+                Ok(s) => {
+                    let username = s.username.clone();
+                    let placeholder = s.key_last4.clone().map(|l| format!("stored: ••••{l}; leave empty to keep it")).unwrap_or_default();
+                    let key_hint = s.key_last4.clone().map(|l| format!("A key ending in {l} is stored, encrypted. Type a new one to replace it."))
+                        .unwrap_or_else(|| "No key stored yet. It is stored encrypted and never shown again.".to_owned());
+                    view! {
+                        <ActionForm action=save attr:class="card stack">
+                            <Field id="username" label="Explodely username" message=error_for("username")>
+                                <input id="username" name="username" value=username autocomplete="off" required />
+                            </Field>
+                            <Field id="api_key" label="API key" help=key_hint help_testid="key-hint" message=error_for("api_key")>
+                                <input id="api_key" name="api_key" type="password" autocomplete="new-password" placeholder=placeholder />
+                            </Field>
+                            <p class="hint">{format!("API endpoint: {} (AFFDESK_EXPLODELY_URL)", s.endpoint)}</p>
+                            {s.updated.clone().map(|u| view! { <p class="hint">{format!("Last saved {u}.")}</p> })}
+                            <button type="submit" class="primary">"Save"</button>
+                        </ActionForm>
+                    }.into_any()
+                }
+                Err(error) => view! { <LoadError error /> }.into_any(),
             })}
         </Suspense>
     }
@@ -93,7 +90,7 @@ pub fn ContractsPage() -> impl IntoView {
                         view! { <AttemptTable attempts=o.failed /> }.into_any()
                     }}
                 }.into_any(),
-                Err(err) => view! { <Banner kind="error"><p>{err.to_string()}</p></Banner> }.into_any(),
+                Err(error) => view! { <LoadError error /> }.into_any(),
             })}
         </Suspense>
     }
@@ -213,7 +210,7 @@ pub fn ContractDetailPage() -> impl IntoView {
                 }.into_any()
                 }
                 Ok(None) => view! { <h1>"Contract not found"</h1> }.into_any(),
-                Err(err) => view! { <Banner kind="error"><p>{err.to_string()}</p></Banner> }.into_any(),
+                Err(error) => view! { <LoadError error /> }.into_any(),
             })}
         </Suspense>
     }
@@ -252,10 +249,117 @@ pub fn NewContractPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || start.get().map(|result| match result {
                 Ok(form) => view! { <ContractForm form /> }.into_any(),
-                Err(err) => view! { <Banner kind="error"><p>{err.to_string()}</p></Banner> }.into_any(),
+                Err(error) => view! { <LoadError error /> }.into_any(),
             })}
         </Suspense>
     }
+}
+
+/// Every field of the contract form: a submit that finds errors marks them all as touched.
+const CONTRACT_FIELDS: [&str; 9] = [
+    "contract_name",
+    "partner_username",
+    "product_id",
+    "commission",
+    "start_date",
+    "end_date",
+    "max_earnings",
+    "max_sales",
+    "comments",
+];
+
+/// What the contract form's fields are bound to.
+#[derive(Clone, Copy)]
+struct ContractBinding {
+    input: RwSignal<ContractInput>,
+    /// Fields the admin has typed in since the page loaded: their live errors show.
+    touched: RwSignal<Vec<&'static str>>,
+    /// Each field's message: its live error once touched, else the server's.
+    messages: Callback<&'static str, Signal<Option<String>>>,
+}
+
+impl ContractBinding {
+    fn new(initial: ContractInput, server_error: Signal<Option<ApiError>>) -> Self {
+        let input = RwSignal::new(initial);
+        let touched = RwSignal::new(Vec::<&'static str>::new());
+        let live = Memo::new(move |_| input.with(|i| i.validate().err().unwrap_or_default()));
+        let messages = Callback::new(move |field: &'static str| {
+            Signal::derive(move || {
+                let live = touched
+                    .with(|t| t.contains(&field))
+                    .then(|| {
+                        live.with(|l| {
+                            l.iter()
+                                .find(|e| e.field == field)
+                                .map(|e| e.message.clone())
+                        })
+                    })
+                    .flatten();
+                live.or_else(|| server_error.get().and_then(|e| e.field_message(field)))
+            })
+        });
+        Self {
+            input,
+            touched,
+            messages,
+        }
+    }
+
+    fn message(self, field: &'static str) -> Signal<Option<String>> {
+        self.messages.run(field)
+    }
+
+    fn touch(self, field: &'static str) {
+        self.touched.update(|t| {
+            if !t.contains(&field) {
+                t.push(field)
+            }
+        })
+    }
+}
+
+/// Binds a text field to the form's input: an `on:input` handler.
+macro_rules! text_field {
+    ($bound:expr, $field:ident) => {{
+        let bound: ContractBinding = $bound;
+        move |ev: leptos::ev::Event| {
+            let value = event_target_value(&ev);
+            bound.input.update(|i| i.$field = value);
+            bound.touch(stringify!($field));
+        }
+    }};
+}
+
+/// The server function's arguments for what the form holds.
+fn create_request(i: ContractInput, idempotency_key: String) -> CreateContract {
+    CreateContract {
+        contract_name: i.contract_name,
+        partner_username: i.partner_username,
+        product_choice: i.product_choice,
+        product_id: i.product_id,
+        commission: i.commission,
+        start_date: i.start_date,
+        end_date: i.end_date,
+        max_earnings: i.max_earnings,
+        max_sales: i.max_sales,
+        comments: i.comments,
+        activate: i.activate.then(|| "on".to_owned()),
+        mutual_termination: i.mutual_termination.then(|| "on".to_owned()),
+        idempotency_key,
+    }
+}
+
+/// A failed submit used its key; the next submit is a new, deliberate attempt.
+fn renew_key_after_failure(create: ServerAction<CreateContract>, key: RwSignal<String>) {
+    Effect::new(move |_| {
+        if let Some(Err(_)) = create.value().get() {
+            leptos::task::spawn_local(async move {
+                if let Ok(fresh) = contract_form_key().await {
+                    key.set(fresh);
+                }
+            });
+        }
+    });
 }
 
 #[component]
@@ -267,97 +371,46 @@ fn ContractForm(form: PostedContractForm) -> impl IntoView {
     } = form;
     let create = ServerAction::<CreateContract>::new();
     let key = RwSignal::new(key);
-    let input = RwSignal::new(initial.clone());
-    // Fields the admin has typed in since the page loaded: their live errors show.
-    let touched = RwSignal::new(Vec::<&'static str>::new());
-    let touch = move |field: &'static str| {
-        touched.update(|t| {
-            if !t.contains(&field) {
-                t.push(field)
-            }
-        })
-    };
-    let live = Memo::new(move |_| input.with(|i| i.validate().err().unwrap_or_default()));
     let initial_error = StoredValue::new(initial_error);
     let server_error = Signal::derive(move || match create.value().get() {
         Some(result) => result.err(),
         None => initial_error.get_value(),
     });
-    // A failed submit used its key; the next submit is a new, deliberate attempt.
-    Effect::new(move |_| {
-        if let Some(Err(_)) = create.value().get() {
-            leptos::task::spawn_local(async move {
-                if let Ok(fresh) = contract_form_key().await {
-                    key.set(fresh);
-                }
-            });
+    let bound = ContractBinding::new(initial.clone(), server_error);
+    renew_key_after_failure(create, key);
+    let pending = create.pending();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let i = bound.input.get_untracked();
+        if i.validate().is_err() {
+            bound.touched.set(CONTRACT_FIELDS.to_vec());
+            return;
         }
-    });
-    let message_for = move |field: &'static str| {
-        Signal::derive(move || {
-            let live = touched
-                .with(|t| t.contains(&field))
-                .then(|| {
-                    live.with(|l| {
-                        l.iter()
-                            .find(|e| e.field == field)
-                            .map(|e| e.message.clone())
-                    })
-                })
-                .flatten();
-            live.or_else(|| server_error.get().and_then(|e| e.field_message(field)))
-        })
+        create.dispatch(create_request(i, key.get_untracked()));
     };
+    view! {
+        <ContractError server_error />
+        <form method="post" action="/affiliate/contracts/new" class="card stack contract-form" on:submit=on_submit novalidate>
+            <input type="hidden" name="idempotency_key" prop:value=move || key.get() value=key.get_untracked() />
+            <PartyFields initial=initial.clone() bound />
+            <ProductChoice initial=initial.clone() bound />
+            <TermsFields initial=initial.clone() bound />
+            <CommentsAndOptions initial bound />
+            <button type="submit" class="primary" disabled=move || pending.get()>
+                {move || if pending.get() { "Creating on Explodely…" } else { "Create contract" }}
+            </button>
+        </form>
+    }
+}
+
+/// A refusal that is not about one field (Explodely's, or the server's), above the form.
+#[component]
+fn ContractError(server_error: Signal<Option<ApiError>>) -> impl IntoView {
     let banner = move || {
         server_error
             .get()
             .filter(|e| !matches!(e, ApiError::Invalid(_)))
     };
-    let pending = create.pending();
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let i = input.get_untracked();
-        if i.validate().is_err() {
-            touched.set(vec![
-                "contract_name",
-                "partner_username",
-                "product_id",
-                "commission",
-                "start_date",
-                "end_date",
-                "max_earnings",
-                "max_sales",
-                "comments",
-            ]);
-            return;
-        }
-        create.dispatch(CreateContract {
-            contract_name: i.contract_name,
-            partner_username: i.partner_username,
-            product_choice: i.product_choice,
-            product_id: i.product_id,
-            commission: i.commission,
-            start_date: i.start_date,
-            end_date: i.end_date,
-            max_earnings: i.max_earnings,
-            max_sales: i.max_sales,
-            comments: i.comments,
-            activate: i.activate.then(|| "on".to_owned()),
-            mutual_termination: i.mutual_termination.then(|| "on".to_owned()),
-            idempotency_key: key.get_untracked(),
-        });
-    };
-    // Binds a text field to the input signal.
-    macro_rules! text_field {
-        ($field:ident) => {
-            move |ev| {
-                let value = event_target_value(&ev);
-                input.update(|i| i.$field = value);
-                touch(stringify!($field));
-            }
-        };
-    }
-    let by_id = initial.product_choice == "id";
     view! {
         {move || banner().map(|e| {
             let link = matches!(e, ApiError::Remote { settings_link: true, .. });
@@ -368,62 +421,94 @@ fn ContractForm(form: PostedContractForm) -> impl IntoView {
                 </Banner>
             }
         })}
-        <form method="post" action="/affiliate/contracts/new" class="card stack contract-form" on:submit=on_submit novalidate>
-            <input type="hidden" name="idempotency_key" prop:value=move || key.get() value=key.get_untracked() />
-            <label for="contract_name">"Contract name"</label>
-            <p class="hint">{format!("For your records; up to {NAME_MAX_CHARS} characters.")}</p>
-            <input id="contract_name" name="contract_name" required value=initial.contract_name.clone() on:input=text_field!(contract_name) />
-            <FieldMessage id="contract_name-error" message=message_for("contract_name") />
+    }
+}
 
-            <label for="partner_username">"Partner username"</label>
-            <p class="hint">"Explodely affiliate ID of the partner."</p>
-            <input id="partner_username" name="partner_username" required value=initial.partner_username.clone() on:input=text_field!(partner_username) />
-            <FieldMessage id="partner_username-error" message=message_for("partner_username") />
+/// The contract's name and the partner it is with.
+#[component]
+fn PartyFields(initial: ContractInput, bound: ContractBinding) -> impl IntoView {
+    let ContractInput {
+        contract_name,
+        partner_username,
+        ..
+    } = initial;
+    view! {
+        <Field id="contract_name" label="Contract name" help=format!("For your records; up to {NAME_MAX_CHARS} characters.") help_first=true message=bound.message("contract_name")>
+            <input id="contract_name" name="contract_name" required value=contract_name on:input=text_field!(bound, contract_name) />
+        </Field>
 
-            <fieldset class="product">
-                <legend>"Product"</legend>
-                <label><input type="radio" name="product_choice" value="all" checked=!by_id on:change=move |_| input.update(|i| i.product_choice = "all".to_owned()) />" All products"</label>
-                <label><input type="radio" name="product_choice" value="id" checked=by_id on:change=move |_| input.update(|i| i.product_choice = "id".to_owned()) />" One product, by Explodely product ID: "</label>
-                <input id="product_id" name="product_id" aria-label="Explodely product ID" value=initial.product_id.clone() on:input=text_field!(product_id) />
-            </fieldset>
-            <FieldMessage id="product_id-error" message=message_for("product_id") />
+        <Field id="partner_username" label="Partner username" help="Explodely affiliate ID of the partner." help_first=true message=bound.message("partner_username")>
+            <input id="partner_username" name="partner_username" required value=partner_username on:input=text_field!(bound, partner_username) />
+        </Field>
+    }
+}
 
-            <label for="commission">"Commission (%)"</label>
-            <p class="hint">"Up to 80: the percentage of your share the partner will get."</p>
-            <input id="commission" name="commission" inputmode="decimal" required value=initial.commission.clone() on:input=text_field!(commission) />
-            <FieldMessage id="commission-error" message=message_for("commission") />
+/// All products, or one by its Explodely product ID.
+#[component]
+fn ProductChoice(initial: ContractInput, bound: ContractBinding) -> impl IntoView {
+    let by_id = initial.product_choice == "id";
+    let input = bound.input;
+    view! {
+        <fieldset class="product">
+            <legend>"Product"</legend>
+            <label><input type="radio" name="product_choice" value="all" checked=!by_id on:change=move |_| input.update(|i| i.product_choice = "all".to_owned()) />" All products"</label>
+            <label><input type="radio" name="product_choice" value="id" checked=by_id on:change=move |_| input.update(|i| i.product_choice = "id".to_owned()) />" One product, by Explodely product ID: "</label>
+            <input id="product_id" name="product_id" aria-label="Explodely product ID" value=initial.product_id on:input=text_field!(bound, product_id) />
+        </fieldset>
+        <FieldMessage id="product_id-error" message=bound.message("product_id") />
+    }
+}
 
-            <label for="start_date">"Start date"</label>
-            <p class="hint">"Optional; by default the contract starts right away."</p>
-            <input id="start_date" name="start_date" type="date" value=initial.start_date.clone() on:input=text_field!(start_date) />
-            <FieldMessage id="start_date-error" message=message_for("start_date") />
+/// Commission, dates and limits.
+#[component]
+fn TermsFields(initial: ContractInput, bound: ContractBinding) -> impl IntoView {
+    let ContractInput {
+        commission,
+        start_date,
+        end_date,
+        max_earnings,
+        max_sales,
+        ..
+    } = initial;
+    view! {
+        <Field id="commission" label="Commission (%)" help="Up to 80: the percentage of your share the partner will get." help_first=true message=bound.message("commission")>
+            <input id="commission" name="commission" inputmode="decimal" required value=commission on:input=text_field!(bound, commission) />
+        </Field>
 
-            <label for="end_date">"End date"</label>
-            <p class="hint">"Optional; by default the contract is active until terminated."</p>
-            <input id="end_date" name="end_date" type="date" value=initial.end_date.clone() on:input=text_field!(end_date) />
-            <FieldMessage id="end_date-error" message=message_for("end_date") />
+        <Field id="start_date" label="Start date" help="Optional; by default the contract starts right away." help_first=true message=bound.message("start_date")>
+            <input id="start_date" name="start_date" type="date" value=start_date on:input=text_field!(bound, start_date) />
+        </Field>
 
-            <label for="max_earnings">"Max earnings"</label>
-            <p class="hint">"Optional: value of contract sales after which the contract expires."</p>
-            <input id="max_earnings" name="max_earnings" inputmode="decimal" value=initial.max_earnings.clone() on:input=text_field!(max_earnings) />
-            <FieldMessage id="max_earnings-error" message=message_for("max_earnings") />
+        <Field id="end_date" label="End date" help="Optional; by default the contract is active until terminated." help_first=true message=bound.message("end_date")>
+            <input id="end_date" name="end_date" type="date" value=end_date on:input=text_field!(bound, end_date) />
+        </Field>
 
-            <label for="max_sales">"Max sales"</label>
-            <p class="hint">"Optional: number of contract sales after which the contract expires."</p>
-            <input id="max_sales" name="max_sales" inputmode="numeric" value=initial.max_sales.clone() on:input=text_field!(max_sales) />
-            <FieldMessage id="max_sales-error" message=message_for("max_sales") />
+        <Field id="max_earnings" label="Max earnings" help="Optional: value of contract sales after which the contract expires." help_first=true message=bound.message("max_earnings")>
+            <input id="max_earnings" name="max_earnings" inputmode="decimal" value=max_earnings on:input=text_field!(bound, max_earnings) />
+        </Field>
 
-            <label for="comments">"Comments"</label>
-            <p class="hint">{format!("Optional, up to {COMMENTS_MAX_CHARS} characters; visible inside Explodely's seller contracts section.")}</p>
-            <textarea id="comments" name="comments" rows="3" on:input=text_field!(comments)>{initial.comments.clone()}</textarea>
-            <FieldMessage id="comments-error" message=message_for("comments") />
+        <Field id="max_sales" label="Max sales" help="Optional: number of contract sales after which the contract expires." help_first=true message=bound.message("max_sales")>
+            <input id="max_sales" name="max_sales" inputmode="numeric" value=max_sales on:input=text_field!(bound, max_sales) />
+        </Field>
+    }
+}
 
-            <label class="check"><input type="checkbox" name="activate" checked=initial.activate on:change=move |ev| input.update(|i| i.activate = event_target_checked(&ev)) />" Activate the contract immediately"</label>
-            <label class="check"><input type="checkbox" name="mutual_termination" checked=initial.mutual_termination on:change=move |ev| input.update(|i| i.mutual_termination = event_target_checked(&ev)) />" Mutual termination (the contract ends only after the partner approves too)"</label>
+/// Comments, and the two switches Explodely's contract has.
+#[component]
+fn CommentsAndOptions(initial: ContractInput, bound: ContractBinding) -> impl IntoView {
+    let ContractInput {
+        comments,
+        activate,
+        mutual_termination,
+        ..
+    } = initial;
+    let input = bound.input;
+    view! {
+        <Field id="comments" label="Comments" help=format!("Optional, up to {COMMENTS_MAX_CHARS} characters; visible inside Explodely's seller contracts section.") help_first=true message=bound.message("comments")>
+            <textarea id="comments" name="comments" rows="3" on:input=text_field!(bound, comments)>{comments}</textarea>
+        </Field>
 
-            <button type="submit" class="primary" disabled=move || pending.get()>
-                {move || if pending.get() { "Creating on Explodely…" } else { "Create contract" }}
-            </button>
-        </form>
+        <label class="check"><input type="checkbox" name="activate" checked=activate on:change=move |ev| input.update(|i| i.activate = event_target_checked(&ev)) />" Activate the contract immediately"</label>
+        <label class="check"><input type="checkbox" name="mutual_termination" checked=mutual_termination on:change=move |ev| input.update(|i| i.mutual_termination = event_target_checked(&ev)) />" Mutual termination (the contract ends only after the partner approves too)"</label>
     }
 }

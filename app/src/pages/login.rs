@@ -1,6 +1,6 @@
 //! The login page: a plain form posted to `/login`, so it works with JavaScript off.
 
-use crate::components::form::Banner;
+use crate::components::form::{Banner, Field};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -51,24 +51,26 @@ pub fn LoginPage() -> impl IntoView {
             }}
             <form method="post" action="/login" class="card stack">
                 <input type="hidden" name="next" value=move || param("next") />
-                <label for="username">"Username"</label>
-                <input
-                    id="username"
-                    name="username"
-                    autocomplete="username"
-                    autocapitalize="none"
-                    spellcheck="false"
-                    required
-                    value=move || param("username")
-                />
-                <label for="password">"Password"</label>
-                <input
-                    id="password"
-                    name="password"
-                    type="password"
-                    autocomplete="current-password"
-                    required
-                />
+                <Field id="username" label="Username">
+                    <input
+                        id="username"
+                        name="username"
+                        autocomplete="username"
+                        autocapitalize="none"
+                        spellcheck="false"
+                        required
+                        value=move || param("username")
+                    />
+                </Field>
+                <Field id="password" label="Password">
+                    <input
+                        id="password"
+                        name="password"
+                        type="password"
+                        autocomplete="current-password"
+                        required
+                    />
+                </Field>
                 <button type="submit" class="primary">
                     "Log in"
                 </button>

@@ -1,8 +1,11 @@
 //! Signups: every signup reported to the intake API, whether it counted and what became of each
 //! delivery.
 
-use crate::api::signups::{list_signups, signup_detail, DeliveryView, RetryDelivery, SignupList};
-use crate::components::form::Banner;
+use crate::api::signups::{
+    list_signups, signup_detail, DeliveryView, RetryDelivery, SignupList, SignupListItem,
+};
+use crate::components::form::{Banner, Field};
+use crate::components::load_error::LoadError;
 use crate::domain::percent::encode_query;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -39,22 +42,25 @@ pub fn SignupsPage() -> impl IntoView {
             ", newest first: whether it counted for the affiliate program, and its deliveries."
         </p>
         <form method="get" action="/signups" class="card filters">
-            <label for="q">"Search"</label>
-            <input id="q" name="q" type="search" placeholder="order id, account id or user name" value=move || param("q") />
-            <label for="eligible">"Counted"</label>
-            <select id="eligible" name="eligible">
-                {[("", "any"), ("yes", "counted"), ("no", "not counted")]
-                    .into_iter()
-                    .map(|(value, label)| view! { <option value=value selected=move || param("eligible") == value>{label}</option> })
-                    .collect_view()}
-            </select>
-            <label for="delivery">"Delivery"</label>
-            <select id="delivery" name="delivery">
-                {DELIVERY_STATES
-                    .into_iter()
-                    .map(|(value, label)| view! { <option value=value selected=move || param("delivery") == value>{label}</option> })
-                    .collect_view()}
-            </select>
+            <Field id="q" label="Search">
+                <input id="q" name="q" type="search" placeholder="order id, account id or user name" value=move || param("q") />
+            </Field>
+            <Field id="eligible" label="Counted">
+                <select id="eligible" name="eligible">
+                    {[("", "any"), ("yes", "counted"), ("no", "not counted")]
+                        .into_iter()
+                        .map(|(value, label)| view! { <option value=value selected=move || param("eligible") == value>{label}</option> })
+                        .collect_view()}
+                </select>
+            </Field>
+            <Field id="delivery" label="Delivery">
+                <select id="delivery" name="delivery">
+                    {DELIVERY_STATES
+                        .into_iter()
+                        .map(|(value, label)| view! { <option value=value selected=move || param("delivery") == value>{label}</option> })
+                        .collect_view()}
+                </select>
+            </Field>
             <button type="submit">"Filter"</button>
         </form>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -62,7 +68,7 @@ pub fn SignupsPage() -> impl IntoView {
                 list.get()
                     .map(|result| match result {
                         Ok(list) => view! { <SignupTable list param_eligible=param("eligible") param_delivery=param("delivery") param_q=param("q") /> }.into_any(),
-                        Err(err) => view! { <Banner kind="error"><p>{err.to_string()}</p></Banner> }.into_any(),
+                        Err(error) => view! { <LoadError error /> }.into_any(),
                     })
             }}
         </Suspense>
@@ -124,23 +130,7 @@ fn SignupTable(
                 </tr>
             </thead>
             <tbody>
-                {list
-                    .items
-                    .into_iter()
-                    .map(|s| {
-                        view! {
-                            <tr>
-                                <td>{s.created_at}</td>
-                                <td><a href=format!("/signups/{}", s.id)>{s.order_id}</a></td>
-                                <td>{s.account_id}</td>
-                                <td>{s.user_name}</td>
-                                <td>{s.payment_method}</td>
-                                <td title=s.reason.clone()>{if s.eligible { "yes" } else { "no" }}</td>
-                                <td>{delivery_summary(s.delivered, s.pending, s.failing, s.exhausted)}</td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
+                {list.items.into_iter().map(|s| view! { <SignupRow s /> }).collect_view()}
             </tbody>
         </table>
         <nav class="pager" aria-label="Pages">
@@ -150,6 +140,21 @@ fn SignupTable(
         </nav>
     }
     .into_any()
+}
+
+#[component]
+fn SignupRow(s: SignupListItem) -> impl IntoView {
+    view! {
+        <tr>
+            <td>{s.created_at}</td>
+            <td><a href=format!("/signups/{}", s.id)>{s.order_id}</a></td>
+            <td>{s.account_id}</td>
+            <td>{s.user_name}</td>
+            <td>{s.payment_method}</td>
+            <td title=s.reason.clone()>{if s.eligible { "yes" } else { "no" }}</td>
+            <td>{delivery_summary(s.delivered, s.pending, s.failing, s.exhausted)}</td>
+        </tr>
+    }
 }
 
 #[component]
@@ -169,12 +174,7 @@ pub fn SignupDetailPage() -> impl IntoView {
     view! {
         <Title text="Signup" />
         <p><a href="/signups">"← All signups"</a></p>
-        {move || {
-            retry.value().get().map(|result| match result {
-                Ok(()) => view! { <Banner kind="success"><p data-testid="retry-notice">"Retrying now. Reload in a few seconds to see the result."</p></Banner> }.into_any(),
-                Err(err) => view! { <Banner kind="error"><p>{err.field_message("delivery").unwrap_or_else(|| err.to_string())}</p></Banner> }.into_any(),
-            })
-        }}
+        <RetryNotice retry />
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
                 detail.get().map(|result| match result {
@@ -206,10 +206,23 @@ pub fn SignupDetailPage() -> impl IntoView {
                         }}
                     }.into_any(),
                     Ok(None) => view! { <h1>"Signup not found"</h1><p>"There is no signup with this number."</p> }.into_any(),
-                    Err(err) => view! { <Banner kind="error"><p>{err.to_string()}</p></Banner> }.into_any(),
+                    Err(error) => view! { <LoadError error /> }.into_any(),
                 })
             }}
         </Suspense>
+    }
+}
+
+/// What came of "Retry now".
+#[component]
+fn RetryNotice(retry: ServerAction<RetryDelivery>) -> impl IntoView {
+    view! {
+        {move || {
+            retry.value().get().map(|result| match result {
+                Ok(()) => view! { <Banner kind="success"><p data-testid="retry-notice">"Retrying now. Reload in a few seconds to see the result."</p></Banner> }.into_any(),
+                Err(err) => view! { <Banner kind="error"><p>{err.field_message("delivery").unwrap_or_else(|| err.to_string())}</p></Banner> }.into_any(),
+            })
+        }}
     }
 }
 

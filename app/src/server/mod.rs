@@ -1,25 +1,17 @@
-//! Server-only adapters: storage, password hashing, sessions, HTTP guards. Compiled with `ssr`.
+//! Server-only adapters (compiled with `ssr`), grouped by what they talk to:
+//!
+//! - `storage`: the database (sqlx repositories, the session store, the signup writer);
+//! - `http`: axum plumbing (middleware guards, sessions, plain-form handlers, the signup intake);
+//! - `remote`: outbound HTTP (the guarded client every tracker call goes through, Explodely);
+//! - `security`: password hashing, sealing stored secrets, random tokens;
+//! - `worker`: background work (the delivery worker).
+//!
+//! The use cases that combine these live in `crate::service`; nothing here calls into `api`.
 
-pub mod admins;
-pub mod affiliate_form;
-pub mod affiliate_store;
-pub mod api_tokens;
-pub mod auth_http;
 pub mod clock;
-pub mod contract_form;
-pub mod contracts;
-pub mod db;
-pub mod delivery;
-pub mod explodely;
-pub mod guard;
-pub mod intake;
-pub mod login_throttle;
-pub mod outbound;
-pub mod passwords;
-pub mod posted_page;
-pub mod secrets;
-pub mod session;
-pub mod session_store;
-pub mod signup_queries;
-pub mod signups;
+pub mod http;
+pub mod remote;
+pub mod security;
 pub mod state;
+pub mod storage;
+pub mod worker;

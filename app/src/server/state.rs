@@ -1,13 +1,19 @@
-//! What every request handler and server function can reach.
+//! What request handlers, server functions and background tasks can reach: the whole
+//! [`AppState`], and the narrow dependencies each area of use cases takes from it. A use case
+//! takes the narrow one (axum's `FromRef` builds it from the state), so its signature says what
+//! it touches: the password use cases cannot call Explodely, the delivery worker cannot read
+//! sessions.
 
 use crate::domain::throttle::ThrottlePolicy;
 use crate::server::clock::Clock;
-use crate::server::db::Db;
-use crate::server::delivery::DeliveryWaker;
-use crate::server::explodely::ExplodelyClient;
-use crate::server::outbound::OutboundClient;
-use crate::server::passwords::PasswordService;
-use crate::server::secrets::SecretBox;
+use crate::server::remote::explodely::ExplodelyClient;
+use crate::server::remote::outbound::OutboundClient;
+use crate::server::security::passwords::PasswordService;
+use crate::server::security::secrets::SecretBox;
+use crate::server::storage::affiliate_store::SettingsCache;
+use crate::server::storage::db::Db;
+use crate::server::storage::signups::SignupWriter;
+use crate::server::worker::delivery::DeliveryWaker;
 use axum::extract::FromRef;
 use chrono::TimeDelta;
 use leptos::config::LeptosOptions;
@@ -43,11 +49,11 @@ pub struct AppState {
     pub passwords: PasswordService,
     pub outbound: OutboundClient,
     /// Stores reported signups, several to a transaction.
-    pub signups: crate::server::signups::SignupWriter,
+    pub signups: SignupWriter,
     /// Wakes the delivery worker when a signup queued deliveries.
     pub deliveries: DeliveryWaker,
     /// The affiliate settings as last read, by stored version.
-    pub affiliate_settings: crate::server::affiliate_store::SettingsCache,
+    pub affiliate_settings: SettingsCache,
     /// The currency of signups reported without one.
     pub default_currency: String,
     pub explodely: ExplodelyClient,
@@ -58,8 +64,131 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
 }
 
-impl FromRef<AppState> for LeptosOptions {
+/// Sessions: who is logged in, for how long.
+#[derive(Debug, Clone)]
+pub struct SessionDeps {
+    pub db: Db,
+    pub auth: Arc<AuthConfig>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Logging in and changing passwords.
+#[derive(Debug, Clone)]
+pub struct AccountDeps {
+    pub sessions: SessionDeps,
+    pub passwords: PasswordService,
+}
+
+/// The Affiliate Program settings, and Send test.
+#[derive(Debug, Clone)]
+pub struct AffiliateDeps {
+    pub db: Db,
+    pub settings: SettingsCache,
+    pub outbound: OutboundClient,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Reading signups and their deliveries, retrying one by hand, and API tokens.
+#[derive(Debug, Clone)]
+pub struct SignupDeps {
+    pub db: Db,
+    pub deliveries: DeliveryWaker,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Taking in reported signups.
+#[derive(Debug, Clone)]
+pub struct IntakeDeps {
+    pub db: Db,
+    pub writer: SignupWriter,
+    pub deliveries: DeliveryWaker,
+    pub settings: SettingsCache,
+    pub default_currency: String,
+    pub public_origin: Option<String>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Explodely: its credentials and the contracts created through it.
+#[derive(Debug, Clone)]
+pub struct ContractDeps {
+    pub db: Db,
+    pub secrets: SecretBox,
+    pub explodely: ExplodelyClient,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// What the delivery worker calls trackers with and stores attempts in; nothing else.
+#[derive(Debug, Clone)]
+pub struct DeliveryContext {
+    pub db: Db,
+    pub outbound: OutboundClient,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    pub fn delivery_context(&self) -> DeliveryContext {
+        DeliveryContext::from_ref(self)
+    }
+}
+
+/// `FromRef<AppState>` for each narrow dependency, built by cloning what it names.
+macro_rules! narrow {
+    ($($deps:ident => |$s:ident| $build:expr;)*) => {$(
+        impl FromRef<AppState> for $deps {
+            fn from_ref($s: &AppState) -> Self {
+                $build
+            }
+        }
+    )*};
+}
+
+narrow! {
+    LeptosOptions => |s| s.leptos_options.clone();
+    Db => |s| s.db.clone();
+    SessionDeps => |s| SessionDeps {
+        db: s.db.clone(),
+        auth: s.auth.clone(),
+        clock: s.clock.clone(),
+    };
+    AccountDeps => |s| AccountDeps {
+        sessions: SessionDeps::from_ref(s),
+        passwords: s.passwords.clone(),
+    };
+    AffiliateDeps => |s| AffiliateDeps {
+        db: s.db.clone(),
+        settings: s.affiliate_settings.clone(),
+        outbound: s.outbound.clone(),
+        clock: s.clock.clone(),
+    };
+    SignupDeps => |s| SignupDeps {
+        db: s.db.clone(),
+        deliveries: s.deliveries.clone(),
+        clock: s.clock.clone(),
+    };
+    IntakeDeps => |s| IntakeDeps {
+        db: s.db.clone(),
+        writer: s.signups.clone(),
+        deliveries: s.deliveries.clone(),
+        settings: s.affiliate_settings.clone(),
+        default_currency: s.default_currency.clone(),
+        public_origin: s.auth.public_origin.clone(),
+        clock: s.clock.clone(),
+    };
+    ContractDeps => |s| ContractDeps {
+        db: s.db.clone(),
+        secrets: s.secrets.clone(),
+        explodely: s.explodely.clone(),
+        clock: s.clock.clone(),
+    };
+    DeliveryContext => |s| DeliveryContext {
+        db: s.db.clone(),
+        outbound: s.outbound.clone(),
+        clock: s.clock.clone(),
+    };
+}
+
+impl FromRef<AppState> for Arc<AuthConfig> {
     fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
+        state.auth.clone()
     }
 }

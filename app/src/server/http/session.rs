@@ -1,0 +1,104 @@
+//! What an admin's session holds and how it starts, stays alive and ends.
+//!
+//! The session stores the admin id and the admin's session epoch at login. A password change
+//! bumps the epoch in the database, so every other session of that admin stops matching and is
+//! refused at its next request, without having to find those sessions in the store.
+
+use crate::server::state::SessionDeps;
+use crate::server::storage::admins::{self, AdminRecord};
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+pub const SESSION_COOKIE: &str = "affdesk_session";
+const AUTH_KEY: &str = "auth";
+/// Writing the session on every request would turn each page view into a database write; a
+/// minute's precision is plenty for a 30-minute idle timeout.
+const TOUCH_INTERVAL: TimeDelta = TimeDelta::seconds(60);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AuthRecord {
+    admin_id: i64,
+    epoch: i64,
+    touched_at: DateTime<Utc>,
+}
+
+/// The admin a request acts for; put into request extensions by the guard.
+#[derive(Debug, Clone)]
+pub struct CurrentAdmin {
+    pub id: i64,
+    pub username: String,
+    pub must_change_password: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("session store: {0}")]
+    Store(#[from] tower_sessions::session::Error),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// Opens an authenticated session under a fresh id, so an id planted before login (session
+/// fixation) or the id of an earlier session never becomes the authenticated one.
+pub async fn start(
+    session: &Session,
+    admin: &AdminRecord,
+    now: DateTime<Utc>,
+) -> Result<(), SessionError> {
+    session.cycle_id().await?;
+    let record = AuthRecord {
+        admin_id: admin.id,
+        epoch: admin.session_epoch,
+        touched_at: now,
+    };
+    session.insert(AUTH_KEY, record).await?;
+    Ok(())
+}
+
+/// After a password change: this session continues under a new id and the new epoch.
+pub async fn continue_with_epoch(
+    session: &Session,
+    admin_id: i64,
+    epoch: i64,
+    now: DateTime<Utc>,
+) -> Result<(), SessionError> {
+    session.cycle_id().await?;
+    let record = AuthRecord {
+        admin_id,
+        epoch,
+        touched_at: now,
+    };
+    session.insert(AUTH_KEY, record).await?;
+    Ok(())
+}
+
+/// The admin this session belongs to, or `None` when it is anonymous, idle too long, or was
+/// ended by a password change. Ended sessions are deleted from the store.
+pub async fn current_admin(
+    deps: &SessionDeps,
+    session: &Session,
+) -> Result<Option<CurrentAdmin>, SessionError> {
+    let Some(mut record) = session.get::<AuthRecord>(AUTH_KEY).await? else {
+        return Ok(None);
+    };
+    let now = deps.clock.now();
+    if now - record.touched_at > deps.auth.idle_timeout {
+        session.flush().await?;
+        return Ok(None);
+    }
+    let admin = admins::find_by_id(&deps.db, record.admin_id).await?;
+    let Some(admin) = admin.filter(|a| a.session_epoch == record.epoch) else {
+        session.flush().await?;
+        return Ok(None);
+    };
+    if now - record.touched_at >= TOUCH_INTERVAL {
+        record.touched_at = now;
+        session.insert(AUTH_KEY, record).await?;
+    }
+    Ok(Some(CurrentAdmin {
+        id: admin.id,
+        username: admin.username,
+        must_change_password: admin.must_change_password,
+    }))
+}

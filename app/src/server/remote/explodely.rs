@@ -1,0 +1,95 @@
+//! The Explodely affiliate API client. It owns its HTTP client and takes the endpoint from
+//! settings (`AFFDESK_EXPLODELY_URL`), so tests point it at a local stand-in. A create has no
+//! idempotency key at Explodely, so nothing here ever retries.
+
+use crate::domain::contract::{parse_reply, Contract, Reply};
+use secrecy::{ExposeSecret, SecretString};
+use std::time::Duration;
+
+pub const DEFAULT_URL: &str = "https://explodely.com/api/v1/aff";
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+/// How much of a reply is kept with the attempt.
+pub const REPLY_EXCERPT: usize = 2048;
+
+#[derive(Clone, Debug)]
+pub struct ExplodelyClient {
+    client: reqwest::Client,
+    url: String,
+    timeout: Duration,
+}
+
+/// One call's result: what the reply means, and the reply as received (truncated).
+#[derive(Debug, Clone)]
+pub struct CallResult {
+    pub reply: Reply,
+    pub raw: String,
+}
+
+impl ExplodelyClient {
+    pub fn new(url: &str, timeout: Duration) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(crate::server::remote::outbound::user_agent())
+            .build()?;
+        Ok(Self {
+            client,
+            url: url.to_owned(),
+            timeout,
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Sends one createaffcontract request.
+    pub async fn create_contract(
+        &self,
+        username: &str,
+        api_key: &SecretString,
+        contract: &Contract,
+    ) -> CallResult {
+        let mut form: Vec<(&str, String)> = vec![
+            ("username", username.to_owned()),
+            ("apikey", api_key.expose_secret().to_owned()),
+            ("apiaction", "createaffcontract".to_owned()),
+        ];
+        form.extend(contract.form_fields());
+        let response = match self.client.post(&self.url).form(&form).send().await {
+            Ok(r) => r,
+            Err(err) => {
+                let why = if err.is_timeout() {
+                    format!("no answer within {} s", self.timeout.as_secs())
+                } else if err.is_connect() {
+                    "could not connect".to_owned()
+                } else {
+                    "the request failed".to_owned()
+                };
+                return CallResult {
+                    reply: Reply::Unexpected(format!(
+                        "Explodely was unreachable ({why}); nothing was created"
+                    )),
+                    raw: String::new(),
+                };
+            }
+        };
+        let status = response.status().as_u16();
+        let body = match response.text().await {
+            Ok(b) => b,
+            Err(_) => return CallResult {
+                reply: Reply::Unexpected(
+                    "Explodely's reply broke off; check on Explodely whether the contract exists"
+                        .to_owned(),
+                ),
+                raw: String::new(),
+            },
+        };
+        let raw: String = body.chars().take(REPLY_EXCERPT).collect();
+        CallResult {
+            reply: parse_reply(status, &body),
+            raw,
+        }
+    }
+}

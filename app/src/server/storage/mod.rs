@@ -1,0 +1,11 @@
+//! Everything that reads or writes the database.
+
+pub mod admins;
+pub mod affiliate_store;
+pub mod api_tokens;
+pub mod contracts;
+pub mod db;
+pub mod login_throttle;
+pub mod session_store;
+pub mod signup_queries;
+pub mod signups;

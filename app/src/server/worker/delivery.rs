@@ -1,0 +1,511 @@
+//! The delivery worker: claims due server-to-server deliveries, calls each through the guarded
+//! client, stores every attempt, and schedules retries by the pure rules in `domain::retry`.
+//!
+//! Claiming takes a lease (`lease_until`) in one statement; on PostgreSQL the candidates are
+//! picked `FOR UPDATE SKIP LOCKED`, so several affdesk processes never claim the same delivery. A
+//! lease that outlives its worker (a crash) expires and the delivery is claimed again.
+
+use crate::domain::call::CallOutcome;
+use crate::domain::link_health::{self, FailingSince, TryEnd};
+use crate::domain::retry::{classify, next_attempt_at, parse_retry_after, Verdict};
+use crate::domain::states::DeliveryState;
+use crate::server::state::DeliveryContext;
+use crate::server::storage::db::Db;
+use crate::server::storage::db::{sqlite_write_turn, BeginWrite};
+use crate::with_pool;
+use chrono::{DateTime, TimeDelta, Utc};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{oneshot, watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+
+/// A lease lasts this many times the call timeout (15 s by default, so a minute): a live worker's
+/// lease never expires under a call, and a crashed worker's deliveries are retried soon after.
+pub const LEASE_PER_TIMEOUT: u32 = 4;
+
+/// How long a claim holds a delivery, for calls limited to `call_timeout`.
+pub fn lease_for(call_timeout: Duration) -> TimeDelta {
+    TimeDelta::from_std(call_timeout * LEASE_PER_TIMEOUT).unwrap_or(TimeDelta::minutes(1))
+}
+/// How long an idle worker sleeps before looking again (a new signup wakes it sooner).
+pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryLimits {
+    pub total: usize,
+    pub per_host: usize,
+}
+
+impl Default for DeliveryLimits {
+    fn default() -> Self {
+        Self {
+            total: 32,
+            per_host: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Claimed {
+    id: i64,
+    url: String,
+    host: String,
+    tries: i32,
+    slot: i32,
+}
+
+/// Wakes the worker when a signup queued deliveries.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryWaker(Arc<Notify>);
+
+impl DeliveryWaker {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+#[derive(Clone)]
+pub struct DeliveryWorker {
+    ctx: DeliveryContext,
+    total: Arc<Semaphore>,
+    limits: DeliveryLimits,
+    hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    recorder: Arc<Recorder>,
+}
+
+/// Claims up to `limit` due deliveries, skipping hosts in `saturated` (already at their limit in
+/// this process), so a busy tracker's deliveries wait in the database rather than in memory.
+async fn claim(
+    db: &Db,
+    now: DateTime<Utc>,
+    limit: i64,
+    saturated: &[String],
+    lease: TimeDelta,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    // SQLite's planner, without statistics, prefers the (state, next_attempt_at) index and then
+    // sorts the whole backlog; the claim-order index is named so each claim reads a few rows.
+    const SQLITE: &str = "UPDATE deliveries SET lease_until = $1 WHERE id IN ( \
+        SELECT id FROM deliveries INDEXED BY deliveries_claimable \
+        WHERE state IN ('pending', 'failing') AND next_attempt_at <= $2 \
+        AND (lease_until IS NULL OR lease_until < $2) \
+        AND host NOT IN (SELECT value FROM json_each($4)) \
+        ORDER BY next_attempt_at LIMIT $3) \
+        RETURNING id, url, host, tries, slot";
+    const POSTGRES: &str = "UPDATE deliveries SET lease_until = $1 WHERE id IN ( \
+        SELECT id FROM deliveries WHERE state IN ('pending', 'failing') AND next_attempt_at <= $2 \
+        AND (lease_until IS NULL OR lease_until < $2) AND host <> ALL($4) \
+        ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+        RETURNING id, url, host, tries, slot";
+    let lease_until = now + lease;
+    match db {
+        Db::Sqlite(pool) => {
+            let hosts = serde_json::to_string(saturated).unwrap_or_else(|_| "[]".to_owned());
+            let _turn = sqlite_write_turn(pool).await;
+            sqlx::query_as(SQLITE)
+                .bind(lease_until)
+                .bind(now)
+                .bind(limit)
+                .bind(hosts)
+                .fetch_all(pool)
+                .await
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as(POSTGRES)
+                .bind(lease_until)
+                .bind(now)
+                .bind(limit)
+                .bind(saturated)
+                .fetch_all(pool)
+                .await
+        }
+    }
+}
+
+/// Gives a claimed delivery back untried (its host filled up within this batch); its schedule
+/// is unchanged and it is claimed again when the host has room.
+async fn release(db: &Db, id: i64) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE deliveries SET lease_until = NULL WHERE id = $1";
+    match db {
+        Db::Sqlite(pool) => {
+            let _turn = sqlite_write_turn(pool).await;
+            sqlx::query(SQL).bind(id).execute(pool).await.map(|_| ())
+        }
+        Db::Postgres(pool) => sqlx::query(SQL).bind(id).execute(pool).await.map(|_| ()),
+    }
+}
+
+impl DeliveryWorker {
+    pub fn new(ctx: DeliveryContext, limits: DeliveryLimits) -> Self {
+        Self {
+            ctx,
+            total: Arc::new(Semaphore::new(limits.total.max(1))),
+            limits,
+            hosts: Arc::new(Mutex::new(HashMap::new())),
+            recorder: Arc::default(),
+        }
+    }
+
+    fn host_permit(&self, host: &str) -> Option<OwnedSemaphorePermit> {
+        let semaphore = {
+            let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+            hosts
+                .entry(host.to_owned())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.limits.per_host.max(1))))
+                .clone()
+        };
+        semaphore.try_acquire_owned().ok()
+    }
+
+    /// Claims what is due and can start now, and starts it in `tasks`. Returns how many started.
+    async fn dispatch(&self, tasks: &mut JoinSet<()>) -> usize {
+        let free = self.total.available_permits();
+        if free == 0 {
+            return 0;
+        }
+        let now = self.ctx.clock.now();
+        let saturated: Vec<String> = {
+            let hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+            hosts
+                .iter()
+                .filter(|(_, permits)| permits.available_permits() == 0)
+                .map(|(host, _)| host.clone())
+                .collect()
+        };
+        let lease = lease_for(self.ctx.outbound.timeout());
+        let claimed = match claim(&self.ctx.db, now, free as i64, &saturated, lease).await {
+            Ok(c) => c,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot claim deliveries");
+                return 0;
+            }
+        };
+        let mut started = 0;
+        for delivery in claimed {
+            let (Some(host_permit), Ok(total_permit)) = (
+                self.host_permit(&delivery.host),
+                self.total.clone().try_acquire_owned(),
+            ) else {
+                if let Err(err) = release(&self.ctx.db, delivery.id).await {
+                    // Its lease expires and it is claimed again then.
+                    tracing::error!(error = %err, delivery = delivery.id, "cannot release a delivery");
+                }
+                continue;
+            };
+            let state = self.ctx.clone();
+            let recorder = self.recorder.clone();
+            tasks.spawn(async move {
+                attempt(&state, &recorder, delivery).await;
+                drop((host_permit, total_permit));
+            });
+            started += 1;
+        }
+        started
+    }
+
+    /// Tries every delivery due now and waits for them: the tests' deterministic drain.
+    pub async fn run_once(&self) -> usize {
+        let mut tasks = JoinSet::new();
+        let mut total = 0;
+        loop {
+            let started = self.dispatch(&mut tasks).await;
+            total += started;
+            if started == 0 && tasks.is_empty() {
+                return total;
+            }
+            if started == 0 {
+                tasks.join_next().await;
+            }
+        }
+    }
+
+    /// Runs until `shutdown` turns true, then lets the calls under way finish.
+    pub async fn run(self, waker: DeliveryWaker, mut shutdown: watch::Receiver<bool>) {
+        let mut tasks = JoinSet::new();
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            while tasks.try_join_next().is_some() {}
+            // While calls are under way, claim only once a quarter of the permits are free: a
+            // busy worker then makes one claim for several deliveries rather than one per call.
+            // An idle or lightly loaded worker claims at once.
+            let claim_at = (self.limits.total / 4).max(1);
+            if (tasks.is_empty() || self.total.available_permits() >= claim_at)
+                && self.dispatch(&mut tasks).await > 0
+            {
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                _ = waker.0.notified() => {}
+                _ = shutdown.changed() => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+        }
+        let in_flight = tasks.len();
+        if in_flight > 0 {
+            tracing::info!(in_flight, "finishing deliveries under way before stopping");
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+}
+
+/// One finished try, as it is stored: the attempt's row and the delivery's next state.
+#[derive(Debug)]
+struct Finished {
+    delivery_id: i64,
+    slot: i32,
+    finished_at: DateTime<Utc>,
+    started_at: DateTime<Utc>,
+    duration_ms: i64,
+    status: Option<i32>,
+    body_excerpt: String,
+    error_kind: Option<String>,
+    error: Option<String>,
+    state: DeliveryState,
+    tries: i32,
+    next_at: DateTime<Utc>,
+    last_error: Option<String>,
+}
+
+/// The most tries stored by one statement pair (7 parameters a row stays far below SQLite's and
+/// PostgreSQL's limits).
+const MAX_BATCH: usize = 256;
+
+type Waiting = (Finished, oneshot::Sender<Result<(), String>>);
+
+/// Stores finished tries in groups: one transaction, one multi-row insert of attempts and one
+/// update of their deliveries for every try that finished while the previous group was being
+/// written. Each caller still returns only once its own try is stored (or storing it failed), so
+/// a try is never reported done before it is in the database.
+#[derive(Default)]
+struct Recorder {
+    queue: Mutex<Vec<Waiting>>,
+    /// Held by whoever writes a group; the others wait their turn and usually find their try
+    /// already written.
+    writer: tokio::sync::Mutex<()>,
+    /// The hour whose old counts were last dropped.
+    pruned_hour: AtomicI64,
+}
+
+impl Recorder {
+    async fn store(&self, db: &Db, finished: Finished) -> Result<(), String> {
+        let (done, mut outcome) = oneshot::channel();
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((finished, done));
+        let _turn = self.writer.lock().await;
+        loop {
+            match outcome.try_recv() {
+                Ok(result) => return result,
+                Err(oneshot::error::TryRecvError::Closed) => {
+                    return Err("the group holding this try was abandoned".to_owned())
+                }
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            let group: Vec<Waiting> = {
+                let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+                let n = queue.len().min(MAX_BATCH);
+                queue.drain(..n).collect()
+            };
+            let (rows, waiting): (Vec<Finished>, Vec<_>) = group.into_iter().unzip();
+            // Old counts are dropped once an hour, by the first group of a new hour.
+            let prune_before = rows.first().and_then(|first| {
+                let hour = link_health::hour_of(first.finished_at);
+                let last = self.pruned_hour.swap(hour, Ordering::Relaxed);
+                (last != hour).then_some(hour - link_health::KEEP_HOURS)
+            });
+            let result = write_group(db, &rows, prune_before)
+                .await
+                .map_err(|e| e.to_string());
+            for done in waiting {
+                let _ = done.send(result.clone());
+            }
+        }
+    }
+}
+
+fn health_tries(rows: &[Finished]) -> Vec<link_health::FinishedTry> {
+    rows.iter()
+        .map(|f| link_health::FinishedTry {
+            slot: f.slot,
+            at: f.finished_at,
+            end: match f.state {
+                DeliveryState::Delivered => TryEnd::Delivered,
+                DeliveryState::Failing => TryEnd::Failed,
+                _ => TryEnd::GivenUp,
+            },
+        })
+        .collect()
+}
+
+/// Stores one group; `prune_before`, when set, also drops hourly counts older than that hour.
+async fn write_group(
+    db: &Db,
+    rows: &[Finished],
+    prune_before: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    // `VALUES` columns are named column1, column2, … by both SQLite and PostgreSQL.
+    const UPDATE: &str = "UPDATE deliveries SET state = v.column2, tries = v.column3, \
+        next_attempt_at = v.column4, lease_until = NULL, last_error = v.column5, \
+        delivered_at = CASE WHEN v.column2 = 'delivered' THEN v.column4 ELSE deliveries.delivered_at END \
+        FROM (";
+    // The primary key starts with the slot, so this reads the table's few rows.
+    const PRUNE: &str = "DELETE FROM link_hours WHERE hour < $1";
+    with_pool!(db, pool => {
+        let mut attempts = sqlx::QueryBuilder::new(
+            "INSERT INTO delivery_attempts (delivery_id, started_at, duration_ms, status_code, \
+            body_excerpt, error_kind, error_message) ",
+        );
+        attempts.push_values(rows, |mut row, f| {
+            row.push_bind(f.delivery_id)
+                .push_bind(f.started_at)
+                .push_bind(f.duration_ms)
+                .push_bind(f.status)
+                .push_bind(&f.body_excerpt)
+                .push_bind(&f.error_kind)
+                .push_bind(&f.error);
+        });
+        let mut update = sqlx::QueryBuilder::new(UPDATE);
+        update.push_values(rows, |mut row, f| {
+            row.push_bind(f.delivery_id)
+                .push_bind(f.state.as_str())
+                .push_bind(f.tries)
+                .push_bind(f.next_at)
+                .push_bind(&f.last_error);
+        });
+        update.push(") AS v WHERE deliveries.id = v.column1");
+        let (counts, marks) = link_health::summarize(&health_tries(rows));
+        let mut hours = sqlx::QueryBuilder::new(
+            "INSERT INTO link_hours (slot, hour, delivered, failed_tries, given_up) ",
+        );
+        hours.push_values(&counts, |mut row, c| {
+            row.push_bind(c.slot)
+                .push_bind(c.hour)
+                .push_bind(c.delivered)
+                .push_bind(c.failed_tries)
+                .push_bind(c.given_up);
+        });
+        hours.push(
+            " ON CONFLICT (slot, hour) DO UPDATE SET \
+            delivered = link_hours.delivered + excluded.delivered, \
+            failed_tries = link_hours.failed_tries + excluded.failed_tries, \
+            given_up = link_hours.given_up + excluded.given_up",
+        );
+        let mut tx = pool.begin_write().await?;
+        attempts.build().execute(&mut *tx).await?;
+        update.build().execute(&mut *tx).await?;
+        hours.build().execute(&mut *tx).await?;
+        if !marks.is_empty() {
+            // Every link's mark in one statement: CASE per slot.
+            let mut marks_update = sqlx::QueryBuilder::new("UPDATE affiliate_links SET failing_since = CASE slot");
+            for (slot, mark) in &marks {
+                marks_update.push(" WHEN ").push_bind(*slot).push(" THEN ");
+                match mark {
+                    FailingSince::KeepOrSet(at) => {
+                        marks_update.push("COALESCE(failing_since, ").push_bind(*at).push(")");
+                    }
+                    FailingSince::Replace(at) => {
+                        marks_update.push_bind(*at);
+                    }
+                }
+            }
+            marks_update.push(" ELSE failing_since END WHERE slot IN (");
+            let mut slots = marks_update.separated(", ");
+            for (slot, _) in &marks {
+                slots.push_bind(*slot);
+            }
+            marks_update.push(")");
+            marks_update.build().execute(&mut *tx).await?;
+        }
+        if let Some(oldest_kept) = prune_before {
+            sqlx::query(PRUNE).bind(oldest_kept).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    })
+}
+
+/// Where a try leaves its delivery: its next state and when it is next due.
+fn next_step(
+    outcome: &CallOutcome,
+    tries: u32,
+    now: DateTime<Utc>,
+) -> (DeliveryState, DateTime<Utc>) {
+    let retry_after = outcome
+        .retry_after
+        .as_deref()
+        .and_then(|v| parse_retry_after(v, now));
+    match classify(outcome.status, retry_after) {
+        Verdict::Delivered => (DeliveryState::Delivered, now),
+        Verdict::Failed => (DeliveryState::Failed, now),
+        Verdict::Retry { retry_after } => {
+            match next_attempt_at(now, tries, rand::random::<f64>(), retry_after) {
+                Some(at) => (DeliveryState::Failing, at),
+                None => (DeliveryState::Exhausted, now),
+            }
+        }
+    }
+}
+
+/// One try of one delivery: call, then store the attempt and move the delivery on.
+#[tracing::instrument(
+    name = "delivery_attempt",
+    skip_all,
+    fields(delivery_id = delivery.id, link = delivery.slot, attempt = delivery.tries + 1)
+)]
+async fn attempt(ctx: &DeliveryContext, recorder: &Recorder, delivery: Claimed) {
+    let started_at = ctx.clock.now();
+    let outcome = ctx
+        .outbound
+        .get(
+            &delivery.url,
+            &[("Idempotency-Key", delivery.id.to_string())],
+        )
+        .await;
+    let now = ctx.clock.now();
+    let tries = u32::try_from(delivery.tries).unwrap_or(0) + 1;
+    let (next_state, next_at) = next_step(&outcome, tries, now);
+    let last_error = match (&outcome.error, outcome.status) {
+        (Some(e), _) => Some(e.clone()),
+        (None, Some(status)) if next_state != DeliveryState::Delivered => {
+            Some(format!("HTTP status {status}"))
+        }
+        _ => None,
+    };
+    let error = last_error.as_deref().unwrap_or_default();
+    match next_state {
+        // A busy day delivers tens of thousands; they are counted on the pages, not logged.
+        DeliveryState::Delivered => tracing::debug!(status = ?outcome.status, "delivered"),
+        DeliveryState::Failing => tracing::info!(
+            status = ?outcome.status, next_at = %next_at, error, "delivery failed; will retry"
+        ),
+        _ => tracing::warn!(
+            status = ?outcome.status, state = %next_state, error, "delivery given up"
+        ),
+    }
+    let finished = Finished {
+        delivery_id: delivery.id,
+        slot: delivery.slot,
+        finished_at: now,
+        started_at,
+        duration_ms: i64::try_from(outcome.elapsed_ms).unwrap_or(i64::MAX),
+        status: outcome.status.map(i32::from),
+        body_excerpt: outcome.body_excerpt,
+        error_kind: outcome.error_kind,
+        error: outcome.error,
+        state: next_state,
+        tries: i32::try_from(tries).unwrap_or(i32::MAX),
+        next_at,
+        last_error,
+    };
+    if let Err(err) = recorder.store(&ctx.db, finished).await {
+        // The lease expires and the delivery is tried again: at least once, never lost.
+        tracing::error!(error = %err, "cannot store a delivery attempt");
+    }
+}

@@ -1,0 +1,286 @@
+//! Settings -> Affiliate Program: reading and saving the switch and the five links, Send test,
+//! and the plain-form buttons (Insert, Clear, Send test, Submit) for browsers without JavaScript.
+
+use super::error::AppError;
+use crate::domain::affiliate::{append_token, AffiliateInput};
+use crate::domain::call::CallOutcome;
+use crate::domain::link_template::{LinkTemplate, SignupValues, Token, LINK_SLOTS};
+use crate::domain::states::{LinkSlot, NoticeKind};
+use crate::model::affiliate::PostedAffiliateForm;
+use crate::model::affiliate::{config_error_fields, format_time, AffiliateState, HistoryEntry};
+use crate::model::error::ApiError;
+use crate::server::remote::outbound::OutboundClient;
+use crate::server::state::AffiliateDeps;
+use crate::server::storage::affiliate_store::{self, SaveOutcome};
+use crate::server::storage::signup_queries;
+
+/// The settings as stored, with their recent changes and each link's health.
+#[tracing::instrument(skip_all)]
+pub async fn load(deps: &AffiliateDeps) -> Result<AffiliateState, AppError> {
+    let settings = deps.settings.snapshot(&deps.db).await?;
+    let history = settings
+        .history
+        .iter()
+        .map(|r| HistoryEntry {
+            at: format_time(r.changed_at),
+            by: r.changed_by.clone(),
+            changes: r.before.describe_changes(&r.after),
+        })
+        .collect();
+    let now = deps.clock.now();
+    let health = signup_queries::link_health(&deps.db, now).await?;
+    Ok(AffiliateState {
+        input: settings.stored.input.clone(),
+        version: settings.stored.version,
+        history,
+        health: super::signups::health_views(health, now),
+    })
+}
+
+/// Validates and saves, all or nothing, if nobody saved since `version` was loaded.
+#[tracing::instrument(skip_all, fields(%admin, version))]
+pub async fn save(
+    deps: &AffiliateDeps,
+    admin: &str,
+    input: &AffiliateInput,
+    version: i64,
+) -> Result<AffiliateState, AppError> {
+    input
+        .validate()
+        .map_err(|e| ApiError::Invalid(config_error_fields(&e)))?;
+    match affiliate_store::save(&deps.db, input, version, admin, deps.clock.now()).await? {
+        SaveOutcome::Saved { version } => {
+            tracing::info!(version, "affiliate program settings saved");
+            load(deps).await
+        }
+        SaveOutcome::Conflict { current } => Err(ApiError::Conflict {
+            by: current
+                .updated_by
+                .unwrap_or_else(|| "another admin".to_owned()),
+            at: current.updated_at.map(format_time).unwrap_or_default(),
+        }
+        .into()),
+    }
+}
+
+/// Renders `url` (saved or not) with the sample signup and calls it through the guarded client.
+#[tracing::instrument(skip_all)]
+pub async fn send_test(outbound: &OutboundClient, url: &str) -> Result<CallOutcome, AppError> {
+    let template = match LinkTemplate::parse_slot(url) {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            return Err(AppError::invalid(
+                "url",
+                "the link is empty; there is nothing to send",
+            ))
+        }
+        Err(e) => return Err(AppError::invalid("url", e.to_string())),
+    };
+    let rendered = template.render(&SignupValues::sample());
+    Ok(outbound.get(&rendered, &[]).await)
+}
+
+/// The button a plain form post (no JavaScript) was sent with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    Save,
+    /// Append the parameter named `token` to link `target`.
+    Insert,
+    Clear(LinkSlot),
+    Test(LinkSlot),
+    /// No button, or one this page does not have.
+    Unknown,
+}
+
+impl Intent {
+    pub fn parse(intent: &str) -> Self {
+        let slot = |prefix: &str| {
+            intent
+                .strip_prefix(prefix)
+                .and_then(|n| n.parse::<usize>().ok())
+                .and_then(LinkSlot::new)
+        };
+        match intent {
+            "save" => Self::Save,
+            "insert" => Self::Insert,
+            _ => match (slot("clear-"), slot("test-")) {
+                (Some(n), _) => Self::Clear(n),
+                (_, Some(n)) => Self::Test(n),
+                _ => Self::Unknown,
+            },
+        }
+    }
+}
+
+/// A plain form post, parsed: what the admin typed and which button they pressed.
+#[derive(Debug, Clone)]
+pub struct PostedForm {
+    pub input: AffiliateInput,
+    pub version: i64,
+    pub token: String,
+    pub target: usize,
+    pub intent: Intent,
+    /// A field naming a slot beyond the fifth (`url_6`…): refused, never stored.
+    pub extra_slot: Option<String>,
+}
+
+/// What a plain form post comes to: a save (redirect to the saved page), or the page again as
+/// posted, with what came of the button and the HTTP status that says it.
+#[derive(Debug)]
+pub enum FormOutcome {
+    Saved,
+    Page(PostedAffiliateForm, u16),
+}
+
+/// Acts on the button a plain form post was sent with. Anything but a successful save answers
+/// with the page as posted, so no unsaved edit is lost.
+#[tracing::instrument(skip_all, fields(%admin, intent = ?posted.intent))]
+pub async fn act_on_form(
+    deps: &AffiliateDeps,
+    admin: &str,
+    posted: PostedForm,
+) -> Result<FormOutcome, AppError> {
+    let mut form = PostedAffiliateForm {
+        state: AffiliateState {
+            input: posted.input.clone(),
+            version: posted.version,
+            history: Vec::new(),
+            health: Vec::new(),
+        },
+        token: posted.token.clone(),
+        target: posted.target,
+        notice: None,
+        test_results: Vec::new(),
+    };
+    let status = match form_action(deps, admin, &posted, &mut form).await? {
+        None => return Ok(FormOutcome::Saved),
+        Some(status) => status,
+    };
+    // The history beside the form is the stored one, whatever was posted.
+    if let Ok(stored) = load(deps).await {
+        form.state.history = stored.history;
+        form.state.health = stored.health;
+    }
+    Ok(FormOutcome::Page(form, status))
+}
+
+fn notice(kind: NoticeKind, text: impl Into<String>) -> Option<(String, String)> {
+    Some((kind.as_str().to_owned(), text.into()))
+}
+
+/// Applies the button to `form`; `None` when the settings were saved, else the page's status.
+async fn form_action(
+    deps: &AffiliateDeps,
+    admin: &str,
+    posted: &PostedForm,
+    form: &mut PostedAffiliateForm,
+) -> Result<Option<u16>, AppError> {
+    if let Some(field) = &posted.extra_slot {
+        form.notice = notice(
+            NoticeKind::Error,
+            format!(
+                "The form sent {field}, but there are only {LINK_SLOTS} links; nothing was saved."
+            ),
+        );
+        return Ok(Some(422));
+    }
+    match posted.intent {
+        Intent::Save => save_from_form(deps, admin, posted, form).await,
+        Intent::Insert => Ok(Some(insert(posted, form))),
+        Intent::Clear(n) => {
+            form.state.input.slots[n.index()].url.clear();
+            form.notice = notice(
+                NoticeKind::Info,
+                format!("Cleared Link {n}. Not saved yet: press Submit to save."),
+            );
+            Ok(Some(200))
+        }
+        Intent::Test(n) => {
+            let url = &posted.input.slots[n.index()].url;
+            match send_test(&deps.outbound, url).await {
+                Ok(outcome) => form.test_results.push((n.get(), outcome)),
+                Err(err) => {
+                    let err = err.into_api_error();
+                    let text = err.field_message("url").unwrap_or_else(|| err.to_string());
+                    form.notice = notice(NoticeKind::Error, format!("Link {n}: {text}"));
+                }
+            }
+            Ok(Some(200))
+        }
+        Intent::Unknown => {
+            form.notice = notice(
+                NoticeKind::Error,
+                "The form was sent without a button; press Submit to save.",
+            );
+            Ok(Some(400))
+        }
+    }
+}
+
+async fn save_from_form(
+    deps: &AffiliateDeps,
+    admin: &str,
+    posted: &PostedForm,
+    form: &mut PostedAffiliateForm,
+) -> Result<Option<u16>, AppError> {
+    match save(deps, admin, &posted.input, posted.version).await {
+        Ok(_) => Ok(None),
+        Err(AppError::Refused(err @ (ApiError::Invalid(_) | ApiError::Conflict { .. }))) => {
+            let text = match &err {
+                ApiError::Invalid(_) => {
+                    "Nothing was saved: correct the links marked below.".to_owned()
+                }
+                other => other.to_string(),
+            };
+            form.notice = notice(NoticeKind::Error, text);
+            Ok(Some(err.status()))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+fn insert(posted: &PostedForm, form: &mut PostedAffiliateForm) -> u16 {
+    let name = posted.token.trim_start_matches("${").trim_end_matches('}');
+    match Token::from_name(name) {
+        Some(token) if append_token(&mut form.state.input, posted.target, token) => {
+            form.notice = notice(
+                NoticeKind::Info,
+                format!(
+                    "Inserted {} at the end of Link {}. Not saved yet: press Submit to save.",
+                    token.placeholder(),
+                    posted.target
+                ),
+            );
+            200
+        }
+        _ => {
+            form.notice = notice(
+                NoticeKind::Error,
+                "Choose a parameter and a link (1 to 5) to insert it into.",
+            );
+            422
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buttons_are_read_by_name_and_slot() {
+        assert_eq!(Intent::parse("save"), Intent::Save);
+        assert_eq!(Intent::parse("insert"), Intent::Insert);
+        assert_eq!(
+            Intent::parse("clear-2"),
+            Intent::Clear(LinkSlot::new(2).unwrap())
+        );
+        assert_eq!(
+            Intent::parse("test-5"),
+            Intent::Test(LinkSlot::new(5).unwrap())
+        );
+        assert_eq!(Intent::parse("test-6"), Intent::Unknown);
+        assert_eq!(Intent::parse("clear-0"), Intent::Unknown);
+        assert_eq!(Intent::parse(""), Intent::Unknown);
+    }
+}
