@@ -1,7 +1,7 @@
 //! Settings from the command line and `AFFDESK_*` (and a few standard) environment variables,
 //! checked once at start so a typo stops affdesk with a message instead of misbehaving later.
 
-use crate::cli::{GlobalArgs, ServeArgs};
+use crate::args::{GlobalArgs, ServeArgs};
 use anyhow::{bail, Context};
 use app::domain::address::AllowList;
 use app::domain::credentials::Username;

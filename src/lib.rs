@@ -1,6 +1,7 @@
 //! The affdesk server: configuration, telemetry, start-up and the command line. Everything the
 //! application does lives in the `app` crate; this crate only puts it together.
 
+pub mod args;
 pub mod assets;
 pub mod cli;
 pub mod config;

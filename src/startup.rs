@@ -2,9 +2,9 @@
 //! the database, applies migrations, binds the listener (port 0 in tests) and assembles the router.
 
 use crate::assets;
-use crate::cli::open_database;
-use crate::config::Settings;
+use crate::config::{DatabaseSettings, Settings};
 use anyhow::Context;
+use secrecy::ExposeSecret;
 use app::server::clock::{Clock, SystemClock};
 use app::server::http::guard;
 use app::server::http::session::SESSION_COOKIE;
@@ -16,7 +16,7 @@ use app::server::security::secrets::SecretBox;
 use app::server::security::tokens::random_token;
 use app::server::state::{AppState, AuthConfig};
 use app::server::storage::admins::{self, CreateOutcome};
-use app::server::storage::db::Db;
+use app::server::storage::db::{redact_url, Db};
 use app::server::storage::login_throttle;
 use app::server::storage::session_store::HashedIds;
 use app::server::storage::signups::SignupWriter;
@@ -78,61 +78,18 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {} (LEPTOS_SITE_ADDR)", settings.addr))?;
         let addr = listener.local_addr()?;
-
-        let state = AppState {
-            db: db.clone(),
-            passwords: PasswordService::default(),
-            outbound: OutboundClient::new(
-                settings.outbound_allow.clone(),
-                settings.delivery_timeout,
-            )
-            .context("building the outbound HTTP client")?,
-            auth: Arc::new(AuthConfig {
-                idle_timeout: settings.session_idle_timeout,
-                public_origin: settings.public_origin.clone(),
-                trust_forwarded_for: settings.trust_forwarded_for,
-                ..AuthConfig::default()
-            }),
-            clock,
-            signups: SignupWriter::spawn(db.clone()),
-            deliveries: DeliveryWaker::default(),
-            affiliate_settings: Default::default(),
-            default_currency: settings.default_currency.clone(),
-            explodely: ExplodelyClient::new(&settings.explodely_url, settings.explodely_timeout)
-                .context("building the Explodely client")?,
-            secrets: SecretBox::load(settings.secret_key.as_ref(), &settings.secret_key_file)?,
-            leptos_options: LeptosOptions::builder()
-                .output_name("affdesk")
-                .site_root(settings.site_root.as_str())
-                .site_pkg_dir("pkg")
-                .site_addr(addr)
-                .env(Env::PROD)
-                .build(),
-        };
-
+        let state = app_state(&settings, db.clone(), clock, addr)?;
         if let Some(username) = &settings.bootstrap_admin {
             bootstrap_first_admin(&state, username, addr).await?;
         }
-
         let mut background = vec![spawn_housekeeping(state.clone())];
         let router = match &db {
             Db::Sqlite(pool) => {
-                let store = SqliteStore::new(pool.clone());
-                store
-                    .migrate()
-                    .await
-                    .context("creating the session table")?;
-                background.push(spawn_session_cleanup(store.clone()));
-                router(state.clone(), store, &settings)
+                with_sessions(&state, SqliteStore::new(pool.clone()), &settings, &mut background).await?
             }
             Db::Postgres(pool) => {
-                let store = PostgresStore::new(pool.clone());
-                store
-                    .migrate()
-                    .await
-                    .context("creating the session table")?;
-                background.push(spawn_session_cleanup(store.clone()));
-                router(state.clone(), store, &settings)
+                with_sessions(&state, PostgresStore::new(pool.clone()), &settings, &mut background)
+                    .await?
             }
         };
         let worker = settings.run_delivery_worker.then(|| {
@@ -189,6 +146,78 @@ impl Application {
     }
 }
 
+/// Everything requests and background tasks share, built from the settings.
+fn app_state(
+    settings: &Settings,
+    db: Db,
+    clock: Arc<dyn Clock>,
+    addr: SocketAddr,
+) -> anyhow::Result<AppState> {
+    Ok(AppState {
+        passwords: PasswordService::default(),
+        outbound: OutboundClient::new(settings.outbound_allow.clone(), settings.delivery_timeout)
+            .context("building the outbound HTTP client")?,
+        auth: Arc::new(AuthConfig {
+            idle_timeout: settings.session_idle_timeout,
+            public_origin: settings.public_origin.clone(),
+            trust_forwarded_for: settings.trust_forwarded_for,
+            ..AuthConfig::default()
+        }),
+        clock,
+        signups: SignupWriter::spawn(db.clone()),
+        deliveries: DeliveryWaker::default(),
+        affiliate_settings: Default::default(),
+        default_currency: settings.default_currency.clone(),
+        explodely: ExplodelyClient::new(&settings.explodely_url, settings.explodely_timeout)
+            .context("building the Explodely client")?,
+        secrets: SecretBox::load(settings.secret_key.as_ref(), &settings.secret_key_file)?,
+        leptos_options: LeptosOptions::builder()
+            .output_name("affdesk")
+            .site_root(settings.site_root.as_str())
+            .site_pkg_dir("pkg")
+            .site_addr(addr)
+            .env(Env::PROD)
+            .build(),
+        db,
+    })
+}
+
+/// The router with sessions kept in `store` (created when missing, cleaned up in the
+/// background).
+async fn with_sessions<Store>(
+    state: &AppState,
+    store: Store,
+    settings: &Settings,
+    background: &mut Vec<JoinHandle<()>>,
+) -> anyhow::Result<Router>
+where
+    Store: SessionStore + ExpiredDeletion + MigrateStore + Clone,
+{
+    store
+        .migrate()
+        .await
+        .context("creating the session table")?;
+    background.push(spawn_session_cleanup(store.clone()));
+    Ok(router(state.clone(), store, settings))
+}
+
+/// The session stores' table set-up, which both stores have but no trait names.
+trait MigrateStore {
+    fn migrate(&self) -> impl std::future::Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+impl MigrateStore for SqliteStore {
+    fn migrate(&self) -> impl std::future::Future<Output = Result<(), sqlx::Error>> + Send {
+        SqliteStore::migrate(self)
+    }
+}
+
+impl MigrateStore for PostgresStore {
+    fn migrate(&self) -> impl std::future::Future<Output = Result<(), sqlx::Error>> + Send {
+        PostgresStore::migrate(self)
+    }
+}
+
 /// Serves HTTP/1.1 connections as `axum::serve` would, plus what it lacks: a client gets
 /// `header_timeout` to send a request's headers, and an idle keep-alive connection is closed after
 /// as long, so slow or silent clients cannot pile up. On `shutdown` it stops accepting and lets
@@ -240,6 +269,16 @@ async fn serve(
             tracing::warn!("requests still under way after {} s; stopping anyway", SHUTDOWN_GRACE.as_secs());
         }
     }
+}
+
+/// Connects and applies migrations: every command works on a brand-new database.
+pub async fn open_database(settings: &DatabaseSettings) -> anyhow::Result<Db> {
+    let url = settings.url.expose_secret();
+    let db = Db::connect(url, settings.max_connections).await?;
+    db.migrate()
+        .await
+        .with_context(|| format!("migrating {}", redact_url(url)))?;
+    Ok(db)
 }
 
 /// The application's page routes, read from the Leptos route table once per process.

@@ -1,6 +1,6 @@
 //! Logging: human-readable by default, JSON lines with `AFFDESK_LOG_FORMAT=json`.
 
-use crate::cli::{GlobalArgs, LogFormat};
+use crate::args::{GlobalArgs, LogFormat};
 use std::io::IsTerminal;
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 

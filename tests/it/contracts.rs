@@ -105,7 +105,27 @@ on_both_backends!(
     a_double_submit_calls_explodely_once,
     the_api_key_is_stored_sealed_and_never_shown,
     contracts_need_a_session,
+    the_database_holds_only_known_attempt_outcomes,
 );
+
+/// The attempt outcome is typed in Rust and checked by the database: text that names no
+/// outcome is refused on insert and on update, on both backends.
+async fn the_database_holds_only_known_attempt_outcomes(app: &TestApp) {
+    const INSERT: &str = "INSERT INTO contract_attempts (idempotency_key, outcome, request, admin, \
+        started_at) VALUES ($1, $2, '{}', 'admin', $3)";
+    let now = chrono::Utc::now();
+    let db = &app.state.db;
+    let insert = |key: &'static str, outcome: &'static str| async move {
+        app::with_pool!(db, pool => sqlx::query(INSERT).bind(key).bind(outcome).bind(now)
+            .execute(pool).await)
+    };
+    assert!(insert("k1", "running").await.is_ok());
+    let refused = insert("k2", "maybe").await;
+    assert!(refused.is_err(), "an unknown outcome was stored");
+    const UPDATE: &str = "UPDATE contract_attempts SET outcome = 'exploded' WHERE idempotency_key = 'k1'";
+    let updated = app::with_pool!(db, pool => sqlx::query(UPDATE).execute(pool).await);
+    assert!(updated.is_err(), "an unknown outcome was written by an update");
+}
 
 async fn a_minimal_and_a_full_contract_send_exactly_the_documented_fields(app: &TestApp) {
     let (app, mock, client) = with_mock(

@@ -13,7 +13,7 @@ use crate::server::security::secrets::SecretBox;
 use crate::server::storage::affiliate_store::SettingsCache;
 use crate::server::storage::db::Db;
 use crate::server::storage::signups::SignupWriter;
-use crate::server::worker::delivery::DeliveryWaker;
+use crate::server::worker::delivery::{DeliveryContext, DeliveryWaker};
 use axum::extract::FromRef;
 use chrono::TimeDelta;
 use leptos::config::LeptosOptions;
@@ -114,14 +114,6 @@ pub struct ContractDeps {
     pub db: Db,
     pub secrets: SecretBox,
     pub explodely: ExplodelyClient,
-    pub clock: Arc<dyn Clock>,
-}
-
-/// What the delivery worker calls trackers with and stores attempts in; nothing else.
-#[derive(Debug, Clone)]
-pub struct DeliveryContext {
-    pub db: Db,
-    pub outbound: OutboundClient,
     pub clock: Arc<dyn Clock>,
 }
 

@@ -114,86 +114,92 @@ impl OutboundClient {
     /// GETs `url` with `headers`, never failing: every problem becomes the outcome's `error`.
     pub async fn get(&self, url: &str, headers: &[(&str, String)]) -> CallOutcome {
         let started = Instant::now();
-        let outcome = |status, body_excerpt, failure: Option<(&str, String)>, retry_after| {
-            let (error_kind, error) =
-                failure.map_or((None, None), |(k, m)| (Some(k.to_owned()), Some(m)));
-            CallOutcome {
-                url: url.to_owned(),
-                status,
-                elapsed_ms: started.elapsed().as_millis() as u64,
-                body_excerpt,
-                error,
-                error_kind,
-                retry_after,
-            }
+        let answer = match self.send(url, headers).await {
+            Ok(reply) => reply,
+            Err(failure) => Reply {
+                failure: Some(failure),
+                ..Reply::default()
+            },
         };
-        let parsed = match reqwest::Url::parse(url) {
-            Ok(u) => u,
-            Err(e) => {
-                return outcome(
-                    None,
-                    String::new(),
-                    Some(("invalid_url", format!("not a valid URL: {e}"))),
-                    None,
-                )
-            }
-        };
+        let (error_kind, error) = answer
+            .failure
+            .map_or((None, None), |(k, m)| (Some(k.to_owned()), Some(m)));
+        CallOutcome {
+            url: url.to_owned(),
+            status: answer.status,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            body_excerpt: answer.body_excerpt,
+            error,
+            error_kind,
+            retry_after: answer.retry_after,
+        }
+    }
+
+    /// Checks the address (when written as an IP) and sends; a failure is its kind and words.
+    async fn send(&self, url: &str, headers: &[(&str, String)]) -> Result<Reply, Failure> {
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|e| ("invalid_url", format!("not a valid URL: {e}")))?;
         // An address written as an IP never reaches the resolver, so it is checked here.
         if let Some(ip) = literal_ip(&parsed) {
-            if let Err(reason) = self.allow.check(ip) {
-                return outcome(
-                    None,
-                    String::new(),
-                    Some(("not_allowed", format!("address not allowed: {reason}"))),
-                    None,
-                );
-            }
+            self.allow
+                .check(ip)
+                .map_err(|reason| ("not_allowed", format!("address not allowed: {reason}")))?;
         }
         let mut request = self.client.get(parsed);
         for (name, value) in headers {
             request = request.header(*name, value);
         }
-        match request.send().await {
-            Ok(mut response) => {
-                let status = response.status();
-                let redirect = status.is_redirection().then(|| {
-                    let target = response
-                        .headers()
-                        .get(reqwest::header::LOCATION)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("nowhere");
-                    (
-                        "redirect",
-                        format!("redirect to {target} not followed; use the final URL in the link"),
-                    )
-                });
-                let retry_after = response
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                let mut body = Vec::new();
-                while body.len() < BODY_EXCERPT_BYTES {
-                    match response.chunk().await {
-                        Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-                        Ok(None) | Err(_) => break,
-                    }
-                }
-                body.truncate(BODY_EXCERPT_BYTES);
-                outcome(
-                    Some(status.as_u16()),
-                    String::from_utf8_lossy(&body).into_owned(),
-                    redirect,
-                    retry_after,
-                )
-            }
-            Err(err) => outcome(
-                None,
-                String::new(),
-                Some(describe(&err, self.timeout)),
-                None,
-            ),
+        let response = request
+            .send()
+            .await
+            .map_err(|err| describe(&err, self.timeout))?;
+        Ok(read_reply(response).await)
+    }
+}
+
+/// A failed call: its kind (`dns`, `timeout`, …) and words an admin can act on.
+type Failure = (&'static str, String);
+
+/// What came back: the status, the start of the body, `Retry-After`, and a redirect (never
+/// followed) as a failure.
+#[derive(Debug, Default)]
+struct Reply {
+    status: Option<u16>,
+    body_excerpt: String,
+    failure: Option<Failure>,
+    retry_after: Option<String>,
+}
+
+async fn read_reply(mut response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let redirect = status.is_redirection().then(|| {
+        let target = header(reqwest::header::LOCATION).unwrap_or_else(|| "nowhere".to_owned());
+        (
+            "redirect",
+            format!("redirect to {target} not followed; use the final URL in the link"),
+        )
+    });
+    let retry_after = header(reqwest::header::RETRY_AFTER);
+    let mut body = Vec::new();
+    while body.len() < BODY_EXCERPT_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
         }
+    }
+    body.truncate(BODY_EXCERPT_BYTES);
+    Reply {
+        status: Some(status.as_u16()),
+        body_excerpt: String::from_utf8_lossy(&body).into_owned(),
+        failure: redirect,
+        retry_after,
     }
 }
 

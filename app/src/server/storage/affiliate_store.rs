@@ -200,6 +200,14 @@ pub async fn load(db: &Db) -> Result<StoredSettings, StoreError> {
     Ok(load_with_history(db).await?.0)
 }
 
+const BUMP: &str = "UPDATE affiliate_settings SET program_enabled = $1, version = version + 1, \
+    updated_at = $2, updated_by = $3 WHERE id = 1 AND version = $4 RETURNING version";
+const SLOT: &str = "UPDATE affiliate_links SET url = $1, enabled = $2, mode = $3 WHERE slot = $4";
+const FORGET_HEALTH: &str = "UPDATE affiliate_links SET failing_since = NULL WHERE slot = $1";
+const FORGET_HOURS: &str = "DELETE FROM link_hours WHERE slot = $1";
+const AUDIT: &str = "INSERT INTO affiliate_settings_audit \
+    (changed_at, changed_by, version, before, after) VALUES ($1, $2, $3, $4, $5)";
+
 /// Saves `input` (already validated) if the stored version is still `expected_version`.
 pub async fn save(
     db: &Db,
@@ -208,15 +216,6 @@ pub async fn save(
     admin: &str,
     now: DateTime<Utc>,
 ) -> Result<SaveOutcome, StoreError> {
-    const BUMP: &str =
-        "UPDATE affiliate_settings SET program_enabled = $1, version = version + 1, \
-        updated_at = $2, updated_by = $3 WHERE id = 1 AND version = $4 RETURNING version";
-    const SLOT: &str =
-        "UPDATE affiliate_links SET url = $1, enabled = $2, mode = $3 WHERE slot = $4";
-    const FORGET_HEALTH: &str = "UPDATE affiliate_links SET failing_since = NULL WHERE slot = $1";
-    const FORGET_HOURS: &str = "DELETE FROM link_hours WHERE slot = $1";
-    const AUDIT: &str = "INSERT INTO affiliate_settings_audit \
-        (changed_at, changed_by, version, before, after) VALUES ($1, $2, $3, $4, $5)";
     let after_json =
         serde_json::to_string(input).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     with_pool!(db, pool => {

@@ -5,6 +5,7 @@ use crate::domain::affiliate::{AffiliateConfig, DeliveryMode};
 use crate::domain::call::pixel_html;
 use crate::domain::eligibility::Decision;
 use crate::domain::signup::SignupIntake;
+use crate::domain::states::DeliveryState;
 use crate::server::security::tokens::random_token;
 use crate::server::storage::db::{BeginWrite, Db};
 use crate::with_pool;
@@ -260,6 +261,12 @@ async fn write_jobs(db: &Db, jobs: Vec<Job>) {
     }
 }
 
+const INSERT_SIGNUPS: &str = "INSERT INTO signups (order_id, request_hash, account_id, user_name, \
+    payment_method, moderated, trial, eligible, reason, details, answer, public_token, \
+    public_expires_at, pixel_urls, created_at) ";
+const INSERT_DELIVERIES: &str =
+    "INSERT INTO deliveries (signup_id, slot, url, host, state, next_attempt_at, created_at) ";
+
 /// Stores a group of signups in one transaction and returns one outcome per signup, in order.
 ///
 /// An order id already stored (or earlier in the same group) is not inserted again
@@ -268,12 +275,7 @@ async fn write_jobs(db: &Db, jobs: Vec<Job>) {
 async fn write_group(db: &Db, signups: &[&Prepared]) -> Result<Vec<RecordOutcome>, RecordError> {
     let created: Vec<Option<IntakeAnswer>> = with_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
-
-        let mut insert = sqlx::QueryBuilder::new(
-            "INSERT INTO signups (order_id, request_hash, account_id, user_name, \
-            payment_method, moderated, trial, eligible, reason, details, answer, public_token, \
-            public_expires_at, pixel_urls, created_at) ",
-        );
+        let mut insert = sqlx::QueryBuilder::new(INSERT_SIGNUPS);
         insert.push_values(signups, |mut row, s| {
             row.push_bind(&s.order_id)
                 .push_bind(&s.request_hash)
@@ -293,67 +295,29 @@ async fn write_group(db: &Db, signups: &[&Prepared]) -> Result<Vec<RecordOutcome
         });
         insert.push(" ON CONFLICT (order_id) DO NOTHING RETURNING id, order_id");
         let inserted: Vec<(i64, String)> = insert.build_query_as().fetch_all(&mut *tx).await?;
-
-        // The first signup of the group with an inserted order id is the one stored.
-        let mut ids: HashMap<&str, i64> = inserted
-            .iter()
-            .map(|(id, order_id)| (order_id.as_str(), *id))
-            .collect();
-        let signup_ids: Vec<Option<i64>> = signups
-            .iter()
-            .map(|s| ids.remove(s.order_id.as_str()))
-            .collect();
-
-        let links: Vec<(i64, i64, &str, DateTime<Utc>)> = signups
-            .iter()
-            .zip(&signup_ids)
-            .filter_map(|(s, id)| id.map(|id| (id, s)))
-            .flat_map(|(id, s)| {
-                s.server_links.iter().map(move |(slot, url)| (id, *slot, url.as_str(), s.now))
-            })
-            .collect();
+        let signup_ids = stored_ids(signups, &inserted);
+        let links = links_of(signups, &signup_ids);
         let mut queued: HashMap<i64, Vec<QueuedDelivery>> = HashMap::new();
         for chunk in links.chunks(MAX_GROUP * 5) {
-            let mut insert = sqlx::QueryBuilder::new(
-                "INSERT INTO deliveries (signup_id, slot, url, host, state, next_attempt_at, created_at) ",
-            );
+            let mut insert = sqlx::QueryBuilder::new(INSERT_DELIVERIES);
             insert.push_values(chunk, |mut row, (signup_id, slot, url, now)| {
                 row.push_bind(*signup_id)
                     .push_bind(*slot)
                     .push_bind(*url)
                     .push_bind(host_of(url))
-                    .push_bind("pending")
+                    .push_bind(DeliveryState::Pending.as_str())
                     .push_bind(*now)
                     .push_bind(*now);
             });
             insert.push(" RETURNING id, signup_id, CAST(slot AS BIGINT)");
             let rows: Vec<(i64, i64, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
-            for (id, signup_id, slot) in rows {
-                let url = chunk
-                    .iter()
-                    .find(|(s, l, _, _)| *s == signup_id && *l == slot)
-                    .map(|(_, _, url, _)| (*url).to_owned())
-                    .unwrap_or_default();
-                queued.entry(signup_id).or_default().push(QueuedDelivery { id, link: slot, url });
-            }
+            queue(chunk, rows, &mut queued);
         }
-
-        let created: Vec<Option<IntakeAnswer>> = signups
-            .iter()
-            .zip(&signup_ids)
-            .map(|(s, id)| id.map(|id| s.answer(id, queued.remove(&id).unwrap_or_default())))
-            .collect();
-
+        let created = answers(signups, &signup_ids, queued);
         // Each answer is stored as sent, for a repeat of the same body.
-        let stored: Vec<(i64, String)> = created
-            .iter()
-            .flatten()
-            .map(|a| Ok((a.signup_id, serde_json::to_string(a)?)))
-            .collect::<Result<_, serde_json::Error>>()?;
+        let stored = stored_answers(&created)?;
         if !stored.is_empty() {
-            let mut update = sqlx::QueryBuilder::new(
-                "UPDATE signups SET answer = v.column2 FROM (",
-            );
+            let mut update = sqlx::QueryBuilder::new("UPDATE signups SET answer = v.column2 FROM (");
             update.push_values(&stored, |mut row, (id, answer)| {
                 row.push_bind(*id).push_bind(answer);
             });
@@ -363,7 +327,85 @@ async fn write_group(db: &Db, signups: &[&Prepared]) -> Result<Vec<RecordOutcome
         tx.commit().await?;
         created
     });
+    outcomes(db, signups, created).await
+}
 
+/// The id each signup was stored under; `None` for an order id stored before (or earlier in
+/// the group: the first signup with an inserted order id is the one stored).
+fn stored_ids(signups: &[&Prepared], inserted: &[(i64, String)]) -> Vec<Option<i64>> {
+    let mut ids: HashMap<&str, i64> = inserted
+        .iter()
+        .map(|(id, order_id)| (order_id.as_str(), *id))
+        .collect();
+    signups
+        .iter()
+        .map(|s| ids.remove(s.order_id.as_str()))
+        .collect()
+}
+
+/// One delivery to queue: (signup id, slot, URL, time).
+type NewDelivery<'a> = (i64, i64, &'a str, DateTime<Utc>);
+
+/// The deliveries of the signups that were stored.
+fn links_of<'a>(signups: &[&'a Prepared], ids: &[Option<i64>]) -> Vec<NewDelivery<'a>> {
+    signups
+        .iter()
+        .zip(ids)
+        .filter_map(|(s, id)| id.map(|id| (id, *s)))
+        .flat_map(|(id, s)| {
+            s.server_links
+                .iter()
+                .map(move |(slot, url)| (id, *slot, url.as_str(), s.now))
+        })
+        .collect()
+}
+
+/// Files the stored deliveries (id, signup id, slot) under their signups, with their URLs.
+fn queue(
+    chunk: &[NewDelivery<'_>],
+    rows: Vec<(i64, i64, i64)>,
+    queued: &mut HashMap<i64, Vec<QueuedDelivery>>,
+) {
+    for (id, signup_id, slot) in rows {
+        let url = chunk
+            .iter()
+            .find(|(s, l, _, _)| *s == signup_id && *l == slot)
+            .map(|(_, _, url, _)| (*url).to_owned())
+            .unwrap_or_default();
+        queued
+            .entry(signup_id)
+            .or_default()
+            .push(QueuedDelivery { id, link: slot, url });
+    }
+}
+
+/// The answer of each stored signup; `None` for those not stored.
+fn answers(
+    signups: &[&Prepared],
+    ids: &[Option<i64>],
+    mut queued: HashMap<i64, Vec<QueuedDelivery>>,
+) -> Vec<Option<IntakeAnswer>> {
+    signups
+        .iter()
+        .zip(ids)
+        .map(|(s, id)| id.map(|id| s.answer(id, queued.remove(&id).unwrap_or_default())))
+        .collect()
+}
+
+fn stored_answers(created: &[Option<IntakeAnswer>]) -> Result<Vec<(i64, String)>, RecordError> {
+    Ok(created
+        .iter()
+        .flatten()
+        .map(|a| Ok((a.signup_id, serde_json::to_string(a)?)))
+        .collect::<Result<_, serde_json::Error>>()?)
+}
+
+/// After the commit: the new answers, and for the rest the answer of the signup stored before.
+async fn outcomes(
+    db: &Db,
+    signups: &[&Prepared],
+    created: Vec<Option<IntakeAnswer>>,
+) -> Result<Vec<RecordOutcome>, RecordError> {
     let mut outcomes = Vec::with_capacity(signups.len());
     for (s, answer) in signups.iter().zip(created) {
         outcomes.push(match answer {

@@ -9,7 +9,8 @@ use crate::domain::call::CallOutcome;
 use crate::domain::link_health::{self, FailingSince, TryEnd};
 use crate::domain::retry::{classify, next_attempt_at, parse_retry_after, Verdict};
 use crate::domain::states::DeliveryState;
-use crate::server::state::DeliveryContext;
+use crate::server::clock::Clock;
+use crate::server::remote::outbound::OutboundClient;
 use crate::server::storage::db::Db;
 use crate::server::storage::db::{sqlite_write_turn, BeginWrite};
 use crate::with_pool;
@@ -54,6 +55,15 @@ struct Claimed {
     host: String,
     tries: i32,
     slot: i32,
+}
+
+/// What the worker calls trackers with and stores attempts in; nothing else (built from the
+/// application state by `AppState::delivery_context`).
+#[derive(Debug, Clone)]
+pub struct DeliveryContext {
+    pub db: Db,
+    pub outbound: OutboundClient,
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Wakes the worker when a signup queued deliveries.
@@ -342,6 +352,16 @@ fn health_tries(rows: &[Finished]) -> Vec<link_health::FinishedTry> {
         .collect()
 }
 
+// `VALUES` columns are named column1, column2, … by both SQLite and PostgreSQL.
+const UPDATE_DELIVERIES: &str = "UPDATE deliveries SET state = v.column2, tries = v.column3, \
+    next_attempt_at = v.column4, lease_until = NULL, last_error = v.column5, \
+    delivered_at = CASE WHEN v.column2 = 'delivered' THEN v.column4 ELSE deliveries.delivered_at END \
+    FROM (";
+// The primary key starts with the slot, so this reads the table's few rows.
+const PRUNE_HOURS: &str = "DELETE FROM link_hours WHERE hour < $1";
+const INSERT_ATTEMPTS: &str = "INSERT INTO delivery_attempts (delivery_id, started_at, \
+    duration_ms, status_code, body_excerpt, error_kind, error_message) ";
+
 /// Stores one group; `prune_before`, when set, also drops hourly counts older than that hour.
 async fn write_group(
     db: &Db,
@@ -351,18 +371,9 @@ async fn write_group(
     if rows.is_empty() {
         return Ok(());
     }
-    // `VALUES` columns are named column1, column2, … by both SQLite and PostgreSQL.
-    const UPDATE: &str = "UPDATE deliveries SET state = v.column2, tries = v.column3, \
-        next_attempt_at = v.column4, lease_until = NULL, last_error = v.column5, \
-        delivered_at = CASE WHEN v.column2 = 'delivered' THEN v.column4 ELSE deliveries.delivered_at END \
-        FROM (";
-    // The primary key starts with the slot, so this reads the table's few rows.
-    const PRUNE: &str = "DELETE FROM link_hours WHERE hour < $1";
+    let (counts, marks) = link_health::summarize(&health_tries(rows));
     with_pool!(db, pool => {
-        let mut attempts = sqlx::QueryBuilder::new(
-            "INSERT INTO delivery_attempts (delivery_id, started_at, duration_ms, status_code, \
-            body_excerpt, error_kind, error_message) ",
-        );
+        let mut attempts = sqlx::QueryBuilder::new(INSERT_ATTEMPTS);
         attempts.push_values(rows, |mut row, f| {
             row.push_bind(f.delivery_id)
                 .push_bind(f.started_at)
@@ -372,7 +383,7 @@ async fn write_group(
                 .push_bind(&f.error_kind)
                 .push_bind(&f.error);
         });
-        let mut update = sqlx::QueryBuilder::new(UPDATE);
+        let mut update = sqlx::QueryBuilder::new(UPDATE_DELIVERIES);
         update.push_values(rows, |mut row, f| {
             row.push_bind(f.delivery_id)
                 .push_bind(f.state.as_str())
@@ -381,54 +392,74 @@ async fn write_group(
                 .push_bind(&f.last_error);
         });
         update.push(") AS v WHERE deliveries.id = v.column1");
-        let (counts, marks) = link_health::summarize(&health_tries(rows));
-        let mut hours = sqlx::QueryBuilder::new(
-            "INSERT INTO link_hours (slot, hour, delivered, failed_tries, given_up) ",
-        );
-        hours.push_values(&counts, |mut row, c| {
-            row.push_bind(c.slot)
-                .push_bind(c.hour)
-                .push_bind(c.delivered)
-                .push_bind(c.failed_tries)
-                .push_bind(c.given_up);
-        });
-        hours.push(
-            " ON CONFLICT (slot, hour) DO UPDATE SET \
-            delivered = link_hours.delivered + excluded.delivered, \
-            failed_tries = link_hours.failed_tries + excluded.failed_tries, \
-            given_up = link_hours.given_up + excluded.given_up",
-        );
         let mut tx = pool.begin_write().await?;
         attempts.build().execute(&mut *tx).await?;
         update.build().execute(&mut *tx).await?;
-        hours.build().execute(&mut *tx).await?;
+        hours_upsert(&counts).build().execute(&mut *tx).await?;
         if !marks.is_empty() {
-            // Every link's mark in one statement: CASE per slot.
-            let mut marks_update = sqlx::QueryBuilder::new("UPDATE affiliate_links SET failing_since = CASE slot");
-            for (slot, mark) in &marks {
-                marks_update.push(" WHEN ").push_bind(*slot).push(" THEN ");
-                match mark {
-                    FailingSince::KeepOrSet(at) => {
-                        marks_update.push("COALESCE(failing_since, ").push_bind(*at).push(")");
-                    }
-                    FailingSince::Replace(at) => {
-                        marks_update.push_bind(*at);
-                    }
-                }
-            }
-            marks_update.push(" ELSE failing_since END WHERE slot IN (");
-            let mut slots = marks_update.separated(", ");
-            for (slot, _) in &marks {
-                slots.push_bind(*slot);
-            }
-            marks_update.push(")");
-            marks_update.build().execute(&mut *tx).await?;
+            marks_update(&marks).build().execute(&mut *tx).await?;
         }
         if let Some(oldest_kept) = prune_before {
-            sqlx::query(PRUNE).bind(oldest_kept).execute(&mut *tx).await?;
+            sqlx::query(PRUNE_HOURS).bind(oldest_kept).execute(&mut *tx).await?;
         }
         tx.commit().await
     })
+}
+
+/// Adds a group's counts to each (link, hour).
+fn hours_upsert<'a, DB>(counts: &'a [link_health::HourCounts]) -> sqlx::QueryBuilder<'a, DB>
+where
+    DB: sqlx::Database,
+    DB::Arguments<'a>: Default,
+    i32: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut hours = sqlx::QueryBuilder::new(
+        "INSERT INTO link_hours (slot, hour, delivered, failed_tries, given_up) ",
+    );
+    hours.push_values(counts, |mut row, c| {
+        row.push_bind(c.slot)
+            .push_bind(c.hour)
+            .push_bind(c.delivered)
+            .push_bind(c.failed_tries)
+            .push_bind(c.given_up);
+    });
+    hours.push(
+        " ON CONFLICT (slot, hour) DO UPDATE SET \
+        delivered = link_hours.delivered + excluded.delivered, \
+        failed_tries = link_hours.failed_tries + excluded.failed_tries, \
+        given_up = link_hours.given_up + excluded.given_up",
+    );
+    hours
+}
+
+/// Every link's "failing since" mark in one statement: a CASE per slot.
+fn marks_update<'a, DB>(marks: &'a [(i32, FailingSince)]) -> sqlx::QueryBuilder<'a, DB>
+where
+    DB: sqlx::Database,
+    DB::Arguments<'a>: Default,
+    i32: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    DateTime<Utc>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut update = sqlx::QueryBuilder::new("UPDATE affiliate_links SET failing_since = CASE slot");
+    for (slot, mark) in marks {
+        update.push(" WHEN ").push_bind(*slot).push(" THEN ");
+        match mark {
+            FailingSince::KeepOrSet(at) => {
+                update.push("COALESCE(failing_since, ").push_bind(*at).push(")");
+            }
+            FailingSince::Replace(at) => {
+                update.push_bind(*at);
+            }
+        }
+    }
+    update.push(" ELSE failing_since END WHERE slot IN (");
+    let mut slots = update.separated(", ");
+    for (slot, _) in marks {
+        slots.push_bind(*slot);
+    }
+    update.push(")");
+    update
 }
 
 /// Where a try leaves its delivery: its next state and when it is next due.
