@@ -10,11 +10,8 @@ use app::server::clock::{Clock, SystemClock};
 use app::server::security::passwords::PasswordService;
 use app::server::storage::admins::{self, CreateOutcome};
 use app::server::storage::api_tokens::{self, CreateToken};
-use app::server::storage::db::{redact_url, Db};
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
-use secrecy::ExposeSecret;
+use clap::{Args, Parser, Subcommand};
 use std::io::Read;
-use std::net::SocketAddr;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,7 +29,6 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 }
-
 
 // Parsed once at start-up: the size of the largest variant costs nothing worth boxing for.
 #[allow(clippy::large_enum_variant)]

@@ -4,7 +4,6 @@
 use crate::assets;
 use crate::config::{DatabaseSettings, Settings};
 use anyhow::Context;
-use secrecy::ExposeSecret;
 use app::server::clock::{Clock, SystemClock};
 use app::server::http::guard;
 use app::server::http::session::SESSION_COOKIE;
@@ -35,6 +34,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use leptos::config::{Env, LeptosOptions};
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+use secrecy::ExposeSecret;
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -85,11 +85,22 @@ impl Application {
         let mut background = vec![spawn_housekeeping(state.clone())];
         let router = match &db {
             Db::Sqlite(pool) => {
-                with_sessions(&state, SqliteStore::new(pool.clone()), &settings, &mut background).await?
+                with_sessions(
+                    &state,
+                    SqliteStore::new(pool.clone()),
+                    &settings,
+                    &mut background,
+                )
+                .await?
             }
             Db::Postgres(pool) => {
-                with_sessions(&state, PostgresStore::new(pool.clone()), &settings, &mut background)
-                    .await?
+                with_sessions(
+                    &state,
+                    PostgresStore::new(pool.clone()),
+                    &settings,
+                    &mut background,
+                )
+                .await?
             }
         };
         let worker = settings.run_delivery_worker.then(|| {

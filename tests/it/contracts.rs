@@ -111,20 +111,25 @@ on_both_backends!(
 /// The attempt outcome is typed in Rust and checked by the database: text that names no
 /// outcome is refused on insert and on update, on both backends.
 async fn the_database_holds_only_known_attempt_outcomes(app: &TestApp) {
-    const INSERT: &str = "INSERT INTO contract_attempts (idempotency_key, outcome, request, admin, \
+    const INSERT: &str =
+        "INSERT INTO contract_attempts (idempotency_key, outcome, request, admin, \
         started_at) VALUES ($1, $2, '{}', 'admin', $3)";
     let now = chrono::Utc::now();
     let db = &app.state.db;
     let insert = |key: &'static str, outcome: &'static str| async move {
         app::with_pool!(db, pool => sqlx::query(INSERT).bind(key).bind(outcome).bind(now)
-            .execute(pool).await)
+            .execute(pool).await.map(|_| ()))
     };
     assert!(insert("k1", "running").await.is_ok());
     let refused = insert("k2", "maybe").await;
     assert!(refused.is_err(), "an unknown outcome was stored");
-    const UPDATE: &str = "UPDATE contract_attempts SET outcome = 'exploded' WHERE idempotency_key = 'k1'";
-    let updated = app::with_pool!(db, pool => sqlx::query(UPDATE).execute(pool).await);
-    assert!(updated.is_err(), "an unknown outcome was written by an update");
+    const UPDATE: &str =
+        "UPDATE contract_attempts SET outcome = 'exploded' WHERE idempotency_key = 'k1'";
+    let updated = app::with_pool!(db, pool => sqlx::query(UPDATE).execute(pool).await.map(|_| ()));
+    assert!(
+        updated.is_err(),
+        "an unknown outcome was written by an update"
+    );
 }
 
 async fn a_minimal_and_a_full_contract_send_exactly_the_documented_fields(app: &TestApp) {

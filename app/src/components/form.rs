@@ -1,5 +1,6 @@
 //! Small pieces every form uses.
 
+use crate::domain::states::NoticeKind;
 use leptos::either::Either;
 use leptos::prelude::*;
 
@@ -73,10 +74,14 @@ pub fn Field(
     }
 }
 
-/// A banner at the top of a page: `kind` is "error", "success" or "info".
+/// A banner at the top of a page: an error (read out at once), a success or information.
 #[component]
-pub fn Banner(kind: &'static str, children: Children) -> impl IntoView {
-    let role = if kind == "error" { "alert" } else { "status" };
+pub fn Banner(kind: NoticeKind, children: Children) -> impl IntoView {
+    let role = if kind == NoticeKind::Error {
+        "alert"
+    } else {
+        "status"
+    };
     view! {
         <div class=format!("banner banner-{kind}") role=role>
             {children()}

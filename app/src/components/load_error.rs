@@ -1,6 +1,7 @@
 //! What a page shows in place of data it could not load.
 
 use super::form::Banner;
+use crate::domain::states::NoticeKind;
 use crate::model::error::ApiError;
 use leptos::prelude::*;
 
@@ -9,7 +10,7 @@ use leptos::prelude::*;
 pub fn LoadError(error: ApiError) -> impl IntoView {
     let text = error.to_string();
     view! {
-        <Banner kind="error">
+        <Banner kind=NoticeKind::Error>
             <p>{text}</p>
         </Banner>
     }

@@ -3,6 +3,7 @@
 use super::error::FieldError;
 use crate::domain::affiliate::{AffiliateInput, ConfigError};
 use crate::domain::call::CallOutcome;
+use crate::domain::states::NoticeKind;
 use serde::{Deserialize, Serialize};
 
 /// One saved change, for the page's "last five changes" list.
@@ -31,7 +32,7 @@ pub struct PostedAffiliateForm {
     pub state: AffiliateState,
     pub token: String,
     pub target: usize,
-    pub notice: Option<(String, String)>,
+    pub notice: Option<(NoticeKind, String)>,
     pub test_results: Vec<(usize, CallOutcome)>,
 }
 

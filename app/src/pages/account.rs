@@ -4,6 +4,7 @@
 use crate::api::account::{admin_resource, ChangePassword};
 use crate::components::form::{Banner, Field};
 use crate::domain::credentials::{check_new_password, NewPasswordError, PASSWORD_MIN_CHARS};
+use crate::domain::states::NoticeKind;
 use crate::model::error::ApiError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -34,7 +35,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
                     .filter(|admin| admin.must_change_password && !changed())
                     .map(|_| {
                         view! {
-                            <Banner kind="info">
+                            <Banner kind=NoticeKind::Info>
                                 <p>
                                     "You logged in with a one-time password. Choose your own password to continue."
                                 </p>
@@ -44,7 +45,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
             }}
         </Suspense>
         <Show when=changed>
-            <Banner kind="success">
+            <Banner kind=NoticeKind::Success>
                 <p data-testid="password-changed">
                     "Your password has been changed. Every other session of yours has been logged out. "
                     <a href="/">"Continue to the overview"</a>
@@ -52,7 +53,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
                 </p>
             </Banner>
         </Show>
-        {move || general_error().map(|text| view! { <Banner kind="error"><p>{text}</p></Banner> })}
+        {move || general_error().map(|text| view! { <Banner kind=NoticeKind::Error><p>{text}</p></Banner> })}
         <PasswordForm action />
     }
 }

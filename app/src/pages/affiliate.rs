@@ -15,6 +15,7 @@ use crate::domain::affiliate::{
 };
 use crate::domain::call::CallOutcome;
 use crate::domain::link_template::{LinkTemplate, SignupValues, Token, LINK_SLOTS};
+use crate::domain::states::NoticeKind;
 use crate::model::error::ApiError;
 use leptos::either::Either;
 use leptos::ev::{MouseEvent, SubmitEvent};
@@ -124,7 +125,7 @@ struct FormState {
     token_choice: RwSignal<String>,
     target_choice: RwSignal<usize>,
     last_focused: RwSignal<Option<usize>>,
-    notice: RwSignal<Option<(String, String)>>,
+    notice: RwSignal<Option<(NoticeKind, String)>>,
     slots: StoredValue<Vec<Slot>>,
 }
 
@@ -137,7 +138,7 @@ impl FormState {
             notice,
             test_results,
         } = form;
-        let saved_notice = saved.then(|| ("success".to_owned(), "Settings saved.".to_owned()));
+        let saved_notice = saved.then(|| (NoticeKind::Success, "Settings saved.".to_owned()));
         Self {
             program_enabled: RwSignal::new(state.input.program_enabled),
             version: RwSignal::new(state.version),
@@ -159,9 +160,9 @@ impl FormState {
         }
     }
 
-    /// Shows `text` in the banner above the form; `kind` is "error", "success" or "info".
-    fn tell(self, kind: &str, text: &str) {
-        self.notice.set(Some((kind.to_owned(), text.to_owned())));
+    /// Shows `text` in the banner above the form.
+    fn tell(self, kind: NoticeKind, text: &str) {
+        self.notice.set(Some((kind, text.to_owned())));
     }
 
     /// What the form holds, to save, when every link is valid; otherwise says so above the form.
@@ -174,7 +175,7 @@ impl FormState {
         };
         if input.validate().is_err() {
             self.tell(
-                "error",
+                NoticeKind::Error,
                 "Nothing was saved: correct the links marked below.",
             );
             return None;
@@ -245,9 +246,9 @@ fn AffiliateForm(form: PostedAffiliateForm, saved: bool) -> impl IntoView {
             form.version.set(state.version);
             form.history.set(state.history);
             form.health.set(state.health);
-            form.tell("success", "Settings saved.");
+            form.tell(NoticeKind::Success, "Settings saved.");
         }
-        Some(Err(err)) => form.tell("error", &describe_error(&err, "links")),
+        Some(Err(err)) => form.tell(NoticeKind::Error, &describe_error(&err, "links")),
         None => {}
     });
     let on_submit = move |ev: SubmitEvent| {
@@ -292,17 +293,12 @@ fn AffiliateForm(form: PostedAffiliateForm, saved: bool) -> impl IntoView {
 
 /// The banner above the form: saved, refused, or what a plain form post came to.
 #[component]
-fn AffiliateNotice(notice: RwSignal<Option<(String, String)>>) -> impl IntoView {
+fn AffiliateNotice(notice: RwSignal<Option<(NoticeKind, String)>>) -> impl IntoView {
     view! {
         {move || {
             notice
                 .get()
                 .map(|(kind, text)| {
-                    let kind = match kind.as_str() {
-                        "error" => "error",
-                        "success" => "success",
-                        _ => "info",
-                    };
                     view! {
                         <Banner kind=kind>
                             <p data-testid="affiliate-notice">{text}</p>

@@ -7,6 +7,7 @@ use crate::api::contracts::{
 use crate::components::form::{Banner, Field, FieldMessage};
 use crate::components::load_error::LoadError;
 use crate::domain::contract::{ContractInput, COMMENTS_MAX_CHARS, NAME_MAX_CHARS};
+use crate::domain::states::NoticeKind;
 use crate::model::error::ApiError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -31,7 +32,7 @@ pub fn ExplodelySettingsPage() -> impl IntoView {
         <h1>"Settings → Explodely"</h1>
         <p class="lead">"The account affdesk uses to create affiliate referral contracts through the Explodely API."</p>
         <Show when=saved>
-            <Banner kind="success"><p data-testid="explodely-saved">"Explodely settings saved."</p></Banner>
+            <Banner kind=NoticeKind::Success><p data-testid="explodely-saved">"Explodely settings saved."</p></Banner>
         </Show>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || settings.get().map(|result| match result {
@@ -189,7 +190,7 @@ pub fn ContractDetailPage() -> impl IntoView {
                     view! {
                     <h1>{c.name.clone()}</h1>
                     {created().then(|| view! {
-                        <Banner kind="success"><p data-testid="contract-created">{notice}</p></Banner>
+                        <Banner kind=NoticeKind::Success><p data-testid="contract-created">{notice}</p></Banner>
                     })}
                     <table class="data fields">
                         <tbody>
@@ -415,7 +416,7 @@ fn ContractError(server_error: Signal<Option<ApiError>>) -> impl IntoView {
         {move || banner().map(|e| {
             let link = matches!(e, ApiError::Remote { settings_link: true, .. });
             view! {
-                <Banner kind="error">
+                <Banner kind=NoticeKind::Error>
                     <p data-testid="contract-error">{e.to_string()}</p>
                     {link.then(|| view! { <p><a href="/settings/explodely">"Go to Settings → Explodely"</a></p> })}
                 </Banner>

@@ -1,29 +1,30 @@
 //! The login page: a plain form posted to `/login`, so it works with JavaScript off.
 
 use crate::components::form::{Banner, Field};
+use crate::domain::states::NoticeKind;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 /// The wording for each outcome code the login handler redirects with. Codes, not text, travel
 /// in the URL, so nobody can make this page display a message of their choosing.
-fn outcome_message(error: &str, info: &str, retry: &str) -> Option<(&'static str, String)> {
+fn outcome_message(error: &str, info: &str, retry: &str) -> Option<(NoticeKind, String)> {
     match (error, info) {
-        ("invalid", _) => Some(("error", "Wrong username or password.".to_owned())),
+        ("invalid", _) => Some((NoticeKind::Error, "Wrong username or password.".to_owned())),
         ("throttled", _) => {
             let wait = retry
                 .parse::<u64>()
                 .map(|s| format!("in {s} seconds"))
                 .unwrap_or_else(|_| "later".to_owned());
             Some((
-                "error",
+                NoticeKind::Error,
                 format!(
                     "Too many failed logins. Logging in is paused for this account or address; \
                      try again {wait}."
                 ),
             ))
         }
-        (_, "logged_out") => Some(("success", "You have been logged out.".to_owned())),
+        (_, "logged_out") => Some((NoticeKind::Success, "You have been logged out.".to_owned())),
         _ => None,
     }
 }
@@ -86,7 +87,7 @@ mod tests {
     #[test]
     fn every_failure_reads_the_same_whether_or_not_the_user_exists() {
         let (kind, text) = outcome_message("invalid", "", "").unwrap();
-        assert_eq!(kind, "error");
+        assert_eq!(kind, crate::domain::states::NoticeKind::Error);
         assert_eq!(text, "Wrong username or password.");
     }
 

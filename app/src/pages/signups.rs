@@ -7,6 +7,7 @@ use crate::api::signups::{
 use crate::components::form::{Banner, Field};
 use crate::components::load_error::LoadError;
 use crate::domain::percent::encode_query;
+use crate::domain::states::NoticeKind;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -219,8 +220,8 @@ fn RetryNotice(retry: ServerAction<RetryDelivery>) -> impl IntoView {
     view! {
         {move || {
             retry.value().get().map(|result| match result {
-                Ok(()) => view! { <Banner kind="success"><p data-testid="retry-notice">"Retrying now. Reload in a few seconds to see the result."</p></Banner> }.into_any(),
-                Err(err) => view! { <Banner kind="error"><p>{err.field_message("delivery").unwrap_or_else(|| err.to_string())}</p></Banner> }.into_any(),
+                Ok(()) => view! { <Banner kind=NoticeKind::Success><p data-testid="retry-notice">"Retrying now. Reload in a few seconds to see the result."</p></Banner> }.into_any(),
+                Err(err) => view! { <Banner kind=NoticeKind::Error><p>{err.field_message("delivery").unwrap_or_else(|| err.to_string())}</p></Banner> }.into_any(),
             })
         }}
     }

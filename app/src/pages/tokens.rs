@@ -3,6 +3,7 @@
 use crate::api::signups::{list_tokens, CreateToken, RevokeToken};
 use crate::components::form::{Banner, Field};
 use crate::components::load_error::LoadError;
+use crate::domain::states::NoticeKind;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -55,7 +56,7 @@ fn NewTokenForm(create: ServerAction<CreateToken>) -> impl IntoView {
     });
     view! {
         {move || create.value().get().and_then(Result::ok).map(|token| view! {
-            <Banner kind="success">
+            <Banner kind=NoticeKind::Success>
                 <p>"Token created. Copy it now: it will not be shown again."</p>
                 <p><code data-testid="new-token">{token}</code></p>
             </Banner>

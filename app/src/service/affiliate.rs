@@ -164,8 +164,8 @@ pub async fn act_on_form(
     Ok(FormOutcome::Page(form, status))
 }
 
-fn notice(kind: NoticeKind, text: impl Into<String>) -> Option<(String, String)> {
-    Some((kind.as_str().to_owned(), text.into()))
+fn notice(kind: NoticeKind, text: impl Into<String>) -> Option<(NoticeKind, String)> {
+    Some((kind, text.into()))
 }
 
 /// Applies the button to `form`; `None` when the settings were saved, else the page's status.

@@ -151,8 +151,6 @@ pub enum DbError {
     },
     #[error("cannot apply the database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("cannot create the session table: {0}")]
-    SessionStore(#[source] sqlx::Error),
 }
 
 impl Backend {
@@ -235,13 +233,6 @@ impl Db {
                 Ok(Self::Postgres(pool))
             }
             None => Err(DbError::UnsupportedUrl(redact_url(url))),
-        }
-    }
-
-    pub fn backend(&self) -> Backend {
-        match self {
-            Self::Sqlite(_) => Backend::Sqlite,
-            Self::Postgres(_) => Backend::Postgres,
         }
     }
 

@@ -372,10 +372,11 @@ fn queue(
             .find(|(s, l, _, _)| *s == signup_id && *l == slot)
             .map(|(_, _, url, _)| (*url).to_owned())
             .unwrap_or_default();
-        queued
-            .entry(signup_id)
-            .or_default()
-            .push(QueuedDelivery { id, link: slot, url });
+        queued.entry(signup_id).or_default().push(QueuedDelivery {
+            id,
+            link: slot,
+            url,
+        });
     }
 }
 

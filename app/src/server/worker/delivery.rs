@@ -87,6 +87,7 @@ pub struct DeliveryWorker {
 
 /// Claims up to `limit` due deliveries, skipping hosts in `saturated` (already at their limit in
 /// this process), so a busy tracker's deliveries wait in the database rather than in memory.
+#[tracing::instrument(name = "delivery_claim", skip_all, fields(limit, saturated = saturated.len()))]
 async fn claim(
     db: &Db,
     now: DateTime<Utc>,
@@ -440,13 +441,18 @@ where
     DB::Arguments<'a>: Default,
     i32: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     DateTime<Utc>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Option<DateTime<Utc>>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
-    let mut update = sqlx::QueryBuilder::new("UPDATE affiliate_links SET failing_since = CASE slot");
+    let mut update =
+        sqlx::QueryBuilder::new("UPDATE affiliate_links SET failing_since = CASE slot");
     for (slot, mark) in marks {
         update.push(" WHEN ").push_bind(*slot).push(" THEN ");
         match mark {
             FailingSince::KeepOrSet(at) => {
-                update.push("COALESCE(failing_since, ").push_bind(*at).push(")");
+                update
+                    .push("COALESCE(failing_since, ")
+                    .push_bind(*at)
+                    .push(")");
             }
             FailingSince::Replace(at) => {
                 update.push_bind(*at);
