@@ -61,7 +61,6 @@ internal_from! {
     crate::server::http::session::SessionError => "session",
     crate::server::security::passwords::PasswordHashError => "password hashing",
     crate::server::storage::affiliate_store::StoreError => "affiliate settings",
-    crate::server::storage::affiliate_store::ConfigError => "affiliate settings",
     crate::server::storage::signups::RecordError => "storing a signup",
 }
 

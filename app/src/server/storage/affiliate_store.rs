@@ -41,6 +41,9 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("stored settings are unreadable: {0}")]
     Corrupt(String),
+    /// Saved under older rules and no longer valid: nothing fires until an admin corrects them.
+    #[error("stored affiliate settings are invalid: {0}")]
+    Invalid(String),
 }
 
 #[derive(sqlx::FromRow)]
@@ -118,14 +121,6 @@ pub struct SettingsSnapshot {
 #[derive(Debug, Clone, Default)]
 pub struct SettingsCache(Arc<Mutex<Option<Arc<SettingsSnapshot>>>>);
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("stored affiliate settings are invalid: {0}")]
-    Invalid(String),
-}
-
 impl SettingsCache {
     /// The settings as stored now.
     pub async fn snapshot(&self, db: &Db) -> Result<Arc<SettingsSnapshot>, StoreError> {
@@ -160,12 +155,12 @@ impl SettingsCache {
     }
 
     /// The settings as stored now, validated: what the intake fires by.
-    pub async fn current(&self, db: &Db) -> Result<Arc<AffiliateConfig>, ConfigError> {
+    pub async fn current(&self, db: &Db) -> Result<Arc<AffiliateConfig>, StoreError> {
         self.snapshot(db)
             .await?
             .config
             .clone()
-            .map_err(ConfigError::Invalid)
+            .map_err(StoreError::Invalid)
     }
 }
 
