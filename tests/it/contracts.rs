@@ -214,6 +214,7 @@ async fn a_minimal_and_a_full_contract_send_exactly_the_documented_fields(app: &
 }
 
 async fn each_documented_error_lands_where_it_belongs_and_creates_nothing(app: &TestApp) {
+    let logs = LogCapture::start();
     let cases: [(&'static str, Option<&str>, &str); 8] = [
         (r#"{"error":"invalidapikey"}"#, None, "Settings → Explodely"),
         (
@@ -284,9 +285,17 @@ async fn each_documented_error_lands_where_it_belongs_and_creates_nothing(app: &
         8,
         "every failed attempt is listed"
     );
+    // Refusals, unreadable replies and failures log what happened, never the API key.
+    let logs = logs.text();
+    assert!(
+        logs.contains("Explodely createaffcontract attempt"),
+        "logs were captured"
+    );
+    assert!(!logs.contains(API_KEY), "the API key is in a log line");
 }
 
 async fn unreadable_replies_and_server_errors_create_nothing(app: &TestApp) {
+    let logs = LogCapture::start();
     let cases = [
         (500, r#"{"contract_created":"ok","contractid":"1"}"#, 0),
         (200, "<html>maintenance</html>", 0),
@@ -309,6 +318,13 @@ async fn unreadable_replies_and_server_errors_create_nothing(app: &TestApp) {
         );
         server.cleanup().await;
     }
+    // Refusals, unreadable replies and failures log what happened, never the API key.
+    let logs = logs.text();
+    assert!(
+        logs.contains("Explodely createaffcontract attempt"),
+        "logs were captured"
+    );
+    assert!(!logs.contains(API_KEY), "the API key is in a log line");
 }
 
 async fn a_double_submit_calls_explodely_once(app: &TestApp) {

@@ -425,7 +425,22 @@ async fn invalid_fields_get_422_with_every_error(app: &TestApp) {
         )
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_problem(&res);
     let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        (
+            &body["status"],
+            &body["error"],
+            &body["detail"],
+            &body["message"]
+        ),
+        (
+            &json!(422),
+            &json!("invalid"),
+            &json!("the signup has invalid fields"),
+            &json!("the signup has invalid fields")
+        )
+    );
     let fields: Vec<&str> = body["errors"]
         .as_array()
         .unwrap()
@@ -446,6 +461,15 @@ async fn invalid_fields_get_422_with_every_error(app: &TestApp) {
     assert!(res.text().await.unwrap().contains("not valid JSON"));
 }
 
+/// Refusals of the signup API are RFC 9457 problem details.
+fn assert_problem(res: &reqwest::Response) {
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/problem+json",
+        "a refusal of the signup API is a problem document"
+    );
+}
+
 async fn intake_refuses_missing_tokens_large_bodies_and_other_content_types(app: &TestApp) {
     let token = app.api_token().await;
     let none = app
@@ -456,6 +480,19 @@ async fn intake_refuses_missing_tokens_large_bodies_and_other_content_types(app:
         .await
         .unwrap();
     assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    assert_problem(&none);
+    let body: Value = none.json().await.unwrap();
+    assert_eq!(
+        (&body["status"], &body["error"]),
+        (&json!(401), &json!("unauthorized"))
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Authorization: Bearer"),
+        "{body}"
+    );
     assert_eq!(
         app.post_signup("affd_wrong", &card("X")).await.status(),
         StatusCode::UNAUTHORIZED

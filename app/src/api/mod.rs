@@ -63,3 +63,133 @@ pub(crate) mod context {
         }
     }
 }
+
+/// The names and shapes the server functions receive. Plain HTML forms (no JavaScript) post
+/// these field names, and the pages' JSON calls these shapes: renaming an argument must fail
+/// here, not only in a browser that still sends the old name.
+#[cfg(all(test, feature = "ssr"))]
+mod wire_format_tests {
+    use crate::domain::affiliate::{AffiliateInput, DeliveryMode, SlotInput};
+    use serde::Serialize;
+    use serde_json::json;
+
+    /// The field names of a form-encoded body, in order.
+    fn form_fields(args: &impl Serialize) -> Vec<String> {
+        let body = serde_urlencoded::to_string(args).expect("form-encodes");
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&body)
+            .expect("decodes")
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect()
+    }
+
+    #[test]
+    fn form_posted_server_functions_keep_their_field_names() {
+        let s = String::new;
+        let change = super::account::ChangePassword {
+            current_password: s(),
+            new_password: s(),
+            confirm_password: s(),
+        };
+        assert_eq!(
+            form_fields(&change),
+            ["current_password", "new_password", "confirm_password"]
+        );
+        let retry = super::signups::RetryDelivery { delivery_id: 7 };
+        assert_eq!(form_fields(&retry), ["delivery_id"]);
+        assert_eq!(
+            form_fields(&super::signups::CreateToken { name: s() }),
+            ["name"]
+        );
+        assert_eq!(
+            form_fields(&super::signups::RevokeToken { name: s() }),
+            ["name"]
+        );
+        let list = super::signups::ListSignups {
+            eligible: s(),
+            delivery: s(),
+            q: s(),
+            page: 1,
+        };
+        assert_eq!(form_fields(&list), ["eligible", "delivery", "q", "page"]);
+        let explodely = super::contracts::SaveExplodelySettings {
+            username: s(),
+            api_key: s(),
+        };
+        assert_eq!(form_fields(&explodely), ["username", "api_key"]);
+    }
+
+    #[test]
+    fn the_contract_form_posts_every_field_by_its_name() {
+        let s = String::new;
+        let create = super::contracts::CreateContract {
+            contract_name: s(),
+            partner_username: s(),
+            product_choice: s(),
+            product_id: s(),
+            commission: s(),
+            start_date: s(),
+            end_date: s(),
+            max_earnings: s(),
+            max_sales: s(),
+            comments: s(),
+            activate: Some("on".to_owned()),
+            mutual_termination: Some("on".to_owned()),
+            idempotency_key: s(),
+        };
+        assert_eq!(
+            form_fields(&create),
+            [
+                "contract_name",
+                "partner_username",
+                "product_choice",
+                "product_id",
+                "commission",
+                "start_date",
+                "end_date",
+                "max_earnings",
+                "max_sales",
+                "comments",
+                "activate",
+                "mutual_termination",
+                "idempotency_key",
+            ]
+        );
+    }
+
+    #[test]
+    fn json_server_functions_keep_their_shapes() {
+        let save = super::affiliate::SaveAffiliateSettings {
+            input: AffiliateInput {
+                program_enabled: true,
+                slots: vec![SlotInput {
+                    url: "https://t.example/?a=${amount}".to_owned(),
+                    enabled: true,
+                    mode: DeliveryMode::ServerToServer,
+                }],
+            },
+            version: 3,
+        };
+        assert_eq!(
+            serde_json::to_value(&save).unwrap(),
+            json!({
+                "input": {
+                    "program_enabled": true,
+                    "slots": [{
+                        "url": "https://t.example/?a=${amount}",
+                        "enabled": true,
+                        "mode": "ServerToServer",
+                    }],
+                },
+                "version": 3,
+            })
+        );
+        let test = super::affiliate::SendTestLink {
+            url: "https://t.example/".to_owned(),
+        };
+        assert_eq!(
+            serde_json::to_value(&test).unwrap(),
+            json!({ "url": "https://t.example/" })
+        );
+    }
+}

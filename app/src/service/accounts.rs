@@ -44,7 +44,7 @@ pub async fn log_in(
     if let ThrottleDecision::Refused { retry_after_secs } =
         login_throttle::check(db, policy, &username, attempt.address, now).await?
     {
-        tracing::warn!(retry_after_secs, "login refused: throttled");
+        tracing::warn!(%username, address = %attempt.address, retry_after_secs, "login refused: throttled");
         return Ok(LoginOutcome::Throttled { retry_after_secs });
     }
     let admin = admins::find_by_username(db, &username).await?;
@@ -54,14 +54,14 @@ pub async fn log_in(
         Some(admin) => {
             login_throttle::clear_username(db, &username).await?;
             session::start(session, &admin, now).await?;
-            tracing::info!("admin logged in");
+            tracing::info!(admin = %admin.username, address = %attempt.address, "admin logged in");
             Ok(LoginOutcome::LoggedIn {
                 must_change_password: admin.must_change_password,
             })
         }
         None => {
             login_throttle::record_failure(db, &username, attempt.address, now).await?;
-            tracing::warn!("failed login");
+            tracing::warn!(%username, address = %attempt.address, "failed login");
             Ok(LoginOutcome::Refused)
         }
     }
@@ -109,7 +109,7 @@ pub async fn change_password(
         .await?
         .ok_or(ApiError::Unauthorized)?;
     session::continue_with_epoch(session, admin.id, epoch, now).await?;
-    tracing::info!("password changed; other sessions ended");
+    tracing::info!(admin = %admin.username, "password changed; other sessions ended");
     Ok(())
 }
 

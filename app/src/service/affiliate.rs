@@ -38,7 +38,7 @@ pub async fn load(deps: &AffiliateDeps) -> Result<AffiliateState, AppError> {
 }
 
 /// Validates and saves, all or nothing, if nobody saved since `version` was loaded.
-#[tracing::instrument(skip_all, fields(%admin, version))]
+#[tracing::instrument(skip_all, fields(%admin, expected_version = version))]
 pub async fn save(
     deps: &AffiliateDeps,
     admin: &str,
@@ -50,7 +50,7 @@ pub async fn save(
         .map_err(|e| ApiError::Invalid(config_error_fields(&e)))?;
     match affiliate_store::save(&deps.db, input, version, admin, deps.clock.now()).await? {
         SaveOutcome::Saved { version } => {
-            tracing::info!(version, "affiliate program settings saved");
+            tracing::info!(%admin, version, "affiliate program settings saved");
             load(deps).await
         }
         SaveOutcome::Conflict { current } => Err(ApiError::Conflict {
@@ -156,10 +156,14 @@ pub async fn act_on_form(
         None => return Ok(FormOutcome::Saved),
         Some(status) => status,
     };
-    // The history beside the form is the stored one, whatever was posted.
-    if let Ok(stored) = load(deps).await {
-        form.state.history = stored.history;
-        form.state.health = stored.health;
+    // The history beside the form is the stored one, whatever was posted; without it the page
+    // still shows what was posted.
+    match load(deps).await {
+        Ok(stored) => {
+            form.state.history = stored.history;
+            form.state.health = stored.health;
+        }
+        Err(err) => err.log(),
     }
     Ok(FormOutcome::Page(form, status))
 }

@@ -78,7 +78,7 @@ pub async fn save_settings(
         deps.clock.now(),
     )
     .await?;
-    tracing::info!("Explodely credentials saved");
+    tracing::info!(%admin, "Explodely credentials saved");
     Ok(())
 }
 
@@ -129,7 +129,7 @@ pub async fn create(
             let stored =
                 contracts::finish_attempt(&deps.db, attempt, finished, admin, deps.clock.now())
                     .await?;
-            tracing::info!(%outcome, "Explodely createaffcontract attempt");
+            tracing::info!(%admin, %outcome, "Explodely createaffcontract attempt");
             if let Some(id) = stored {
                 return Ok(ContractId::from(id));
             }

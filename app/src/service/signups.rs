@@ -146,7 +146,7 @@ pub async fn retry(deps: &SignupDeps, admin: &str, delivery: DeliveryId) -> Resu
             "only a failing, failed or exhausted delivery can be retried",
         ));
     }
-    tracing::info!("delivery retried by hand");
+    tracing::info!(%admin, delivery_id = %delivery, "delivery retried by hand");
     deps.deliveries.wake();
     Ok(())
 }
@@ -222,6 +222,7 @@ pub async fn intake(deps: &IntakeDeps, request: IntakeRequest<'_>) -> Result<Rec
     match deps.writer.record(signup).await? {
         RecordOutcome::Created(answer) => {
             tracing::info!(
+                order_id = %answer.order_id,
                 eligible = answer.eligible,
                 deliveries = answer.deliveries.len(),
                 "signup recorded"

@@ -26,7 +26,7 @@ pub async fn create(deps: &SignupDeps, admin: &str, name: &str) -> Result<String
     api_tokens::check_name(name).map_err(|e| AppError::invalid("name", e))?;
     match api_tokens::create(&deps.db, name, deps.clock.now()).await? {
         CreateToken::Created { token } => {
-            tracing::info!(token = %name, "API token created");
+            tracing::info!(%admin, token = %name, "API token created");
             Ok(token)
         }
         CreateToken::NameTaken => Err(AppError::invalid(
@@ -44,6 +44,6 @@ pub async fn revoke(deps: &SignupDeps, admin: &str, name: &str) -> Result<(), Ap
             format!("no token is named '{name}'"),
         ));
     }
-    tracing::info!("API token revoked");
+    tracing::info!(%admin, token = %name, "API token revoked");
     Ok(())
 }

@@ -87,7 +87,7 @@ pub struct DeliveryWorker {
 
 /// Claims up to `limit` due deliveries, skipping hosts in `saturated` (already at their limit in
 /// this process), so a busy tracker's deliveries wait in the database rather than in memory.
-#[tracing::instrument(name = "delivery_claim", skip_all, fields(limit, saturated = saturated.len()))]
+#[tracing::instrument(name = "delivery_claim", skip_all, fields(limit = limit, saturated = saturated.len()))]
 async fn claim(
     db: &Db,
     now: DateTime<Utc>,
@@ -516,14 +516,21 @@ async fn attempt(ctx: &DeliveryContext, recorder: &Recorder, delivery: Claimed) 
         _ => None,
     };
     let error = last_error.as_deref().unwrap_or_default();
+    // The delivery's fields are on each event as well as on the span, so a line says which
+    // delivery it is about whatever the log level lets through.
+    let id = delivery.id;
     match next_state {
         // A busy day delivers tens of thousands; they are counted on the pages, not logged.
-        DeliveryState::Delivered => tracing::debug!(status = ?outcome.status, "delivered"),
+        DeliveryState::Delivered => {
+            tracing::debug!(delivery = id, status = ?outcome.status, tries, "delivered")
+        }
         DeliveryState::Failing => tracing::info!(
-            status = ?outcome.status, next_at = %next_at, error, "delivery failed; will retry"
+            delivery = id, status = ?outcome.status, tries, next_at = %next_at, error,
+            "delivery failed; will retry"
         ),
         _ => tracing::warn!(
-            status = ?outcome.status, state = %next_state, error, "delivery given up"
+            delivery = id, status = ?outcome.status, tries, state = %next_state, error,
+            "delivery given up"
         ),
     }
     let finished = Finished {
@@ -543,6 +550,6 @@ async fn attempt(ctx: &DeliveryContext, recorder: &Recorder, delivery: Claimed) 
     };
     if let Err(err) = recorder.store(&ctx.db, finished).await {
         // The lease expires and the delivery is tried again: at least once, never lost.
-        tracing::error!(error = %err, "cannot store a delivery attempt");
+        tracing::error!(error = %err, delivery = id, "cannot store a delivery attempt");
     }
 }
