@@ -47,18 +47,27 @@ pub struct ServeArgs {
     /// Directory holding the built site (pkg/ with the wasm, JavaScript and CSS).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
-    /// Mark the session cookie Secure; set to true whenever affdesk is reached over HTTPS.
+    /// Mark the session cookie Secure (and name it `__Host-affdesk_session`); on by itself when
+    /// AFFDESK_PUBLIC_ORIGIN is https.
     #[arg(long, env = "AFFDESK_COOKIE_SECURE", default_value_t = false, action = ArgAction::Set)]
     pub cookie_secure: bool,
     /// Minutes without a request after which a session ends.
     #[arg(long, env = "AFFDESK_SESSION_IDLE_MINUTES", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=1440))]
     pub session_idle_minutes: u32,
+    /// Hours after login at which a session ends, however busy.
+    #[arg(long, env = "AFFDESK_SESSION_MAX_HOURS", default_value_t = 12,
+          value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub session_max_hours: u32,
     /// The origin browsers use to reach affdesk (https://affdesk.example.com), when it differs from
     /// the Host header affdesk receives (behind a reverse proxy).
     #[arg(long, env = "AFFDESK_PUBLIC_ORIGIN")]
     pub public_origin: Option<String>,
-    /// Take the client address from the last X-Forwarded-For entry. Only behind a proxy that sets it.
+    /// Reverse proxies (comma-separated IPs or CIDR ranges) whose X-Forwarded-For names the
+    /// client: it is read only on connections from these, right to left past them.
+    #[arg(long, env = "AFFDESK_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+    /// Deprecated: trusts X-Forwarded-For from a proxy on this machine; use AFFDESK_TRUSTED_PROXIES.
     #[arg(long, env = "AFFDESK_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set)]
     pub trust_forwarded_for: bool,
     /// Non-public addresses affdesk may call anyway (links, "Send test"): comma-separated IPs or

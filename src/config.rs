@@ -24,8 +24,10 @@ pub struct Settings {
     pub site_root: String,
     pub cookie_secure: bool,
     pub session_idle_timeout: TimeDelta,
+    pub session_max_lifetime: TimeDelta,
     pub public_origin: Option<String>,
-    pub trust_forwarded_for: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is read.
+    pub trusted_proxies: AllowList,
     /// Non-public addresses outbound calls may reach.
     pub outbound_allow: AllowList,
     pub delivery_limits: DeliveryLimits,
@@ -58,6 +60,16 @@ impl DatabaseSettings {
 }
 
 impl Settings {
+    /// Whether the session cookie is `Secure`: when configured, and whenever browsers reach
+    /// affdesk over HTTPS (an https public origin).
+    pub fn secure_cookies(&self) -> bool {
+        self.cookie_secure
+            || self
+                .public_origin
+                .as_deref()
+                .is_some_and(|origin| origin.starts_with("https://"))
+    }
+
     pub fn from_args(global: &GlobalArgs, serve: &ServeArgs) -> anyhow::Result<Self> {
         let public_origin = serve
             .public_origin
@@ -77,14 +89,9 @@ impl Settings {
             .secret_key_file
             .clone()
             .unwrap_or_else(|| default_key_file(&global.database_url));
-        if !(serve.explodely_url.starts_with("https://")
-            || serve.explodely_url.starts_with("http://"))
-        {
-            bail!(
-                "AFFDESK_EXPLODELY_URL {:?} must be an http(s) URL",
-                serve.explodely_url
-            );
-        }
+        app::domain::explodely::check_endpoint(&serve.explodely_url, &outbound_allow).map_err(
+            |why| anyhow::anyhow!("AFFDESK_EXPLODELY_URL {:?} {why}", serve.explodely_url),
+        )?;
         Ok(Self {
             explodely_url: serve.explodely_url.clone(),
             explodely_timeout: app::server::remote::explodely::TIMEOUT,
@@ -103,8 +110,9 @@ impl Settings {
             site_root: serve.site_root.clone(),
             cookie_secure: serve.cookie_secure,
             session_idle_timeout: TimeDelta::minutes(i64::from(serve.session_idle_minutes)),
+            session_max_lifetime: TimeDelta::hours(i64::from(serve.session_max_hours)),
             public_origin,
-            trust_forwarded_for: serve.trust_forwarded_for,
+            trusted_proxies: trusted_proxies(serve)?,
             outbound_allow,
             bootstrap_admin: Some(bootstrap_admin),
         })
@@ -122,8 +130,9 @@ impl Settings {
             site_root: "target/site".to_owned(),
             cookie_secure: false,
             session_idle_timeout: TimeDelta::minutes(30),
+            session_max_lifetime: TimeDelta::hours(12),
             public_origin: None,
-            trust_forwarded_for: false,
+            trusted_proxies: AllowList::default(),
             outbound_allow: AllowList::parse("127.0.0.0/8, ::1").expect("valid allow-list"),
             delivery_limits: DeliveryLimits::default(),
             delivery_timeout: app::server::remote::outbound::TOTAL_TIMEOUT,
@@ -141,6 +150,20 @@ impl Settings {
 
 /// The key file beside a SQLite database (`affdesk.db` -> `affdesk.db.key`); `./affdesk.key`
 /// otherwise.
+/// `AFFDESK_TRUSTED_PROXIES`; the older `AFFDESK_TRUST_FORWARDED_FOR=true` alone trusts a proxy
+/// on this machine (loopback) only, which is where it was meant for.
+fn trusted_proxies(serve: &ServeArgs) -> anyhow::Result<AllowList> {
+    let listed = serve.trusted_proxies.trim();
+    if listed.is_empty() && serve.trust_forwarded_for {
+        tracing::warn!(
+            "AFFDESK_TRUST_FORWARDED_FOR is deprecated: X-Forwarded-For is now read only from \
+             proxies on this machine; name your proxies in AFFDESK_TRUSTED_PROXIES instead"
+        );
+        return Ok(AllowList::parse("127.0.0.0/8, ::1").expect("a valid list"));
+    }
+    AllowList::parse(listed).map_err(|e| anyhow::anyhow!("AFFDESK_TRUSTED_PROXIES: {e}"))
+}
+
 fn default_key_file(database_url: &str) -> std::path::PathBuf {
     let path = database_url
         .strip_prefix("sqlite://")

@@ -6,7 +6,7 @@ use crate::config::{DatabaseSettings, Settings};
 use anyhow::Context;
 use app::server::clock::{Clock, SystemClock};
 use app::server::http::guard;
-use app::server::http::session::SESSION_COOKIE;
+use app::server::http::session;
 use app::server::http::{affiliate_form, auth_http, contract_form, intake, posted_page};
 use app::server::remote::explodely::ExplodelyClient;
 use app::server::remote::outbound::OutboundClient;
@@ -166,12 +166,15 @@ fn app_state(
 ) -> anyhow::Result<AppState> {
     Ok(AppState {
         passwords: PasswordService::default(),
+        login_turns: Default::default(),
         outbound: OutboundClient::new(settings.outbound_allow.clone(), settings.delivery_timeout)
             .context("building the outbound HTTP client")?,
         auth: Arc::new(AuthConfig {
             idle_timeout: settings.session_idle_timeout,
+            max_lifetime: settings.session_max_lifetime,
+            secure_cookies: settings.secure_cookies(),
             public_origin: settings.public_origin.clone(),
-            trust_forwarded_for: settings.trust_forwarded_for,
+            trusted_proxies: settings.trusted_proxies.clone(),
             ..AuthConfig::default()
         }),
         clock,
@@ -312,10 +315,10 @@ where
 {
     let idle = time::Duration::seconds(settings.session_idle_timeout.num_seconds());
     let sessions = SessionManagerLayer::new(HashedIds(store))
-        .with_name(SESSION_COOKIE)
+        .with_name(session::cookie_name(settings.secure_cookies()))
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(settings.cookie_secure)
+        .with_secure(settings.secure_cookies())
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle));
 

@@ -21,7 +21,177 @@ on_both_backends!(
     changing_the_password_ends_the_other_sessions,
     a_one_time_password_forces_a_new_password_first,
     health_check_reports_the_database,
+    a_busy_session_still_ends_at_its_absolute_lifetime,
+    an_https_origin_makes_the_cookie_secure_and_host_prefixed,
+    authenticated_answers_are_never_stored,
+    a_forged_forwarded_for_line_does_not_escape_the_address_throttle,
+    two_hundred_wrong_passwords_at_once_are_checked_at_most_five_times,
+    failures_from_elsewhere_do_not_lock_an_admin_out,
 );
+
+/// 200 wrong-password logins for one admin from one address, all at once: attempts take turns
+/// and are counted before their check, so at most five passwords are checked; the admin, from
+/// the browser they logged in with before (its device cookie), logs in during the attack.
+async fn two_hundred_wrong_passwords_at_once_are_checked_at_most_five_times(app: &TestApp) {
+    app.create_admin("alice", PASSWORD, false).await;
+    let browser = app.client();
+    assert_eq!(location(&app.login(&browser, "alice", PASSWORD).await), "/");
+    browser.post(app.url("/logout")).send().await.unwrap();
+    let before = app.state.passwords.verifies();
+    let attacker = app.bare_client();
+    let attack: Vec<_> = (0..200)
+        .map(|_| {
+            let request = attacker
+                .post(app.url("/login"))
+                .form(&[("username", "alice"), ("password", "wrong password!")]);
+            tokio::spawn(async move { request.send().await.map(|r| r.status()) })
+        })
+        .collect();
+    let admin = app.login(&browser, "alice", PASSWORD).await;
+    for attempt in attack {
+        let status = attempt.await.unwrap().unwrap();
+        assert!(
+            [StatusCode::SEE_OTHER, StatusCode::SERVICE_UNAVAILABLE].contains(&status),
+            "{status}"
+        );
+    }
+    // One check is the admin's own.
+    let checked = app.state.passwords.verifies() - before - 1;
+    println!("200 concurrent wrong-password logins from one address: {checked} password checks");
+    assert!(checked <= 5, "{checked} passwords were checked");
+    assert_eq!(location(&admin), "/", "the admin logs in during the attack");
+    // The attacker's address is throttled, a fresh browser there too; the admin's is not.
+    let fresh = app.login(&app.client(), "alice", PASSWORD).await;
+    assert!(
+        location(&fresh).starts_with("/login?error=throttled"),
+        "{}",
+        location(&fresh)
+    );
+}
+
+/// Failures for an admin from one address do not keep them out from another: the username
+/// alone is never throttled.
+async fn failures_from_elsewhere_do_not_lock_an_admin_out(app: &TestApp) {
+    let server = app
+        .another_on_same_database(|s| {
+            s.trusted_proxies = app::domain::address::AllowList::parse("127.0.0.1").unwrap();
+        })
+        .await;
+    server.create_admin("alice", PASSWORD, false).await;
+    let from = |address: &'static str, password: &'static str| {
+        server
+            .bare_client()
+            .post(server.url("/login"))
+            .header("x-forwarded-for", address)
+            .form(&[("username", "alice"), ("password", password)])
+            .send()
+    };
+    for _ in 0..6 {
+        from("198.51.100.1", "wrong password!").await.unwrap();
+    }
+    let attacker_again = from("198.51.100.1", PASSWORD).await.unwrap();
+    assert!(location(&attacker_again).starts_with("/login?error=throttled"));
+    let admin = from("203.0.113.7", PASSWORD).await.unwrap();
+    assert_eq!(
+        location(&admin),
+        "/",
+        "the admin's own address is not locked out"
+    );
+    server.cleanup().await;
+}
+
+/// Behind a trusted proxy (the tests' own 127.0.0.1), the client sends an `X-Forwarded-For`
+/// line of its own, different each time; the proxy's line, which comes last, names the real
+/// client, and that address is throttled after five failures.
+async fn a_forged_forwarded_for_line_does_not_escape_the_address_throttle(app: &TestApp) {
+    let server = app
+        .another_on_same_database(|s| {
+            s.trusted_proxies = app::domain::address::AllowList::parse("127.0.0.1").unwrap();
+        })
+        .await;
+    server.create_admin("alice", PASSWORD, false).await;
+    let attempt = |n: usize, username: &'static str, password: &'static str| {
+        server
+            .bare_client()
+            .post(server.url("/login"))
+            .header("x-forwarded-for", format!("6.6.6.{n}"))
+            .header("x-forwarded-for", "203.0.113.7")
+            .form(&[("username", username), ("password", password)])
+            .send()
+    };
+    for (n, name) in ["u1", "u2", "u3", "u4", "u5"].into_iter().enumerate() {
+        let res = attempt(n, name, "wrong password!").await.unwrap();
+        assert!(
+            location(&res).contains("error=invalid"),
+            "{}",
+            location(&res)
+        );
+    }
+    let res = attempt(9, "alice", PASSWORD).await.unwrap();
+    assert!(
+        location(&res).starts_with("/login?error=throttled"),
+        "the real client's address is throttled: {}",
+        location(&res)
+    );
+    server.cleanup().await;
+}
+
+async fn a_busy_session_still_ends_at_its_absolute_lifetime(app: &TestApp) {
+    let client = app.logged_in_admin().await;
+    // A request every 25 minutes keeps it from ever being idle, for 11 h 40 min.
+    for _ in 0..28 {
+        app.clock.advance(TimeDelta::minutes(25));
+        let res = client.get(app.url("/")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    // 12 h 5 min after login: over, however busy.
+    app.clock.advance(TimeDelta::minutes(25));
+    let res = client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(location(&res).starts_with("/login"), "{}", location(&res));
+}
+
+async fn an_https_origin_makes_the_cookie_secure_and_host_prefixed(app: &TestApp) {
+    let server = app
+        .another_on_same_database(|s| {
+            s.public_origin = Some("https://affdesk.example.com".to_owned());
+        })
+        .await;
+    server.create_admin("carol", PASSWORD, false).await;
+    let res = server.login(&server.client(), "carol", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("__Host-affdesk_session="))
+        .expect("a __Host- session cookie")
+        .to_owned();
+    assert!(cookie.contains("Secure"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    server.cleanup().await;
+}
+
+async fn authenticated_answers_are_never_stored(app: &TestApp) {
+    let client = app.logged_in_admin().await;
+    for path in ["/", "/settings/affiliate", "/settings/api-tokens"] {
+        let res = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(res.headers()["cache-control"], "no-store", "{path}");
+    }
+    let token = app
+        .call(
+            &client,
+            app::api::signups::CreateToken {
+                name: "cache-check".to_owned(),
+            },
+        )
+        .await;
+    assert_eq!(token.status(), StatusCode::OK);
+    assert_eq!(token.headers()["cache-control"], "no-store");
+}
 
 async fn login_succeeds_and_shows_the_admin_shell(app: &TestApp) {
     app.create_admin("alice", PASSWORD, false).await;

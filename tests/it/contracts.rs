@@ -296,7 +296,16 @@ async fn each_documented_error_lands_where_it_belongs_and_creates_nothing(app: &
 
 async fn unreadable_replies_and_server_errors_create_nothing(app: &TestApp) {
     let logs = LogCapture::start();
+    // A "created" reply padded past the 64 KB affdesk reads: not Explodely's.
+    let oversized: &'static str = Box::leak(
+        format!(
+            r#"{{"contract_created":"ok","contractid":"1","pad":"{}"}}"#,
+            "x".repeat(70 * 1024)
+        )
+        .into_boxed_str(),
+    );
     let cases = [
+        (200, oversized, 0),
         (500, r#"{"contract_created":"ok","contractid":"1"}"#, 0),
         (200, "<html>maintenance</html>", 0),
         (200, "", 0),

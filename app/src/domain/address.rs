@@ -6,20 +6,36 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Why an address is not public, in words for the admin; `None` for a public address.
-pub fn non_public_reason(ip: IpAddr) -> Option<&'static str> {
+pub fn non_public_reason(ip: IpAddr) -> Option<String> {
     match ip {
-        IpAddr::V4(v4) => v4_reason(v4),
+        IpAddr::V4(v4) => v4_reason(v4).map(str::to_owned),
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
-                return v4_reason(v4);
+                return v4_reason(v4).map(str::to_owned);
             }
-            v6_reason(v6)
+            if let Some(reason) = v6_reason(v6) {
+                return Some(reason.to_owned());
+            }
+            let (embedding, v4) = embedded_ipv4(v6)?;
+            match v4_reason(v4) {
+                Some(reason) => Some(format!("{} of {v4}, {reason}", embedding.name())),
+                // Deprecated since 2006 (RFC 4291 §2.5.5.1) and never a tracker's address, so
+                // refused whatever it embeds: nothing legitimate breaks, and no host's tunnel
+                // set-up decides where such an address goes.
+                None if embedding == Embedding::Ipv4Compatible => {
+                    Some("a deprecated IPv4-compatible address".to_owned())
+                }
+                // A NAT64 gateway or 6to4 relay forwards to the public IPv4 address, where
+                // affdesk may call anyway; refusing would also break every IPv4-only tracker on
+                // an IPv6-only server whose DNS64 answers with such addresses.
+                None => None,
+            }
         }
     }
 }
 
 fn v4_reason(ip: Ipv4Addr) -> Option<&'static str> {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     if ip.is_loopback() {
         Some("a loopback address")
     } else if ip.is_private() {
@@ -32,6 +48,10 @@ fn v4_reason(ip: Ipv4Addr) -> Option<&'static str> {
         Some("a broadcast or multicast address")
     } else if a == 100 && (64..128).contains(&b) {
         Some("a carrier-grade NAT address")
+    } else if a == 192 && b == 0 && c == 0 {
+        Some("an IETF protocol address")
+    } else if a == 198 && (18..20).contains(&b) {
+        Some("a network benchmarking address")
     } else if a >= 240 {
         Some("a reserved address")
     } else {
@@ -40,6 +60,7 @@ fn v4_reason(ip: Ipv4Addr) -> Option<&'static str> {
 }
 
 fn v6_reason(ip: Ipv6Addr) -> Option<&'static str> {
+    let bits = u128::from(ip);
     let first = ip.segments()[0];
     if ip.is_loopback() {
         Some("a loopback address")
@@ -51,6 +72,54 @@ fn v6_reason(ip: Ipv6Addr) -> Option<&'static str> {
         Some("a link-local address")
     } else if ip.is_multicast() {
         Some("a multicast address")
+    } else if bits >> 80 == 0x0064_ff9b_0001 {
+        // 64:ff9b:1::/48 (RFC 8215) is for NAT64 inside one network, in whatever form it
+        // chooses, so no embedded IPv4 address can be read from it to judge.
+        Some("a local-use NAT64 address")
+    } else if bits >> 96 == 0x2001_0000 {
+        // 2001::/32 (RFC 4380): the client's IPv4 address is stored inverted and the packets go
+        // through a relay; a tracker has no reason to use Teredo, so the whole range is refused.
+        Some("a Teredo tunnel address")
+    } else {
+        None
+    }
+}
+
+/// How an IPv6 address carries an IPv4 address that its packets end up at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Embedding {
+    /// `64:ff9b::/96`, NAT64's well-known prefix (RFC 6052): the last 32 bits.
+    Nat64,
+    /// `2002::/16` (RFC 3056): bits 16 to 48.
+    SixToFour,
+    /// `::a.b.c.d` (RFC 4291, deprecated): the last 32 bits after 96 zero bits.
+    Ipv4Compatible,
+}
+
+impl Embedding {
+    fn name(self) -> &'static str {
+        match self {
+            Embedding::Nat64 => "a NAT64 address",
+            Embedding::SixToFour => "a 6to4 address",
+            Embedding::Ipv4Compatible => "an IPv4-compatible address",
+        }
+    }
+}
+
+/// The IPv4 address inside a NAT64, 6to4 or IPv4-compatible IPv6 address: such an address
+/// reaches that IPv4 address (through a gateway, a relay or a tunnel), so `64:ff9b::10.0.0.1`
+/// must be judged as 10.0.0.1 (RFC 6052 §3.1; OWASP's SSRF cheat sheet). IPv4-mapped addresses
+/// (`::ffff:a.b.c.d`) are read by the callers as the IPv4 address itself.
+fn embedded_ipv4(ip: Ipv6Addr) -> Option<(Embedding, Ipv4Addr)> {
+    let bits = u128::from(ip);
+    // The truncating casts keep the low 32 bits: the IPv4 address once shifted into place.
+    if bits >> 32 == 0x0064_ff9b_0000_0000_0000_0000 {
+        Some((Embedding::Nat64, Ipv4Addr::from(bits as u32)))
+    } else if bits >> 112 == 0x2002 {
+        Some((Embedding::SixToFour, Ipv4Addr::from((bits >> 80) as u32)))
+    } else if bits >> 32 == 0 && bits > 1 {
+        // `::` and `::1` are the unspecified and loopback addresses, not IPv4-compatible ones.
+        Some((Embedding::Ipv4Compatible, Ipv4Addr::from(bits as u32)))
     } else {
         None
     }
@@ -86,6 +155,10 @@ impl AllowList {
         Ok(AllowList(entries))
     }
 
+    /// An IPv4-mapped address (`::ffff:10.0.0.1`) matches as its IPv4 address; any other IPv6
+    /// address only as written: `10.0.0.0/8` does not allow the NAT64 address
+    /// `64:ff9b::10.0.0.1`, which goes through a gateway that may see another network; list
+    /// `64:ff9b::10.0.0.1` (or `64:ff9b::/96`) to allow it.
     pub fn allows(&self, ip: IpAddr) -> bool {
         let ip = match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
@@ -147,6 +220,133 @@ mod tests {
         for good in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "172.32.0.1"] {
             assert_eq!(non_public_reason(ip(good)), None, "{good}");
         }
+    }
+
+    #[test]
+    fn special_purpose_ipv4_ranges_are_refused() {
+        for bad in [
+            "192.0.0.1",
+            "192.0.0.170",
+            "192.0.0.255",
+            "198.18.0.1",
+            "198.19.255.255",
+            "::ffff:198.18.0.1",
+        ] {
+            assert!(non_public_reason(ip(bad)).is_some(), "{bad}");
+        }
+        assert_eq!(
+            non_public_reason(ip("192.0.0.8")).as_deref(),
+            Some("an IETF protocol address")
+        );
+        assert_eq!(
+            non_public_reason(ip("198.18.0.1")).as_deref(),
+            Some("a network benchmarking address")
+        );
+        for good in [
+            "192.0.1.1",
+            "191.255.255.255",
+            "198.17.255.255",
+            "198.20.0.0",
+        ] {
+            assert_eq!(non_public_reason(ip(good)), None, "{good}");
+        }
+    }
+
+    #[test]
+    fn ipv6_addresses_that_embed_an_internal_ipv4_address_are_refused() {
+        for bad in [
+            // NAT64, well-known prefix: the last 32 bits.
+            "64:ff9b::127.0.0.1",
+            "64:ff9b::10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::192.168.1.1",
+            "64:ff9b::100.64.0.1",
+            "64:ff9b::0.0.0.0",
+            // NAT64, local-use prefix: refused whatever it embeds.
+            "64:ff9b:1::1",
+            "64:ff9b:1::8.8.8.8",
+            "64:ff9b:1:ffff:ffff:ffff:ffff:ffff",
+            // 6to4: bits 16 to 48.
+            "2002:7f00:1::",
+            "2002:a00:1::1",
+            "2002:a9fe:a9fe::1",
+            "2002:c0a8:101:1::1",
+            // IPv4-compatible (deprecated): refused whatever it embeds.
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "::169.254.169.254",
+            "::8.8.8.8",
+            "::0.0.0.2",
+            // Teredo.
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+        ] {
+            assert!(non_public_reason(ip(bad)).is_some(), "{bad}");
+        }
+        for good in [
+            "64:ff9b::8.8.8.8",
+            "64:ff9b::93.184.216.34",
+            "2002:5db8:d822::1",
+            "2001:4860:4860::8888",
+            "2001:1::1",
+            "64:ff9a::10.0.0.1",
+            "64:ff9b:2::10.0.0.1",
+            "2003::a00:1",
+        ] {
+            assert_eq!(non_public_reason(ip(good)), None, "{good}");
+        }
+    }
+
+    #[test]
+    fn an_embedded_address_is_named_in_the_reason() {
+        let reason = |s: &str| non_public_reason(ip(s)).unwrap_or_default();
+        assert_eq!(
+            reason("64:ff9b::10.0.0.1"),
+            "a NAT64 address of 10.0.0.1, a private network address"
+        );
+        assert_eq!(
+            reason("2002:a9fe:a9fe::"),
+            "a 6to4 address of 169.254.169.254, a link-local address (such as a cloud metadata service)"
+        );
+        assert_eq!(
+            reason("::127.0.0.1"),
+            "an IPv4-compatible address of 127.0.0.1, a loopback address"
+        );
+        assert_eq!(reason("::8.8.8.8"), "a deprecated IPv4-compatible address");
+        assert_eq!(reason("64:ff9b:1::1"), "a local-use NAT64 address");
+        assert_eq!(reason("2001::1"), "a Teredo tunnel address");
+        // `::` and `::1` keep their own reasons.
+        assert_eq!(reason("::"), "an unspecified address");
+        assert_eq!(reason("::1"), "a loopback address");
+        let refused = AllowList::default()
+            .check(ip("64:ff9b::127.0.0.1"))
+            .unwrap_err();
+        assert!(
+            refused.contains("NAT64") && refused.contains("127.0.0.1, a loopback address"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn the_allow_list_admits_an_embedding_address_only_as_written() {
+        let list = AllowList::parse("64:ff9b::/96, 2002:a00:1::1, ::10.0.0.1, 2001::/32").unwrap();
+        for allowed in [
+            "64:ff9b::10.0.0.1",
+            "64:ff9b::127.0.0.1",
+            "2002:a00:1::1",
+            "::10.0.0.1",
+            "2001::1",
+        ] {
+            assert!(list.check(ip(allowed)).is_ok(), "{allowed}");
+        }
+        for refused in ["2002:a00:1::2", "::10.0.0.2", "64:ff9b:1::1"] {
+            assert!(list.check(ip(refused)).is_err(), "{refused}");
+        }
+        // The IPv4 range does not cover the NAT64 address: a gateway may see another network.
+        let v4_only = AllowList::parse("10.0.0.0/8").unwrap();
+        assert!(v4_only.check(ip("10.0.0.1")).is_ok());
+        assert!(v4_only.check(ip("::ffff:10.0.0.1")).is_ok());
+        assert!(v4_only.check(ip("64:ff9b::10.0.0.1")).is_err());
     }
 
     #[test]

@@ -1,6 +1,38 @@
 //! Settings -> Explodely: the account username and API key, checked before they are stored.
 
+use super::address::AllowList;
 use super::field_error::FieldError;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Checks the configured Explodely endpoint: every request carries the account's API key, so it
+/// must travel over HTTPS. Plain `http://` is accepted only for an address the operator's
+/// outbound allow-list names (a local stand-in, as in tests), written as an IP address or
+/// `localhost`.
+pub fn check_endpoint(url: &str, allow: &AllowList) -> Result<(), String> {
+    if url.starts_with("https://") {
+        return Ok(());
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err("must be an https:// URL".to_owned());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    let addresses: Vec<IpAddr> = if host.eq_ignore_ascii_case("localhost") {
+        vec![Ipv4Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into()]
+    } else {
+        host.parse().into_iter().collect()
+    };
+    if !addresses.is_empty() && addresses.iter().all(|ip| allow.allows(*ip)) {
+        return Ok(());
+    }
+    Err(format!(
+        "must be an https:// URL: it carries the API key. Plain http:// is accepted only for an \
+         address AFFDESK_OUTBOUND_ALLOW names, and {host:?} is not one"
+    ))
+}
 
 /// The credentials as typed; an empty key keeps the stored one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +100,23 @@ impl CredentialsInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_endpoint_is_https_unless_the_allow_list_names_a_plain_address() {
+        let none = AllowList::default();
+        let local = AllowList::parse("127.0.0.0/8, ::1").unwrap();
+        assert!(check_endpoint("https://explodely.com/api/v1/aff", &none).is_ok());
+        assert!(check_endpoint("http://explodely.com/api/v1/aff", &none).is_err());
+        assert!(check_endpoint("http://explodely.com/api/v1/aff", &local).is_err());
+        assert!(check_endpoint("http://127.0.0.1:9000/api/v1/aff", &none).is_err());
+        assert!(check_endpoint("http://127.0.0.1:9000/api/v1/aff", &local).is_ok());
+        assert!(check_endpoint("http://[::1]:9000/aff", &local).is_ok());
+        assert!(check_endpoint("http://localhost:9000/aff", &local).is_ok());
+        assert!(check_endpoint("http://10.0.0.5/aff", &local).is_err());
+        assert!(check_endpoint("ftp://explodely.com/", &local).is_err());
+        let message = check_endpoint("http://explodely.com/", &local).unwrap_err();
+        assert!(message.contains("AFFDESK_OUTBOUND_ALLOW"), "{message}");
+    }
 
     fn input(username: &str, api_key: &str) -> CredentialsInput {
         CredentialsInput {

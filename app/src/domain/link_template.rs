@@ -1,7 +1,7 @@
 //! Affiliate links: text with `${name}` placeholders in H-Sphere's syntax, parsed once and never
 //! evaluated by a template engine. Rendering percent-encodes each value and leaves the admin's
 //! own text exactly as typed, so a signup's values can never add a parameter, a path segment or
-//! a fragment to the URL.
+//! a fragment to the URL; nor can they remove a path segment (see `keep_path_segments`).
 
 use super::percent::encode_component;
 use serde::{Deserialize, Serialize};
@@ -328,17 +328,84 @@ impl LinkTemplate {
         })
     }
 
-    /// The URL to call for a signup: the admin's text as is, each value percent-encoded.
+    /// The URL to call for a signup: the admin's text as is, each value percent-encoded (and,
+    /// where a value would make a path segment `.` or `..`, its dots encoded twice: see
+    /// `keep_path_segments`).
     pub fn render(&self, values: &SignupValues) -> String {
         let mut out = String::with_capacity(self.source.len() + 64);
+        // Which bytes of `out` a value wrote.
+        let mut from_value = Vec::with_capacity(out.capacity());
         for piece in &self.pieces {
             match piece {
                 Piece::Text(text) => out.push_str(text),
                 Piece::Token(token) => out.push_str(&encode_component(values.get(*token))),
             }
+            from_value.resize(out.len(), matches!(piece, Piece::Token(_)));
         }
-        out
+        keep_path_segments(out, &from_value)
     }
+}
+
+/// Whether a URL parser drops this path segment: `.` or `..`, each dot written `.`, `%2e` or
+/// `%2E`. The URL standard (WHATWG), which the `url` crate that calls the link follows, removes
+/// `.` and removes `..` with the segment before it.
+fn is_dot_segment(segment: &str) -> bool {
+    matches!(
+        segment.to_ascii_lowercase().as_str(),
+        "." | "%2e" | ".." | ".%2e" | "%2e." | "%2e%2e"
+    )
+}
+
+/// A value must not move the call to another path: with the link
+/// `https://t.example/track/${user_name}/x` and the user name `..` the URL would be
+/// `https://t.example/track/../x`, which URL parsers resolve to `https://t.example/x`. So a path
+/// segment (between the admin's `/`s, before the `?` or `#`) that is a dot segment and has
+/// characters from a value gets those characters encoded instead: each `.` as `%252E` (the
+/// encoding of `%2E`), anything else (a `2` or `e` after the admin's own `%`) as `%XX`.
+///
+/// No spelling of a segment `.` or `..` survives a URL parser (`%2E` is a dot to it too), so
+/// the tracker cannot receive the value itself there; `%252E%252E` reads as `%2E%2E`, a visible
+/// encoding of `..` that a tracker can decode once more, and keeps the segment non-empty (an
+/// empty segment `//` is merged away by many web servers). The admin's own characters, and
+/// values in the query or fragment, where dots mean nothing, are left exactly as they are.
+fn keep_path_segments(url: String, from_value: &[bool]) -> String {
+    // Values never stand in the scheme or host and write no `/`, `?` or `#` (they are
+    // percent-encoded), so these places are the admin's.
+    let Some(authority) = url.find("://").map(|i| i + 3) else {
+        return url;
+    };
+    let path_start = url[authority..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| authority + i);
+    let path_end = url[path_start..]
+        .find(['?', '#'])
+        .map_or(url.len(), |i| path_start + i);
+    let mut out = String::with_capacity(url.len() + 16);
+    out.push_str(&url[..path_start]);
+    let mut offset = path_start;
+    for (i, segment) in url[path_start..path_end].split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        let written_by_value = &from_value[offset..offset + segment.len()];
+        if is_dot_segment(segment) && written_by_value.contains(&true) {
+            // A dot segment is ASCII, so each byte is a character.
+            for (byte, &by_value) in segment.bytes().zip(written_by_value) {
+                if !by_value {
+                    out.push(char::from(byte));
+                } else if byte == b'.' {
+                    out.push_str("%252E");
+                } else {
+                    out.push_str(&format!("%{byte:02X}"));
+                }
+            }
+        } else {
+            out.push_str(segment);
+        }
+        offset += segment.len() + 1;
+    }
+    out.push_str(&url[path_end..]);
+    out
 }
 
 /// Refuses a character no link may contain; `position` counts from 1.
@@ -646,6 +713,130 @@ mod tests {
         }
     }
 
+    /// The path the `url` crate (as the server's HTTP client) sends a rendered link to.
+    fn called_path(link: &str, values: &SignupValues) -> String {
+        url::Url::parse(&render(link, values))
+            .unwrap()
+            .path()
+            .to_owned()
+    }
+
+    #[test]
+    fn a_dot_value_cannot_move_the_call_to_another_path() {
+        let link = "https://t.example/track/${user_name}/x";
+        for (value, segment) in [(".", "%252E"), ("..", "%252E%252E")] {
+            let values = only(Token::UserName, value);
+            assert_eq!(
+                render(link, &values),
+                format!("https://t.example/track/{segment}/x"),
+                "{value:?}"
+            );
+            assert_eq!(
+                called_path(link, &values),
+                format!("/track/{segment}/x"),
+                "{value:?}"
+            );
+        }
+        // As the last segment, and as the first.
+        let values = only(Token::UserName, "..");
+        assert_eq!(
+            called_path("https://t.example/track/${user_name}", &values),
+            "/track/%252E%252E"
+        );
+        assert_eq!(
+            called_path("https://t.example/${user_name}/x?a=1", &values),
+            "/%252E%252E/x"
+        );
+        // Two values, or a value and the admin's own dot, that spell `..` together.
+        let values = SignupValues {
+            user_name: ".".into(),
+            domain: ".".into(),
+            ..SignupValues::default()
+        };
+        assert_eq!(
+            called_path("https://t.example/track/${user_name}${domain}/x", &values),
+            "/track/%252E%252E/x"
+        );
+        let values = only(Token::UserName, ".");
+        for (link, path) in [
+            ("https://t.example/track/.${user_name}/x", "/track/.%252E/x"),
+            ("https://t.example/track/${user_name}./x", "/track/%252E./x"),
+            (
+                "https://t.example/track/%2e${user_name}/x",
+                "/track/%2e%252E/x",
+            ),
+            (
+                "https://t.example/track/%2E${user_name}/x",
+                "/track/%2E%252E/x",
+            ),
+        ] {
+            assert_eq!(called_path(link, &values), path, "{link}");
+        }
+        // A value that completes the admin's `%2` to `%2e` (a dot) is encoded as well.
+        for (value, path) in [("e", "/track/%2%65/x"), ("E", "/track/%2%45/x")] {
+            assert_eq!(
+                called_path(
+                    "https://t.example/track/%2${user_name}/x",
+                    &only(Token::UserName, value)
+                ),
+                path,
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn dots_are_left_alone_where_they_move_nothing() {
+        let values = only(Token::UserName, "..");
+        for (link, rendered) in [
+            (
+                "https://t.example/track/x?u=${user_name}",
+                "https://t.example/track/x?u=..",
+            ),
+            (
+                "https://t.example/track?u=${user_name}#${user_name}",
+                "https://t.example/track?u=..#..",
+            ),
+            (
+                "https://t.example/track/x#/${user_name}/",
+                "https://t.example/track/x#/../",
+            ),
+            (
+                "https://t.example/track/u${user_name}/x",
+                "https://t.example/track/u../x",
+            ),
+            (
+                "https://t.example/track/${user_name}./x",
+                "https://t.example/track/.../x",
+            ),
+        ] {
+            assert_eq!(render(link, &values), rendered, "{link}");
+            assert_eq!(
+                url::Url::parse(rendered).unwrap().as_str(),
+                rendered,
+                "{link}"
+            );
+        }
+        for value in ["...", "a.", ".a", "%2e", "%2E%2E"] {
+            assert_eq!(
+                render(
+                    "https://t.example/track/${user_name}/x",
+                    &only(Token::UserName, value)
+                ),
+                format!("https://t.example/track/{}/x", encode_component(value)),
+                "{value:?}"
+            );
+        }
+        // The admin's own dot segments are the admin's: an empty value adds nothing to encode.
+        assert_eq!(
+            render(
+                "https://t.example/track/..${user_name}/x",
+                &SignupValues::default()
+            ),
+            "https://t.example/track/../x"
+        );
+    }
+
     #[test]
     fn the_admins_text_is_left_alone_and_double_dollar_is_a_dollar() {
         assert_eq!(
@@ -816,8 +1007,18 @@ mod tests {
         use super::super::*;
         use proptest::prelude::*;
 
+        /// Any text; often one of dots (`.`, `..`, `...`) or of the characters that spell a dot
+        /// after a `%` (`2e`), which would make a path segment a URL parser drops.
+        fn any_value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                3 => any::<String>(),
+                1 => "\\.{1,3}",
+                1 => "[.eE2%]{1,3}",
+            ]
+        }
+
         fn any_values() -> impl Strategy<Value = SignupValues> {
-            proptest::collection::vec(any::<String>(), 13).prop_map(|v| {
+            proptest::collection::vec(any_value(), 13).prop_map(|v| {
                 let mut it = v.into_iter();
                 let mut next = || it.next().unwrap();
                 SignupValues {
@@ -840,6 +1041,35 @@ mod tests {
 
         fn any_token() -> impl Strategy<Value = Token> {
             proptest::sample::select(Token::ALL.to_vec())
+        }
+
+        /// The values with each non-empty one replaced by `x`, which means nothing to a URL
+        /// parser: what a link's path looks like when its values change nothing.
+        fn neutral(values: &SignupValues) -> SignupValues {
+            fn x(value: &str) -> String {
+                String::from(if value.is_empty() { "" } else { "x" })
+            }
+            SignupValues {
+                amount: x(&values.amount),
+                account_id: x(&values.account_id),
+                user_name: x(&values.user_name),
+                domain: x(&values.domain),
+                plan_id: x(&values.plan_id),
+                plan_name: x(&values.plan_name),
+                full_amount: x(&values.full_amount),
+                order_id: x(&values.order_id),
+                currency: x(&values.currency),
+                signup_type: x(&values.signup_type),
+                click_id: x(&values.click_id),
+                signup_time: x(&values.signup_time),
+                email: x(&values.email),
+            }
+        }
+
+        fn path_segments(url: &url::Url) -> Vec<String> {
+            url.path_segments()
+                .map(|s| s.map(str::to_owned).collect())
+                .unwrap_or_default()
         }
 
         /// Text that is not part of an encoded value: rendering may change only the characters
@@ -952,6 +1182,20 @@ mod tests {
             }
 
             #[test]
+            fn values_never_remove_a_path_segment(link in any_template_text(), values in any_values()) {
+                let template = LinkTemplate::parse(&link).unwrap();
+                let rendered = template.render(&values);
+                if let Ok(reference) = url::Url::parse(&template.render(&neutral(&values))) {
+                    let rendered = url::Url::parse(&rendered).unwrap();
+                    prop_assert_eq!(
+                        path_segments(&rendered).len(),
+                        path_segments(&reference).len(),
+                        "{}", rendered
+                    );
+                }
+            }
+
+            #[test]
             fn parsing_any_string_never_panics(raw in any::<String>()) {
                 let _ = LinkTemplate::parse_slot(&raw);
             }
@@ -967,14 +1211,19 @@ mod tests {
                 // No two hyphens in a row: see `any_template_text`.
                 host in "[a-z]([a-z0-9]|-[a-z0-9]){0,9}(\\.[a-z]{2,5}){1,2}",
                 segments in proptest::collection::vec("[a-zA-Z0-9_.-]{1,8}", 0..4),
-                path_token in proptest::option::of(any_token()),
+                // A placeholder in the last segment, after some text or none: with the value
+                // `.`, `/.${user_name}` would be `/..` without care.
+                path_token in proptest::option::of((
+                    any_token(),
+                    proptest::sample::select(vec!["p-", "", ".", "%2e", "%2E", "%2"]),
+                )),
                 query_tokens in proptest::collection::vec(any_token(), 0..5),
                 values in any_values(),
             ) {
                 let scheme = if https { "https" } else { "http" };
                 let mut link = format!("{scheme}://{host}/{}", segments.join("/"));
-                if let Some(t) = path_token {
-                    link.push_str(&format!("/p-{}", t.placeholder()));
+                if let Some((t, before)) = path_token {
+                    link.push_str(&format!("/{before}{}", t.placeholder()));
                 }
                 link.push_str("?fixed=1");
                 for (i, t) in query_tokens.iter().enumerate() {
@@ -993,6 +1242,14 @@ mod tests {
                 if path_token.is_none() {
                     prop_assert_eq!(rendered.path(), blank.path());
                 }
+                // The value stays in its own segment, after the same segments as ever.
+                let reference = url::Url::parse(&template.render(&neutral(&values))).unwrap();
+                let (got, want) = (path_segments(&rendered), path_segments(&reference));
+                prop_assert_eq!(got.len(), want.len());
+                prop_assert_eq!(
+                    got.split_last().map(|(_, head)| head),
+                    want.split_last().map(|(_, head)| head)
+                );
                 let keys: Vec<String> = rendered.query_pairs().map(|(k, _)| k.into_owned()).collect();
                 let expected: Vec<String> = std::iter::once("fixed".to_owned())
                     .chain((0..query_tokens.len()).map(|i| format!("k{i}")))

@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod eligibility;
 pub mod explodely;
 pub mod field_error;
+pub mod forwarded;
 pub mod link_health;
 pub mod link_template;
 pub mod next_path;

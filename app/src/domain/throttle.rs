@@ -67,9 +67,95 @@ impl ThrottlePolicy {
     }
 }
 
+/// What a login attempt is counted against.
+///
+/// Not the username alone: then anyone could keep an admin locked out with a few wrong
+/// passwords now and then. Instead, the (username, address) pair and the address; and a browser
+/// that has logged in as this admin before (its device cookie) only against itself, so failures
+/// from elsewhere, even from the same address, do not lock it out (OWASP's "device cookies").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// Failures before this change, by username alone: still read back, no longer written.
+    Username,
+    Address,
+    Pair,
+    Device,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Username => "username",
+            Scope::Address => "address",
+            Scope::Pair => "pair",
+            Scope::Device => "device",
+        }
+    }
+}
+
+/// The subjects one login attempt is checked and counted against.
+pub fn subjects(username: &str, address: &str, device: Option<&str>) -> Vec<(Scope, String)> {
+    match device {
+        Some(device) => vec![(Scope::Device, device.to_owned())],
+        None => vec![
+            (Scope::Pair, format!("{username}\n{address}")),
+            (Scope::Address, address.to_owned()),
+        ],
+    }
+}
+
+/// The longer of two decisions: refused when either refuses.
+pub fn stricter(a: ThrottleDecision, b: ThrottleDecision) -> ThrottleDecision {
+    match (a, b) {
+        (
+            ThrottleDecision::Refused {
+                retry_after_secs: x,
+            },
+            ThrottleDecision::Refused {
+                retry_after_secs: y,
+            },
+        ) => ThrottleDecision::Refused {
+            retry_after_secs: x.max(y),
+        },
+        (refused @ ThrottleDecision::Refused { .. }, _)
+        | (_, refused @ ThrottleDecision::Refused { .. }) => refused,
+        _ => ThrottleDecision::Allowed,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_attempt_counts_against_its_pair_and_address_or_its_device_alone() {
+        let without = subjects("alice", "203.0.113.7", None);
+        assert_eq!(
+            without,
+            [
+                (Scope::Pair, "alice\n203.0.113.7".to_owned()),
+                (Scope::Address, "203.0.113.7".to_owned())
+            ]
+        );
+        assert!(
+            without.iter().all(|(scope, _)| *scope != Scope::Username),
+            "the username alone is never a subject: nobody can lock an admin out"
+        );
+        let with = subjects("alice", "203.0.113.7", Some("d1"));
+        assert_eq!(with, [(Scope::Device, "d1".to_owned())]);
+    }
+
+    #[test]
+    fn the_stricter_decision_wins() {
+        let refused = |s| ThrottleDecision::Refused {
+            retry_after_secs: s,
+        };
+        let allowed = ThrottleDecision::Allowed;
+        assert_eq!(stricter(allowed, allowed), allowed);
+        assert_eq!(stricter(allowed, refused(5)), refused(5));
+        assert_eq!(stricter(refused(7), allowed), refused(7));
+        assert_eq!(stricter(refused(7), refused(30)), refused(30));
+    }
 
     fn t(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()

@@ -4,10 +4,12 @@
 //! it touches: the password use cases cannot call Explodely, the delivery worker cannot read
 //! sessions.
 
+use crate::domain::address::AllowList;
 use crate::domain::throttle::ThrottlePolicy;
 use crate::server::clock::Clock;
 use crate::server::remote::explodely::ExplodelyClient;
 use crate::server::remote::outbound::OutboundClient;
+use crate::server::security::login_turns::LoginTurns;
 use crate::server::security::passwords::PasswordService;
 use crate::server::security::secrets::SecretBox;
 use crate::server::storage::affiliate_store::SettingsCache;
@@ -23,22 +25,28 @@ use std::sync::Arc;
 pub struct AuthConfig {
     /// A session unused for this long is over.
     pub idle_timeout: TimeDelta,
+    /// A session this old is over, however busy (`AFFDESK_SESSION_MAX_HOURS`).
+    pub max_lifetime: TimeDelta,
+    /// Cookies are `Secure` and `__Host-` prefixed (HTTPS).
+    pub secure_cookies: bool,
     pub throttle: ThrottlePolicy,
     /// The origin browsers see (`https://affdesk.example.com`). When unset, a request's `Origin`
     /// must match its own `Host` header.
     pub public_origin: Option<String>,
-    /// Take the client address from the last `X-Forwarded-For` entry (set behind a reverse
-    /// proxy that appends it; never otherwise, or clients could pick their own address).
-    pub trust_forwarded_for: bool,
+    /// Reverse proxies whose `X-Forwarded-For` says who the client is (`AFFDESK_TRUSTED_PROXIES`);
+    /// from any other peer the header is ignored, or clients could pick their own address.
+    pub trusted_proxies: AllowList,
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
         Self {
             idle_timeout: TimeDelta::minutes(30),
+            max_lifetime: TimeDelta::hours(12),
+            secure_cookies: false,
             throttle: ThrottlePolicy::default(),
             public_origin: None,
-            trust_forwarded_for: false,
+            trusted_proxies: AllowList::default(),
         }
     }
 }
@@ -47,6 +55,8 @@ impl Default for AuthConfig {
 pub struct AppState {
     pub db: Db,
     pub passwords: PasswordService,
+    /// One password check at a time per username and per address.
+    pub login_turns: LoginTurns,
     pub outbound: OutboundClient,
     /// Stores reported signups, several to a transaction.
     pub signups: SignupWriter,
@@ -77,6 +87,9 @@ pub struct SessionDeps {
 pub struct AccountDeps {
     pub sessions: SessionDeps,
     pub passwords: PasswordService,
+    /// Seals device cookies.
+    pub secrets: SecretBox,
+    pub turns: LoginTurns,
 }
 
 /// The Affiliate Program settings, and Send test.
@@ -145,6 +158,8 @@ narrow! {
     AccountDeps => |s| AccountDeps {
         sessions: SessionDeps::from_ref(s),
         passwords: s.passwords.clone(),
+        secrets: s.secrets.clone(),
+        turns: s.login_turns.clone(),
     };
     AffiliateDeps => |s| AffiliateDeps {
         db: s.db.clone(),

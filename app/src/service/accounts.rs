@@ -2,34 +2,45 @@
 
 use super::error::AppError;
 use crate::domain::credentials::{check_new_password, normalize_login_name};
-use crate::domain::throttle::ThrottleDecision;
+use crate::domain::throttle::{self, ThrottleDecision};
 use crate::model::account::AdminSummary;
 use crate::model::error::ApiError;
 use crate::server::http::session::{self, CurrentAdmin};
+use crate::server::security::device;
 use crate::server::state::AccountDeps;
 use crate::server::storage::{admins, login_throttle};
 use tower_sessions::Session;
 
-/// A login form as posted, with the address it came from.
+/// A login form as posted, with the address it came from and the browser's device cookie.
 pub struct LoginAttempt<'a> {
     pub username: &'a str,
     pub password: &'a str,
     pub address: &'a str,
+    /// The device cookie's value, when the browser sent one.
+    pub device: Option<&'a str>,
 }
 
 /// What came of a login attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginOutcome {
     /// The session is now this admin's; `must_change_password` sends them to the password page.
-    LoggedIn { must_change_password: bool },
+    /// `device_cookie` is the browser's (new) device cookie for this admin.
+    LoggedIn {
+        must_change_password: bool,
+        device_cookie: String,
+    },
     /// Wrong username or password (never which).
     Refused,
-    /// Too many failures for this username or address: try again after this many seconds.
+    /// Too many failures for this browser, or this username from this address, or this
+    /// address: try again after this many seconds.
     Throttled { retry_after_secs: u64 },
 }
 
-/// Checks the password (after the throttle) and, when it matches, makes `session` this admin's
-/// under a fresh id. Failures are recorded against the username and the address.
+/// Checks the password and, when it matches, makes `session` this admin's under a fresh id.
+///
+/// Attempts for one username or from one address take turns; each is checked against the
+/// throttle and counted as a failure before its password is verified (taken back if it
+/// matches), so attempts arriving together cannot all slip past the check.
 #[tracing::instrument(skip_all, fields(username = tracing::field::Empty, address = %attempt.address))]
 pub async fn log_in(
     deps: &AccountDeps,
@@ -40,31 +51,47 @@ pub async fn log_in(
     let username = normalize_login_name(attempt.username);
     tracing::Span::current().record("username", username.as_str());
     let now = deps.sessions.clock.now();
+    let known = attempt
+        .device
+        .and_then(|value| device::recognise(&deps.secrets, value, &username, now));
+    let subjects = throttle::subjects(
+        &username,
+        attempt.address,
+        known.as_ref().map(|d| d.id.as_str()),
+    );
+    let _turn = deps.turns.take(&username, attempt.address).await;
     let policy = &deps.sessions.auth.throttle;
     if let ThrottleDecision::Refused { retry_after_secs } =
-        login_throttle::check(db, policy, &username, attempt.address, now).await?
+        login_throttle::check(db, policy, &subjects, now).await?
     {
-        tracing::warn!(%username, address = %attempt.address, retry_after_secs, "login refused: throttled");
+        tracing::warn!(%username, address = %attempt.address, retry_after_secs, known_device = known.is_some(), "login refused: throttled");
         return Ok(LoginOutcome::Throttled { retry_after_secs });
     }
+    let counted = login_throttle::record_attempt(db, &subjects, now).await?;
     let admin = admins::find_by_username(db, &username).await?;
     let stored_hash = admin.as_ref().map(|a| a.password_hash.as_str());
-    let verified = deps.passwords.verify(attempt.password, stored_hash).await?;
-    match admin.filter(|_| verified) {
-        Some(admin) => {
-            login_throttle::clear_username(db, &username).await?;
-            session::start(session, &admin, now).await?;
-            tracing::info!(admin = %admin.username, address = %attempt.address, "admin logged in");
-            Ok(LoginOutcome::LoggedIn {
-                must_change_password: admin.must_change_password,
-            })
+    let verified = match deps.passwords.verify(attempt.password, stored_hash).await {
+        Ok(verified) => verified,
+        Err(err) => {
+            // Not checked (the hashing queue is full, say): not a failure of the admin's.
+            login_throttle::forget(db, &counted).await?;
+            return Err(err.into());
         }
-        None => {
-            login_throttle::record_failure(db, &username, attempt.address, now).await?;
-            tracing::warn!(%username, address = %attempt.address, "failed login");
-            Ok(LoginOutcome::Refused)
-        }
+    };
+    let Some(admin) = admin.filter(|_| verified) else {
+        tracing::warn!(%username, address = %attempt.address, "failed login");
+        return Ok(LoginOutcome::Refused);
+    };
+    login_throttle::forget(db, &counted).await?;
+    if let Some((scope, subject)) = subjects.first() {
+        login_throttle::clear(db, *scope, subject).await?;
     }
+    session::start(session, &admin, now).await?;
+    tracing::info!(admin = %admin.username, address = %attempt.address, "admin logged in");
+    Ok(LoginOutcome::LoggedIn {
+        must_change_password: admin.must_change_password,
+        device_cookie: device::issue(&deps.secrets, &admin.username, now),
+    })
 }
 
 pub fn summary(admin: CurrentAdmin) -> AdminSummary {
@@ -122,29 +149,39 @@ async fn verify_current_password(
 ) -> Result<(), AppError> {
     let db = &deps.sessions.db;
     let address = format!("session:{}", admin.id);
+    let subjects = throttle::subjects(&admin.username, &address, None);
     let now = deps.sessions.clock.now();
+    let _turn = deps.turns.take(&admin.username, &address).await;
     let policy = &deps.sessions.auth.throttle;
     if let ThrottleDecision::Refused { retry_after_secs } =
-        login_throttle::check(db, policy, &admin.username, &address, now).await?
+        login_throttle::check(db, policy, &subjects, now).await?
     {
         return Err(AppError::invalid(
             "current_password",
             format!("too many wrong passwords; try again in {retry_after_secs} seconds"),
         ));
     }
+    let counted = login_throttle::record_attempt(db, &subjects, now).await?;
     let record = admins::find_by_id(db, admin.id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    if !deps
+    let verified = match deps
         .passwords
         .verify(password, Some(&record.password_hash))
-        .await?
+        .await
     {
-        login_throttle::record_failure(db, &admin.username, &address, now).await?;
+        Ok(verified) => verified,
+        Err(err) => {
+            login_throttle::forget(db, &counted).await?;
+            return Err(err.into());
+        }
+    };
+    if !verified {
         return Err(AppError::invalid(
             "current_password",
             "this is not your current password",
         ));
     }
+    login_throttle::forget(db, &counted).await?;
     Ok(())
 }

@@ -26,6 +26,13 @@ pub enum AppError {
         message: String,
         errors: Vec<FieldError>,
     },
+    /// Too much work is waiting (password checks during a login storm): try again after
+    /// `retry_after_secs`. Answered 503 with `Retry-After`.
+    #[error("{context}: too busy")]
+    Overloaded {
+        context: &'static str,
+        retry_after_secs: u64,
+    },
     /// Something affdesk needs (its database) cannot be reached right now: try again shortly.
     #[error("{context}")]
     Unavailable {
@@ -59,9 +66,22 @@ internal_from! {
     tower_sessions::session::Error => "session store",
     axum::Error => "reading the request body",
     crate::server::http::session::SessionError => "session",
-    crate::server::security::passwords::PasswordHashError => "password hashing",
     crate::server::storage::affiliate_store::StoreError => "affiliate settings",
     crate::server::storage::signups::RecordError => "storing a signup",
+}
+
+/// A full hashing queue is a reason to come back shortly, not a failure of affdesk's.
+impl From<crate::server::security::passwords::PasswordHashError> for AppError {
+    fn from(err: crate::server::security::passwords::PasswordHashError) -> Self {
+        use crate::server::security::passwords::PasswordHashError;
+        match err {
+            PasswordHashError::Busy => Self::Overloaded {
+                context: "password checks",
+                retry_after_secs: 2,
+            },
+            other => Self::internal("password hashing", other),
+        }
+    }
 }
 
 impl AppError {
@@ -90,7 +110,7 @@ impl AppError {
                 StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
             Self::Rejected { status, .. } => *status,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable { .. } | Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -115,6 +135,7 @@ impl AppError {
             Self::Unavailable { .. } => {
                 tracing::error!(error = %self.chain(), "request failed: a dependency is unavailable")
             }
+            Self::Overloaded { .. } => tracing::warn!(error = %self, "request refused: too busy"),
             Self::Refused(_) | Self::Rejected { .. } => {}
         }
     }
@@ -131,6 +152,14 @@ impl AppError {
                 settings_link: false,
             },
             Self::Rejected { errors, .. } => ApiError::Invalid(errors),
+            Self::Overloaded {
+                retry_after_secs, ..
+            } => ApiError::Remote {
+                message: format!(
+                    "affdesk is busy checking passwords; try again in {retry_after_secs} seconds"
+                ),
+                settings_link: false,
+            },
             Self::Unavailable { .. } | Self::Internal { .. } => ApiError::Internal,
         }
     }
@@ -144,7 +173,7 @@ impl AppError {
             Self::Refused(ApiError::PasswordChangeRequired | ApiError::CrossSite) => "forbidden",
             Self::Refused(ApiError::Remote { .. }) => "remote",
             Self::Rejected { code, .. } => code,
-            Self::Unavailable { .. } => "unavailable",
+            Self::Unavailable { .. } | Self::Overloaded { .. } => "unavailable",
             Self::Refused(ApiError::Internal | ApiError::Transport(_)) | Self::Internal { .. } => {
                 "internal"
             }
@@ -167,6 +196,10 @@ impl AppError {
                 ("the request has invalid fields".to_owned(), errors)
             }
             Self::Refused(err) => (err.to_string(), Vec::new()),
+            Self::Overloaded { .. } => (
+                "affdesk is too busy; try again shortly".to_owned(),
+                Vec::new(),
+            ),
             Self::Unavailable { .. } | Self::Internal { .. } => {
                 (internal_message.to_owned(), Vec::new())
             }
@@ -188,6 +221,19 @@ impl AppError {
             body.to_string(),
         )
             .into_response()
+    }
+
+    /// `Retry-After` on an answer to an overloaded request.
+    pub fn add_retry_after(&self, res: &mut Response) {
+        if let Self::Overloaded {
+            retry_after_secs, ..
+        } = self
+        {
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(*retry_after_secs),
+            );
+        }
     }
 
     /// A server function's error as its client expects it: the typed error, JSON-encoded, with
@@ -214,11 +260,16 @@ impl IntoResponse for AppError {
             Self::Unavailable { .. } => {
                 "affdesk cannot reach its database; try again shortly".to_owned()
             }
+            Self::Overloaded {
+                retry_after_secs, ..
+            } => format!("affdesk is busy; try again in {retry_after_secs} seconds"),
             Self::Internal { .. } => "affdesk could not complete this request. Try again; if it \
                                       keeps failing, the server log says why."
                 .to_owned(),
         };
-        (status, text).into_response()
+        let mut res = (status, text).into_response();
+        self.add_retry_after(&mut res);
+        res
     }
 }
 
@@ -269,6 +320,18 @@ mod tests {
             .await
             .unwrap();
         (status, kind, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[test]
+    fn a_full_hashing_queue_answers_503_with_retry_after() {
+        use crate::server::security::passwords::PasswordHashError;
+        let err = AppError::from(PasswordHashError::Busy);
+        assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let res = err.into_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "2");
+        let stopped = AppError::from(PasswordHashError::Stopped);
+        assert_eq!(stopped.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     #[tokio::test]

@@ -2,16 +2,19 @@
 //! handled here rather than a server function so it works identically with and without
 //! JavaScript, and answers with a redirect (post/redirect/get).
 
+use crate::domain::address::AllowList;
 use crate::domain::credentials::normalize_login_name;
+use crate::domain::forwarded;
 use crate::domain::next_path::safe_next_path;
 use crate::domain::percent::encode_query;
 use crate::server::http::guard::PASSWORD_CHANGE_PATH;
+use crate::server::security::device;
 use crate::server::state::AccountDeps;
 use crate::server::storage::db::Db;
 use crate::service::accounts::{self, LoginAttempt, LoginOutcome};
 use crate::service::error::AppError;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -33,21 +36,15 @@ pub struct LoginForm {
     next: String,
 }
 
-/// The client's address: the TCP peer, or behind a trusted reverse proxy the last
-/// `X-Forwarded-For` entry (the one the proxy itself appended).
-pub fn client_address(peer: SocketAddr, headers: &HeaderMap, trust_forwarded_for: bool) -> String {
-    if trust_forwarded_for {
-        if let Some(last) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-        {
-            return last.to_owned();
-        }
-    }
-    peer.ip().to_string()
+/// The client's address: the TCP peer, or behind a trusted reverse proxy the address that proxy
+/// received the request from (`domain::forwarded`).
+pub fn client_address(peer: SocketAddr, headers: &HeaderMap, trusted: &AllowList) -> String {
+    let lines: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    forwarded::client_address(peer.ip(), &lines, trusted)
 }
 
 fn back_to_login(code: &str, retry_after: Option<u64>, username: &str, next: &str) -> Response {
@@ -69,24 +66,55 @@ pub async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
-    let address = client_address(peer, &headers, deps.sessions.auth.trust_forwarded_for);
+    let address = client_address(peer, &headers, &deps.sessions.auth.trusted_proxies);
     let username = normalize_login_name(&form.username);
     let next = safe_next_path(&form.next).unwrap_or("/");
+    let secure = deps.sessions.auth.secure_cookies;
+    let cookies = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     let attempt = LoginAttempt {
         username: &form.username,
         password: &form.password,
         address: &address,
+        device: device::cookie_value(cookies, device::cookie_name(secure)),
     };
     Ok(match accounts::log_in(&deps, &session, attempt).await? {
         LoginOutcome::LoggedIn {
-            must_change_password: true,
-        } => Redirect::to(PASSWORD_CHANGE_PATH).into_response(),
-        LoginOutcome::LoggedIn { .. } => Redirect::to(next).into_response(),
+            must_change_password,
+            device_cookie,
+        } => {
+            let target = if must_change_password {
+                PASSWORD_CHANGE_PATH
+            } else {
+                next
+            };
+            let mut res = Redirect::to(target).into_response();
+            if let Ok(value) = HeaderValue::from_str(&device_cookie_header(&device_cookie, secure))
+            {
+                res.headers_mut().append(header::SET_COOKIE, value);
+            }
+            res
+        }
         LoginOutcome::Refused => back_to_login(LOGIN_FAILED, None, &username, next),
         LoginOutcome::Throttled { retry_after_secs } => {
             back_to_login(LOGIN_THROTTLED, Some(retry_after_secs), &username, next)
         }
     })
+}
+
+/// The device cookie: for the login form only (`Path=/login`, so no other request carries it),
+/// not readable by scripts, kept a year. With `Secure` it is `__Host-` prefixed, which needs
+/// `Path=/`.
+fn device_cookie_header(value: &str, secure: bool) -> String {
+    let max_age = device::DEVICE_LIFETIME.num_seconds();
+    let name = device::cookie_name(secure);
+    if secure {
+        format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict; Secure")
+    } else {
+        format!("{name}={value}; Path=/login; Max-Age={max_age}; HttpOnly; SameSite=Strict")
+    }
 }
 
 pub async fn logout(session: Session) -> Result<Response, AppError> {
@@ -109,12 +137,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn forwarded_for_is_used_only_when_trusted() {
+    fn forwarded_for_is_read_only_from_trusted_proxies_and_across_header_lines() {
         let peer: SocketAddr = "10.0.0.1:5000".parse().unwrap();
         let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", "1.1.1.1, 203.0.113.7".parse().unwrap());
-        assert_eq!(client_address(peer, &headers, false), "10.0.0.1");
-        assert_eq!(client_address(peer, &headers, true), "203.0.113.7");
-        assert_eq!(client_address(peer, &HeaderMap::new(), true), "10.0.0.1");
+        headers.append("x-forwarded-for", "6.6.6.6".parse().unwrap());
+        headers.append("x-forwarded-for", "1.1.1.1, 203.0.113.7".parse().unwrap());
+        let nobody = AllowList::default();
+        let proxy = AllowList::parse("10.0.0.1").unwrap();
+        assert_eq!(client_address(peer, &headers, &nobody), "10.0.0.1");
+        assert_eq!(client_address(peer, &headers, &proxy), "203.0.113.7");
+        assert_eq!(client_address(peer, &HeaderMap::new(), &proxy), "10.0.0.1");
     }
 }

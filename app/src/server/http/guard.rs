@@ -90,7 +90,13 @@ pub async fn require_admin(
         return Redirect::to(PASSWORD_CHANGE_PATH).into_response();
     }
     req.extensions_mut().insert::<CurrentAdmin>(admin);
-    next.run(req).await
+    let mut res = next.run(req).await;
+    // What an admin sees (pages, server functions' answers such as a new API token) stays out
+    // of every cache, the browser's included: a shared computer's back button or a proxy must
+    // not hand it to the next person.
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
 }
 
 /// True when a state-changing request comes from another site: `Sec-Fetch-Site: cross-site`, or

@@ -11,6 +11,19 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 pub const SESSION_COOKIE: &str = "affdesk_session";
+/// The cookie's name when it is `Secure`: the `__Host-` prefix makes browsers refuse it unless
+/// it is Secure, for this host only (no `Domain`) and for every path, so a sibling subdomain or
+/// a plain-HTTP page cannot plant or overwrite it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-affdesk_session";
+
+/// The session cookie's name: `__Host-` prefixed whenever the cookie is `Secure`.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
 const AUTH_KEY: &str = "auth";
 /// Writing the session on every request would turn each page view into a database write; a
 /// minute's precision is plenty for a 30-minute idle timeout.
@@ -21,6 +34,10 @@ struct AuthRecord {
     admin_id: i64,
     epoch: i64,
     touched_at: DateTime<Utc>,
+    /// When the admin logged in; a session ends this long after it however busy it is. Absent
+    /// in sessions opened before the limit existed, which count from their last use.
+    #[serde(default)]
+    started_at: Option<DateTime<Utc>>,
 }
 
 /// The admin a request acts for; put into request extensions by the guard.
@@ -51,6 +68,7 @@ pub async fn start(
         admin_id: admin.id,
         epoch: admin.session_epoch,
         touched_at: now,
+        started_at: Some(now),
     };
     session.insert(AUTH_KEY, record).await?;
     Ok(())
@@ -63,18 +81,25 @@ pub async fn continue_with_epoch(
     epoch: i64,
     now: DateTime<Utc>,
 ) -> Result<(), SessionError> {
+    // The session keeps the time of its login: a password change does not extend its life.
+    let started_at = session
+        .get::<AuthRecord>(AUTH_KEY)
+        .await?
+        .and_then(|r| r.started_at)
+        .unwrap_or(now);
     session.cycle_id().await?;
     let record = AuthRecord {
         admin_id,
         epoch,
         touched_at: now,
+        started_at: Some(started_at),
     };
     session.insert(AUTH_KEY, record).await?;
     Ok(())
 }
 
-/// The admin this session belongs to, or `None` when it is anonymous, idle too long, or was
-/// ended by a password change. Ended sessions are deleted from the store.
+/// The admin this session belongs to, or `None` when it is anonymous, idle too long, older than
+/// its absolute lifetime, or was ended by a password change. Ended sessions are deleted from the store.
 pub async fn current_admin(
     deps: &SessionDeps,
     session: &Session,
@@ -83,7 +108,9 @@ pub async fn current_admin(
         return Ok(None);
     };
     let now = deps.clock.now();
-    if now - record.touched_at > deps.auth.idle_timeout {
+    let started_at = record.started_at.unwrap_or(record.touched_at);
+    if now - record.touched_at > deps.auth.idle_timeout || now - started_at > deps.auth.max_lifetime
+    {
         session.flush().await?;
         return Ok(None);
     }

@@ -10,6 +10,8 @@ pub const DEFAULT_URL: &str = "https://explodely.com/api/v1/aff";
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 /// How much of a reply is kept with the attempt.
 pub const REPLY_EXCERPT: usize = 2048;
+/// The most of a reply affdesk reads.
+pub const REPLY_LIMIT: usize = 64 * 1024;
 
 #[derive(Clone, Debug)]
 pub struct ExplodelyClient {
@@ -76,20 +78,42 @@ impl ExplodelyClient {
             }
         };
         let status = response.status().as_u16();
-        let body = match response.text().await {
+        let body = match read_capped(response).await {
             Ok(b) => b,
-            Err(_) => return CallResult {
-                reply: Reply::Unexpected(
-                    "Explodely's reply broke off; check on Explodely whether the contract exists"
-                        .to_owned(),
-                ),
-                raw: String::new(),
-            },
+            Err(why) => {
+                return CallResult {
+                    reply: Reply::Unexpected(format!(
+                        "{why}; check on Explodely whether the contract exists"
+                    )),
+                    raw: String::new(),
+                }
+            }
         };
         let raw: String = body.chars().take(REPLY_EXCERPT).collect();
         CallResult {
             reply: parse_reply(status, &body),
             raw,
+        }
+    }
+}
+
+/// The reply's body, read up to [`REPLY_LIMIT`]: a reply is a small JSON object, and a larger
+/// one is not Explodely's.
+async fn read_capped(mut response: reqwest::Response) -> Result<String, String> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > REPLY_LIMIT {
+                    return Err(format!(
+                        "Explodely's reply was larger than {} KB, which no documented reply is",
+                        REPLY_LIMIT / 1024
+                    ));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(String::from_utf8_lossy(&body).into_owned()),
+            Err(_) => return Err("Explodely's reply broke off".to_owned()),
         }
     }
 }

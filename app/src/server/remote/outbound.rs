@@ -92,6 +92,10 @@ impl OutboundClient {
         let allow = Arc::new(allow);
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy from the environment (`HTTP_PROXY`…) would receive every call, and the
+            // guard below would check the proxy's address instead of the tracker's: an admin's
+            // link could then reach internal hosts through it.
+            .no_proxy()
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
             .timeout(timeout)
             .user_agent(user_agent())
@@ -257,8 +261,118 @@ fn describe(err: &reqwest::Error, timeout: Duration) -> (&'static str, String) {
             )
         }
     } else if err.is_connect() {
-        ("connect", format!("could not connect: {err}"))
+        (
+            "connect",
+            format!("could not connect: {}", without_url(err)),
+        )
     } else {
-        ("other", format!("the call failed: {err}"))
+        ("other", format!("the call failed: {}", without_url(err)))
+    }
+}
+
+/// reqwest's message for a failed call, without the URL it names: a rendered link carries the
+/// tracker's secrets and the customer's values, which belong in neither the stored error nor
+/// the log. The URL is stored with the attempt's delivery already.
+fn without_url(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    if let Some(url) = err.url() {
+        text = text
+            .replace(&format!(" ({url})"), "")
+            .replace(url.as_str(), "the link");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A server on 127.0.0.1 that answers every request with `status` and counts connections.
+    async fn answering(status: &'static str) -> (SocketAddr, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(AtomicUsize::new(0));
+        let count = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let reply =
+                    format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                let _ = stream.write_all(reply.as_bytes()).await;
+            }
+        });
+        (addr, seen)
+    }
+
+    fn loopback_client() -> OutboundClient {
+        let allow = AllowList::parse("127.0.0.1").expect("an allow-list");
+        OutboundClient::new(allow, Duration::from_secs(5)).expect("a client")
+    }
+
+    /// Set in the child process of the test below, with the URL it calls.
+    const CHILD_TARGET: &str = "AFFDESK_TEST_PROXY_CHILD_TARGET";
+
+    /// The child's half: calls the target with proxy variables set in its environment. In the
+    /// parent test process it does nothing, so the variables never reach another test.
+    #[tokio::test]
+    async fn proxy_child_calls_its_target() {
+        let Some(target) = std::env::var_os(CHILD_TARGET) else {
+            return;
+        };
+        let outcome = loopback_client().get(target.to_str().unwrap(), &[]).await;
+        assert_eq!(outcome.status, Some(204), "{outcome:?}");
+    }
+
+    #[tokio::test]
+    async fn proxy_variables_in_the_environment_are_ignored() {
+        let (tracker, tracker_hits) = answering("204 No Content").await;
+        let (proxy, proxy_hits) = answering("502 Bad Gateway").await;
+        let proxy_url = format!("http://{proxy}");
+        let child = tokio::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "server::remote::outbound::tests::proxy_child_calls_its_target",
+            ])
+            .args(["--test-threads", "1", "--nocapture"])
+            .env(CHILD_TARGET, format!("http://{tracker}/track?order=1"))
+            .env("HTTP_PROXY", &proxy_url)
+            .env("http_proxy", &proxy_url)
+            .env("HTTPS_PROXY", &proxy_url)
+            .env("ALL_PROXY", &proxy_url)
+            .output()
+            .await
+            .expect("the test binary runs again");
+        let report = String::from_utf8_lossy(&child.stdout);
+        assert!(child.status.success(), "{report}");
+        assert!(
+            report.contains("1 passed"),
+            "the child ran the call: {report}"
+        );
+        assert_eq!(
+            proxy_hits.load(Ordering::SeqCst),
+            0,
+            "the call went to the proxy"
+        );
+        assert_eq!(tracker_hits.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_call_does_not_repeat_the_link() {
+        // HTTPS to a server that speaks plain HTTP: the TLS handshake fails, and reqwest's
+        // message for that names the whole URL.
+        let (server, _) = answering("204 No Content").await;
+        let link = format!("https://{server}/postback?secret=s3cr3t&email=jane%40example.com");
+        let outcome = loopback_client().get(&link, &[]).await;
+        let error = outcome.error.expect("the call failed");
+        assert!(
+            !error.contains("s3cr3t") && !error.contains("jane"),
+            "{error}"
+        );
+        assert_eq!(outcome.error_kind.as_deref(), Some("connect"), "{error}");
     }
 }

@@ -7,6 +7,7 @@
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, PasswordVerifier, Version};
 use secrecy::{ExposeSecret, SecretString};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use tokio::sync::{oneshot, OnceCell, Semaphore};
 
@@ -16,6 +17,9 @@ pub enum PasswordHashError {
     Hash(String),
     #[error("the password hashing threads stopped unexpectedly")]
     Stopped,
+    /// More checks are waiting than the hashing threads can get to soon: try again shortly.
+    #[error("too many password checks are waiting")]
+    Busy,
 }
 
 #[derive(Clone, Debug)]
@@ -25,16 +29,31 @@ pub struct PasswordService {
     /// A real hash of a random password, verified for unknown usernames so that a login for a
     /// name that does not exist takes as long as one that does.
     dummy_hash: Arc<OnceCell<String>>,
+    /// Hashes and checks waiting for a hashing thread or running on one.
+    queued: Arc<AtomicUsize>,
+    /// Beyond this many queued, a new one is refused ([`PasswordHashError::Busy`]).
+    queue_limit: usize,
+    /// Password checks run so far (argon2 verifies, the dummy ones included).
+    verifies: Arc<AtomicU64>,
 }
+
+/// Queued hashes per hashing thread before new ones are refused: at about 50 ms a hash, a
+/// queue this long is a couple of seconds' wait.
+const QUEUE_PER_THREAD: usize = 32;
 
 impl Default for PasswordService {
     fn default() -> Self {
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Self {
-            permits: Arc::new(Semaphore::new(cpus)),
-            hashers: Hashers::start(cpus),
-            dummy_hash: Arc::new(OnceCell::new()),
-        }
+        Self::with_limits(cpus, cpus * QUEUE_PER_THREAD)
+    }
+}
+
+/// A place in the hashing queue, given back when dropped.
+struct Queued(Arc<AtomicUsize>);
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -127,7 +146,35 @@ fn verify_blocking(password: &str, hash: &str) -> bool {
 }
 
 impl PasswordService {
+    /// `threads` hashing threads, refusing new work while `queue_limit` are queued.
+    pub fn with_limits(threads: usize, queue_limit: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(threads)),
+            hashers: Hashers::start(threads),
+            dummy_hash: Arc::new(OnceCell::new()),
+            queued: Arc::new(AtomicUsize::new(0)),
+            queue_limit: queue_limit.max(1),
+            verifies: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// How many password checks have run (for tests and metrics).
+    pub fn verifies(&self) -> u64 {
+        self.verifies.load(Ordering::SeqCst)
+    }
+
+    /// A place in the queue, or `Busy` when it is full.
+    fn enqueue(&self) -> Result<Queued, PasswordHashError> {
+        let ahead = self.queued.fetch_add(1, Ordering::SeqCst);
+        let place = Queued(self.queued.clone());
+        if ahead >= self.queue_limit {
+            return Err(PasswordHashError::Busy);
+        }
+        Ok(place)
+    }
+
     pub async fn hash(&self, password: &str) -> Result<String, PasswordHashError> {
+        let _place = self.enqueue()?;
         let _permit = self
             .permits
             .acquire()
@@ -150,6 +197,8 @@ impl PasswordService {
             Some(h) => (h.to_owned(), true),
             None => (self.dummy_hash().await?, false),
         };
+        let _place = self.enqueue()?;
+        self.verifies.fetch_add(1, Ordering::SeqCst);
         let _permit = self
             .permits
             .acquire()
@@ -207,6 +256,32 @@ mod tests {
             .verify("wrong horse battery", Some(&hash))
             .await
             .unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_new_work_until_it_drains() {
+        let service = PasswordService::with_limits(1, 2);
+        let hash = service.hash("correct horse battery").await.unwrap();
+        let checks: Vec<_> = (0..6)
+            .map(|_| {
+                let (service, hash) = (service.clone(), hash.clone());
+                tokio::spawn(async move { service.verify("wrong", Some(&hash)).await })
+            })
+            .collect();
+        let mut busy = 0;
+        for check in checks {
+            match check.await.unwrap() {
+                Ok(ok) => assert!(!ok),
+                Err(PasswordHashError::Busy) => busy += 1,
+                Err(other) => panic!("{other}"),
+            }
+        }
+        assert!(busy >= 1, "some of six checks at once were refused");
+        assert_eq!(service.verifies(), (6 - busy) as u64);
+        assert!(
+            !service.verify("wrong", Some(&hash)).await.unwrap(),
+            "drained"
+        );
     }
 
     #[tokio::test]

@@ -1,89 +1,80 @@
-//! Stored login failures, per username and per client address, and the throttle check over them.
+//! Stored login attempts that failed (or are still being verified), per subject (the
+//! (username, address) pair, the address, or a device), and the throttle check over them.
+//! Stored, not kept in memory, so every affdesk instance on the database sees them.
 
-use crate::domain::throttle::{ThrottleDecision, ThrottlePolicy};
+use crate::domain::throttle::{stricter, Scope, ThrottleDecision, ThrottlePolicy};
 use crate::server::storage::db::Db;
 use crate::with_pool;
 use chrono::{DateTime, Utc};
 
-const SCOPE_USERNAME: &str = "username";
-const SCOPE_ADDRESS: &str = "address";
-
 async fn failures_since(
     db: &Db,
-    scope: &str,
+    scope: Scope,
     subject: &str,
     since: DateTime<Utc>,
 ) -> Result<Vec<DateTime<Utc>>, sqlx::Error> {
     const SQL: &str = "SELECT failed_at FROM login_failures \
         WHERE scope = $1 AND subject = $2 AND failed_at > $3";
     with_pool!(db, pool => sqlx::query_scalar(SQL)
-        .bind(scope)
+        .bind(scope.as_str())
         .bind(subject)
         .bind(since)
         .fetch_all(pool)
         .await)
 }
 
-/// Refuses when either the username or the address is throttled, with the longer wait.
+/// Refuses when any subject is throttled, with the longest wait.
 pub async fn check(
     db: &Db,
     policy: &ThrottlePolicy,
-    username: &str,
-    address: &str,
+    subjects: &[(Scope, String)],
     now: DateTime<Utc>,
 ) -> Result<ThrottleDecision, sqlx::Error> {
     let since = now - policy.window;
-    let by_name = policy.decide(
-        &failures_since(db, SCOPE_USERNAME, username, since).await?,
-        now,
-    );
-    let by_address = policy.decide(
-        &failures_since(db, SCOPE_ADDRESS, address, since).await?,
-        now,
-    );
-    Ok(match (by_name, by_address) {
-        (
-            ThrottleDecision::Refused {
-                retry_after_secs: a,
-            },
-            ThrottleDecision::Refused {
-                retry_after_secs: b,
-            },
-        ) => ThrottleDecision::Refused {
-            retry_after_secs: a.max(b),
-        },
-        (refused @ ThrottleDecision::Refused { .. }, _)
-        | (_, refused @ ThrottleDecision::Refused { .. }) => refused,
-        _ => ThrottleDecision::Allowed,
-    })
+    let mut decision = ThrottleDecision::Allowed;
+    for (scope, subject) in subjects {
+        let failures = failures_since(db, *scope, subject, since).await?;
+        decision = stricter(decision, policy.decide(&failures, now));
+    }
+    Ok(decision)
 }
 
-/// Records one failed login against both the username and the address.
-pub async fn record_failure(
+/// Counts an attempt against every subject before its password is checked, so attempts under
+/// way count too; a successful one is taken back with [`forget`]. Returns the rows written.
+pub async fn record_attempt(
     db: &Db,
-    username: &str,
-    address: &str,
+    subjects: &[(Scope, String)],
     at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<Vec<i64>, sqlx::Error> {
     const SQL: &str =
-        "INSERT INTO login_failures (scope, subject, failed_at) VALUES ($1, $2, $5), ($3, $4, $5)";
-    with_pool!(db, pool => sqlx::query(SQL)
-        .bind(SCOPE_USERNAME)
-        .bind(username)
-        .bind(SCOPE_ADDRESS)
-        .bind(address)
-        .bind(at)
-        .execute(pool)
-        .await
-        .map(|_| ()))?;
+        "INSERT INTO login_failures (scope, subject, failed_at) VALUES ($1, $2, $3) RETURNING id";
+    let mut ids = Vec::with_capacity(subjects.len());
+    for (scope, subject) in subjects {
+        let id: i64 = with_pool!(db, pool => sqlx::query_scalar(SQL)
+            .bind(scope.as_str())
+            .bind(subject)
+            .bind(at)
+            .fetch_one(pool)
+            .await)?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Takes back the rows of an attempt that succeeded.
+pub async fn forget(db: &Db, ids: &[i64]) -> Result<(), sqlx::Error> {
+    const SQL: &str = "DELETE FROM login_failures WHERE id = $1";
+    for id in ids {
+        with_pool!(db, pool => sqlx::query(SQL).bind(*id).execute(pool).await.map(|_| ()))?;
+    }
     Ok(())
 }
 
-/// A successful login forgives the username's failures (not the address's: one address trying
-/// many names is still suspicious).
-pub async fn clear_username(db: &Db, username: &str) -> Result<(), sqlx::Error> {
+/// A successful login forgives the failures of its own subject (the pair or the device), not
+/// the address's: one address trying many names is still suspicious.
+pub async fn clear(db: &Db, scope: Scope, subject: &str) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM login_failures WHERE scope = $1 AND subject = $2";
-    with_pool!(db, pool => sqlx::query(SQL).bind(SCOPE_USERNAME).bind(username).execute(pool).await.map(|_| ()))?;
+    with_pool!(db, pool => sqlx::query(SQL).bind(scope.as_str()).bind(subject).execute(pool).await.map(|_| ()))?;
     Ok(())
 }
 
