@@ -622,12 +622,13 @@ async fn the_cookie_carries_the_configured_flags(backend: common::Backend) {
         app.create_admin("alice", PASSWORD, false).await;
         let res = app.login(&app.client(), "alice", PASSWORD).await;
         assert_eq!(location(&res), "/");
+        // A Secure cookie carries the `__Host-` prefix.
         let cookie = res
             .headers()
             .get_all("set-cookie")
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("affdesk_session="))
+            .find(|c| c.starts_with("__Host-affdesk_session="))
             .expect("a session cookie")
             .to_owned();
         for flag in [
