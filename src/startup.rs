@@ -342,13 +342,14 @@ where
     .layer(from_fn(guard::catch_panics))
     .layer(from_fn(guard::security_headers))
     .layer(
-        // Path only: query strings can carry usernames and are nobody's business in a log.
+        // Path only: query strings can carry usernames and are nobody's business in a log; and
+        // not the signup-complete page's token.
         TraceLayer::new_for_http()
             .make_span_with(|req: &Request| {
                 tracing::info_span!(
                     "request",
                     method = %req.method(),
-                    path = %req.uri().path(),
+                    path = %guard::loggable_path(req.uri().path()),
                     status = tracing::field::Empty,
                     latency_ms = tracing::field::Empty,
                 )

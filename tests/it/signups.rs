@@ -128,8 +128,19 @@ async fn pixel_links_come_back_in_the_snippet_and_on_the_signup_complete_page(ap
     let complete = answer["complete_url"].as_str().unwrap().to_owned();
     let token_part = complete.rsplit('/').next().unwrap();
     assert_eq!(token_part.len(), 32, "128 random bits");
+    let logs = common::LogCapture::start();
     let page = app.bare_client().get(&complete).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK, "no login needed");
+    let logged = logs.text();
+    assert!(
+        logged.contains("/signup/complete/…"),
+        "the request was logged"
+    );
+    assert!(
+        !logged.contains(token_part),
+        "the page's token is in the log"
+    );
+    drop(logs);
     let csp = page.headers()["content-security-policy"]
         .to_str()
         .unwrap()

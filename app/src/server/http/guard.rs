@@ -38,6 +38,19 @@ const ALLOWED_BEFORE_PASSWORD_CHANGE: &[&str] = &[
     "/api/whoami",
 ];
 
+/// Where customers are sent after a signup: the rest of the path is a secret token.
+pub const SIGNUP_COMPLETE_PREFIX: &str = "/signup/complete/";
+
+/// A request's path as it may be logged: the signup-complete page's token (a secret that opens
+/// the page) is left out.
+pub fn loggable_path(path: &str) -> &str {
+    if path.starts_with(SIGNUP_COMPLETE_PREFIX) {
+        "/signup/complete/…"
+    } else {
+        path
+    }
+}
+
 pub fn is_public(path: &str) -> bool {
     PUBLIC_PATHS.contains(&path) || PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
 }
@@ -388,6 +401,15 @@ mod tests {
         ]);
         assert!(!is_cross_site(&Method::POST, &ok, &config));
         assert!(is_cross_site(&Method::POST, &bad, &config));
+    }
+
+    #[test]
+    fn the_signup_complete_token_stays_out_of_logged_paths() {
+        assert_eq!(
+            loggable_path("/signup/complete/0123456789abcdef0123456789abcdef"),
+            "/signup/complete/…"
+        );
+        assert_eq!(loggable_path("/settings/affiliate"), "/settings/affiliate");
     }
 
     #[test]
