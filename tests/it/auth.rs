@@ -72,11 +72,7 @@ async fn two_hundred_wrong_passwords_at_once_are_checked_at_most_five_times(app:
 /// Failures for an admin from one address do not keep them out from another: the username
 /// alone is never throttled.
 async fn failures_from_elsewhere_do_not_lock_an_admin_out(app: &TestApp) {
-    let server = app
-        .another_on_same_database(|s| {
-            s.trusted_proxies = app::domain::address::AllowList::parse("127.0.0.1").unwrap();
-        })
-        .await;
+    let server = behind_a_proxy(app).await;
     server.create_admin("alice", PASSWORD, false).await;
     let from = |address: &'static str, password: &'static str| {
         server
@@ -100,15 +96,20 @@ async fn failures_from_elsewhere_do_not_lock_an_admin_out(app: &TestApp) {
     server.cleanup().await;
 }
 
+/// A second server on this test's database that reads `X-Forwarded-For` from the tests' own
+/// address (127.0.0.1), as it would from a reverse proxy.
+async fn behind_a_proxy(app: &TestApp) -> TestApp {
+    app.another_on_same_database(|s| {
+        s.trusted_proxies = app::domain::address::AllowList::parse("127.0.0.1").unwrap();
+    })
+    .await
+}
+
 /// Behind a trusted proxy (the tests' own 127.0.0.1), the client sends an `X-Forwarded-For`
 /// line of its own, different each time; the proxy's line, which comes last, names the real
 /// client, and that address is throttled after five failures.
 async fn a_forged_forwarded_for_line_does_not_escape_the_address_throttle(app: &TestApp) {
-    let server = app
-        .another_on_same_database(|s| {
-            s.trusted_proxies = app::domain::address::AllowList::parse("127.0.0.1").unwrap();
-        })
-        .await;
+    let server = behind_a_proxy(app).await;
     server.create_admin("alice", PASSWORD, false).await;
     let attempt = |n: usize, username: &'static str, password: &'static str| {
         server
@@ -160,14 +161,8 @@ async fn an_https_origin_makes_the_cookie_secure_and_host_prefixed(app: &TestApp
     server.create_admin("carol", PASSWORD, false).await;
     let res = server.login(&server.client(), "carol", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("__Host-affdesk_session="))
-        .expect("a __Host- session cookie")
-        .to_owned();
+    let cookie =
+        common::set_cookie(&res, "__Host-affdesk_session").expect("a __Host- session cookie");
     assert!(cookie.contains("Secure"), "{cookie}");
     assert!(cookie.contains("Path=/"), "{cookie}");
     assert!(!cookie.contains("Domain"), "{cookie}");
@@ -199,14 +194,7 @@ async fn login_succeeds_and_shows_the_admin_shell(app: &TestApp) {
     let res = app.login(&client, "alice", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/");
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("affdesk_session="))
-        .expect("a session cookie")
-        .to_owned();
+    let cookie = common::set_cookie(&res, "affdesk_session").expect("a session cookie");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(
@@ -623,14 +611,7 @@ async fn the_cookie_carries_the_configured_flags(backend: common::Backend) {
         let res = app.login(&app.client(), "alice", PASSWORD).await;
         assert_eq!(location(&res), "/");
         // A Secure cookie carries the `__Host-` prefix.
-        let cookie = res
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("__Host-affdesk_session="))
-            .expect("a session cookie")
-            .to_owned();
+        let cookie = common::set_cookie(&res, "__Host-affdesk_session").expect("a session cookie");
         for flag in [
             "Secure",
             "HttpOnly",

@@ -475,6 +475,19 @@ pub fn location(res: &reqwest::Response) -> String {
 }
 
 /// The value of the session cookie a response sets, if any.
+/// The whole `Set-Cookie` line (value and attributes) of cookie `name`.
+pub fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| {
+            c.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('='))
+        })
+        .map(str::to_owned)
+}
+
 pub fn session_cookie(res: &reqwest::Response) -> Option<String> {
     res.headers()
         .get_all(reqwest::header::SET_COOKIE)
