@@ -28,12 +28,10 @@ pub(crate) mod context {
 
     /// The narrow dependencies `T` of a use case, taken from the application state.
     pub fn deps<T: FromRef<AppState>>() -> Result<T, ApiError> {
-        use_context::<AppState>()
-            .map(|state| T::from_ref(&state))
-            .ok_or_else(|| {
-                AppError::internal("server function", "application state missing from context")
-                    .into()
-            })
+        // Borrowed, not cloned: only the parts `T` names are cloned.
+        with_context::<AppState, _>(T::from_ref).ok_or_else(|| {
+            AppError::internal("server function", "application state missing from context").into()
+        })
     }
 
     /// Sets the HTTP status that matches the error. Plain form posts (no JavaScript) are left

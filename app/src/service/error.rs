@@ -240,10 +240,14 @@ impl AppError {
     /// this error's status. For answers given outside a server function (the guards).
     pub fn server_fn_response(self) -> Response {
         let status = self.status();
-        let error = self.into_api_error();
-        let body = serde_json::to_string(&error).unwrap_or_else(|_| "\"Internal\"".to_owned());
-        (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        server_fn_error_response(status, &self.into_api_error())
     }
+}
+
+/// A server function's typed error, JSON-encoded, as its client reads it.
+pub fn server_fn_error_response(status: StatusCode, error: &ApiError) -> Response {
+    let body = serde_json::to_string(error).unwrap_or_else(|_| "\"Internal\"".to_owned());
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// A plain-text answer, for the HTML form endpoints and the guards in front of pages.

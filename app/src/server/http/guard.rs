@@ -6,7 +6,7 @@ use crate::domain::percent::encode_query;
 use crate::model::error::ApiError;
 use crate::server::http::session::{self, CurrentAdmin};
 use crate::server::state::{AuthConfig, SessionDeps};
-use crate::service::error::AppError;
+use crate::service::error::{server_fn_error_response, AppError};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -224,13 +224,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 pub fn internal_error_response(path: &str) -> Response {
     if is_server_fn(path) {
         // The panic is logged by the caller; this only answers.
-        let body = serde_json::to_string(&ApiError::Internal).unwrap_or_default();
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            [(header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response();
+        return server_fn_error_response(StatusCode::INTERNAL_SERVER_ERROR, &ApiError::Internal);
     }
     let page = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
         <title>Internal error · affdesk</title></head><body><h1>Internal error</h1>\
