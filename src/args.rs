@@ -93,6 +93,21 @@ pub struct ServeArgs {
     #[arg(long, env = "AFFDESK_HEADER_TIMEOUT", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=300))]
     pub header_timeout: u32,
+    /// Seconds a client may take to send a request's body once its headers are in (slow-body
+    /// attacks); a body still arriving then gets 408 and the connection is closed.
+    #[arg(long, env = "AFFDESK_BODY_TIMEOUT", default_value_t = 15,
+          value_parser = clap::value_parser!(u32).range(1..=300))]
+    pub body_timeout: u32,
+    /// Most client connections open at once; further clients wait in the listen queue until one
+    /// closes.
+    #[arg(long, env = "AFFDESK_MAX_CLIENT_CONNECTIONS", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(4..=65536))]
+    pub max_client_connections: u32,
+    /// Most connections open at once from one client address (reverse proxies named in
+    /// AFFDESK_TRUSTED_PROXIES are not limited): one client cannot take every connection.
+    #[arg(long, env = "AFFDESK_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub max_connections_per_address: u32,
     /// Currency (ISO 4217) of signups reported without one.
     #[arg(long, env = "AFFDESK_DEFAULT_CURRENCY", default_value = "USD")]
     pub default_currency: String,

@@ -35,6 +35,12 @@ pub struct Settings {
     pub delivery_timeout: std::time::Duration,
     /// How long a client may take to send its request headers (or idle between requests).
     pub header_timeout: std::time::Duration,
+    /// How long a client may take to send a request's body after its headers.
+    pub body_timeout: std::time::Duration,
+    /// Most client connections served at once.
+    pub max_client_connections: usize,
+    /// Most connections from one address (trusted proxies excepted).
+    pub max_connections_per_address: usize,
     /// Run the delivery worker in this process (tests drive it by hand instead).
     pub run_delivery_worker: bool,
     pub default_currency: String,
@@ -104,6 +110,9 @@ impl Settings {
             },
             delivery_timeout: std::time::Duration::from_secs(u64::from(serve.delivery_timeout)),
             header_timeout: std::time::Duration::from_secs(u64::from(serve.header_timeout)),
+            body_timeout: std::time::Duration::from_secs(u64::from(serve.body_timeout)),
+            max_client_connections: serve.max_client_connections as usize,
+            max_connections_per_address: serve.max_connections_per_address as usize,
             run_delivery_worker: true,
             default_currency: currency.to_owned(),
             addr: serve.addr,
@@ -137,6 +146,9 @@ impl Settings {
             delivery_limits: DeliveryLimits::default(),
             delivery_timeout: app::server::remote::outbound::TOTAL_TIMEOUT,
             header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(15),
+            max_client_connections: 512,
+            max_connections_per_address: 64,
             run_delivery_worker: true,
             default_currency: "USD".to_owned(),
             explodely_url: app::server::remote::explodely::DEFAULT_URL.to_owned(),

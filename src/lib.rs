@@ -5,5 +5,6 @@ pub mod args;
 pub mod assets;
 pub mod cli;
 pub mod config;
+pub mod serve;
 pub mod startup;
 pub mod telemetry;

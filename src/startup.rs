@@ -3,6 +3,7 @@
 
 use crate::assets;
 use crate::config::{DatabaseSettings, Settings};
+use crate::serve::{serve, ConnectionLimits};
 use anyhow::Context;
 use app::server::clock::{Clock, SystemClock};
 use app::server::http::guard;
@@ -21,17 +22,13 @@ use app::server::storage::session_store::HashedIds;
 use app::server::storage::signups::SignupWriter;
 use app::server::worker::delivery::{DeliveryWaker, DeliveryWorker};
 use app::{shell, App};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::handler::Handler;
 use axum::http::{Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use leptos::config::{Env, LeptosOptions};
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use secrecy::ExposeSecret;
@@ -40,7 +37,6 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tower::ServiceExt;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::{time, SameSite};
@@ -51,8 +47,6 @@ use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 /// Larger bodies get 413: nothing affdesk accepts comes close.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 const HOUSEKEEPING_PERIOD: Duration = Duration::from_secs(300);
-/// How long a stopping server waits for requests under way.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 pub struct Application {
     listener: TcpListener,
@@ -61,7 +55,7 @@ pub struct Application {
     background: Vec<JoinHandle<()>>,
     /// The delivery worker, stopped gracefully: calls under way finish first.
     worker: Option<(tokio::sync::watch::Sender<bool>, JoinHandle<()>)>,
-    header_timeout: Duration,
+    connections: ConnectionLimits,
 }
 
 impl Application {
@@ -115,7 +109,12 @@ impl Application {
             state,
             background,
             worker,
-            header_timeout: settings.header_timeout,
+            connections: ConnectionLimits {
+                header_timeout: settings.header_timeout,
+                max_connections: settings.max_client_connections,
+                per_address: settings.max_connections_per_address,
+                unlimited: settings.trusted_proxies.clone(),
+            },
         })
     }
 
@@ -143,7 +142,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.address(), "affdesk listening on http://{}", self.address());
-        serve(self.listener, self.router, self.header_timeout, shutdown).await;
+        serve(self.listener, self.router, self.connections, shutdown).await;
         for task in &self.background {
             task.abort();
         }
@@ -232,59 +231,6 @@ impl MigrateStore for PostgresStore {
     }
 }
 
-/// Serves HTTP/1.1 connections as `axum::serve` would, plus what it lacks: a client gets
-/// `header_timeout` to send a request's headers, and an idle keep-alive connection is closed after
-/// as long, so slow or silent clients cannot pile up. On `shutdown` it stops accepting and lets
-/// requests under way finish (for at most [`SHUTDOWN_GRACE`]).
-async fn serve(
-    listener: TcpListener,
-    router: Router,
-    header_timeout: Duration,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) {
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(err) => {
-                    // Out of file descriptors, usually: wait for connections to close.
-                    tracing::warn!(error = %err, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let service = router
-            .clone()
-            .map_request(move |mut req: Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                req
-            });
-        let connection =
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(error = %err, %peer, "connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
-            tracing::warn!("requests still under way after {} s; stopping anyway", SHUTDOWN_GRACE.as_secs());
-        }
-    }
-}
-
 /// Connects and applies migrations: every command works on a brand-new database.
 pub async fn open_database(settings: &DatabaseSettings) -> anyhow::Result<Db> {
     let url = settings.url.expose_secret();
@@ -338,6 +284,10 @@ where
     .layer(from_fn_with_state(state.clone(), guard::require_admin))
     .layer(sessions)
     .layer(from_fn_with_state(state.clone(), guard::refuse_cross_site))
+    .layer(from_fn_with_state(
+        settings.body_timeout,
+        guard::read_body_within,
+    ))
     .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
     .layer(from_fn(guard::catch_panics))
     .layer(from_fn(guard::security_headers))

@@ -62,6 +62,35 @@ test("the commission error shows beside its field, from the browser's check and 
   expect(affdesk.explodely.calls).toHaveLength(1);
 });
 
+test("an unknown outcome keeps the form's key until the admin confirms nothing was created", async ({
+  page,
+  affdesk,
+}) => {
+  affdesk.explodely.replies = [
+    { status: 503, body: "" },
+    { status: 200, body: '{"contract_created":"ok","contractid":"777"}' },
+  ];
+  await saveExplodelyAccount(page);
+  await page.goto("/affiliate/contracts/new");
+  await hydrated(page);
+  await fillContract(page, "25");
+  const submit = page.getByRole("button", { name: "Create contract" });
+  await submit.click();
+  await expect(page.getByTestId("contract-error")).toContainText("Outcome unknown");
+  await expect(page.getByTestId("contract-error")).toContainText("check Explodely before trying again");
+  // Submitting again without confirming repeats the answer and calls nobody.
+  const answered = page.waitForResponse((r) => r.url().includes("create_contract"));
+  await submit.click();
+  expect((await answered).status()).toBe(502);
+  await expect(page.getByTestId("contract-error")).toContainText("Outcome unknown");
+  expect(affdesk.explodely.calls).toHaveLength(1);
+  await page.getByTestId("confirmed-not-created").check();
+  await submit.click();
+  await expect(page).toHaveURL(/\/affiliate\/contracts\/\d+\?created=1$/);
+  await expect(page.getByTestId("explodely-id")).toHaveText("777");
+  expect(affdesk.explodely.calls).toHaveLength(2);
+});
+
 test.describe("with JavaScript disabled", () => {
   test.use({ javaScriptEnabled: false });
 

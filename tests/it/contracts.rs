@@ -55,6 +55,7 @@ fn minimal(key: &str) -> CreateContract {
         activate: None,
         mutual_termination: Some("on".to_owned()),
         idempotency_key: key.to_owned(),
+        confirmed_not_created: None,
     }
 }
 
@@ -102,6 +103,8 @@ on_both_backends!(
     a_minimal_and_a_full_contract_send_exactly_the_documented_fields,
     each_documented_error_lands_where_it_belongs_and_creates_nothing,
     unreadable_replies_and_server_errors_create_nothing,
+    an_unknown_outcome_holds_the_form_until_the_admin_confirms,
+    a_refused_connection_says_nothing_was_created,
     a_double_submit_calls_explodely_once,
     the_api_key_is_stored_sealed_and_never_shown,
     contracts_need_a_session,
@@ -296,22 +299,10 @@ async fn each_documented_error_lands_where_it_belongs_and_creates_nothing(app: &
 
 async fn unreadable_replies_and_server_errors_create_nothing(app: &TestApp) {
     let logs = LogCapture::start();
-    // A "created" reply padded past the 64 KB affdesk reads: not Explodely's.
-    let oversized: &'static str = Box::leak(
-        format!(
-            r#"{{"contract_created":"ok","contractid":"1","pad":"{}"}}"#,
-            "x".repeat(70 * 1024)
-        )
-        .into_boxed_str(),
-    );
     let cases = [
-        (200, oversized, 0),
-        (500, r#"{"contract_created":"ok","contractid":"1"}"#, 0),
         (200, "<html>maintenance</html>", 0),
         (200, "", 0),
         (200, "garbage", 0),
-        // Longer than the client's timeout (1 s in tests, 20 s in production).
-        (200, r#"{"contract_created":"ok","contractid":"1"}"#, 3000),
     ];
     for (status, reply, delay) in cases {
         let (server, _mock, client) = with_mock(app, vec![(status, reply, delay)]).await;
@@ -334,6 +325,100 @@ async fn unreadable_replies_and_server_errors_create_nothing(app: &TestApp) {
         "logs were captured"
     );
     assert!(!logs.contains(API_KEY), "the API key is in a log line");
+}
+
+/// A reply that may hide a created contract: a 5xx, no answer in time, a reply too large to
+/// read (a "created" padded past the 64 KB affdesk reads).
+fn replies_with_an_unknown_outcome() -> Vec<(u16, &'static str, u64)> {
+    let oversized: &'static str = Box::leak(
+        format!(
+            r#"{{"contract_created":"ok","contractid":"1","pad":"{}"}}"#,
+            "x".repeat(70 * 1024)
+        )
+        .into_boxed_str(),
+    );
+    vec![
+        (500, r#"{"contract_created":"ok","contractid":"1"}"#, 0),
+        (503, "", 0),
+        // Longer than the client's timeout (1 s in tests, 20 s in production).
+        (200, r#"{"contract_created":"ok","contractid":"1"}"#, 3000),
+        (200, oversized, 0),
+    ]
+}
+
+fn outcome_unknown_message(body: &Value) -> &str {
+    body["OutcomeUnknown"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an unknown outcome: {body}"))
+}
+
+/// Issue 17 (#6): a timeout, a 5xx or an unreadable large reply may hide a created contract.
+/// The answer says so, the form's key stays bound to the attempt (submitting again repeats the
+/// answer without calling Explodely), and only a submit that confirms nothing was created calls
+/// Explodely again. Before the fix these said "nothing was created" and a retry called again.
+async fn an_unknown_outcome_holds_the_form_until_the_admin_confirms(app: &TestApp) {
+    for (n, case) in replies_with_an_unknown_outcome().into_iter().enumerate() {
+        let created = (200, r#"{"contract_created":"ok","contractid":"4242"}"#, 0);
+        let (server, mock, client) = with_mock(app, vec![case, created]).await;
+        // One form (one key) per case: the cases share a database.
+        let form = minimal(&format!("uuuuuuuuuuuuuuuuuuuuuuu{n}"));
+        let res = create(&client, &server, &form).await;
+        assert_eq!(res.status(), StatusCode::BAD_GATEWAY, "{}", case.0);
+        let body: Value = res.json().await.unwrap();
+        let message = outcome_unknown_message(&body);
+        assert!(message.starts_with("Outcome unknown: "), "{message}");
+        assert!(
+            message.contains(
+                "The contract may have been created; check Explodely before trying again"
+            ),
+            "{message}"
+        );
+        // The same form again: the same answer, and no second call.
+        let again: Value = create(&client, &server, &form).await.json().await.unwrap();
+        outcome_unknown_message(&again);
+        assert_eq!(
+            mock.calls().len(),
+            1,
+            "a retry of an unknown outcome called Explodely"
+        );
+        // The attempt is listed among those that created nothing, as unknown.
+        let overview = contract_overview(&client, &server).await;
+        assert_eq!(overview["failed"][0]["outcome"], "unknown", "{overview}");
+        // Confirmed: the next call is made, under the same key, and its contract stored.
+        let confirmed = CreateContract {
+            confirmed_not_created: Some("on".to_owned()),
+            ..form.clone()
+        };
+        let res = create(&client, &server, &confirmed).await;
+        common::assert_accepted(&res);
+        assert_eq!(mock.calls().len(), 2);
+        // A double submit of the confirmed form still calls once.
+        common::assert_accepted(&create(&client, &server, &confirmed).await);
+        assert_eq!(mock.calls().len(), 2);
+        let overview = contract_overview(&client, &server).await;
+        assert_eq!(overview["contracts"][0]["explodely_id"], "4242");
+        server.cleanup().await;
+    }
+}
+
+/// A connection that could not be made sent nothing: that is not an unknown outcome, and the
+/// next submit (with the fresh key the form gets) may call at once.
+async fn a_refused_connection_says_nothing_was_created(app: &TestApp) {
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api/v1/aff", closed.local_addr().unwrap());
+    drop(closed);
+    let server = app
+        .another_on_same_database(move |s| s.explodely_url = url)
+        .await;
+    let client = server.logged_in_admin().await;
+    common::assert_accepted(&server.call(&client, credentials("seller1", API_KEY)).await);
+    let res = create(&client, &server, &minimal("rrrrrrrrrrrrrrrrrrrrrrrr")).await;
+    assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
+    let body: Value = res.json().await.unwrap();
+    let message = body["Remote"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("nothing was sent"), "{body}");
+    assert!(message.contains("Nothing was stored as created"), "{body}");
+    server.cleanup().await;
 }
 
 async fn a_double_submit_calls_explodely_once(app: &TestApp) {

@@ -78,6 +78,7 @@ async fn flows_leave_no_secret_behind(backend: Backend) {
             activate: None,
             mutual_termination: Some("on".to_owned()),
             idempotency_key: "ssssssssssssssssssssssss".to_owned(),
+            confirmed_not_created: None,
         };
         common::assert_accepted(&app.call(&first, contract).await);
         assert_eq!(

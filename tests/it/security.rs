@@ -520,15 +520,139 @@ async fn a_client_sending_headers_slowly_is_cut_off() {
     app.cleanup().await;
 }
 
+/// Issue 17 (#10): a body trickled a few bytes at a time (each read well within any per-read
+/// timeout) is cut off with 408 once AFFDESK_BODY_TIMEOUT has passed since its headers. Before
+/// the fix the connection was held for as long as the client kept trickling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_sending_a_body_slowly_is_cut_off() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.body_timeout = Duration::from_secs(1))
+        .await
+        .unwrap();
+    common::within_limit(async {
+        let addr = app.base.trim_start_matches("http://").to_owned();
+        let mut slow = TcpStream::connect(&addr).await.unwrap();
+        slow.write_all(
+            b"POST /api/v1/signups HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+        let started = Instant::now();
+        let mut answer = Vec::new();
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if slow.write_all(b"  ").await.is_err() {
+                break;
+            }
+            let mut probe = [0u8; 512];
+            match tokio::time::timeout(Duration::from_millis(1), slow.read(&mut probe)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => break,
+                Ok(Ok(n)) => {
+                    answer.extend_from_slice(&probe[..n]);
+                    break;
+                }
+                Err(_) => {}
+            }
+        }
+        let cut_off = started.elapsed();
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        println!("slow-body client cut off after {cut_off:?} (body timeout 1 s): {answer:?}");
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+        assert!(cut_off < Duration::from_secs(5), "{cut_off:?}");
+    })
+    .await;
+    app.cleanup().await;
+}
+
+/// Issue 17 (#10): one address holds at most AFFDESK_MAX_CONNECTIONS_PER_ADDRESS connections
+/// (one more is closed at once, and another address is served), and all addresses together at
+/// most AFFDESK_MAX_CLIENT_CONNECTIONS (the next client waits until one closes). Before the fix
+/// every connection was accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_capped_per_address_and_in_all() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.max_connections_per_address = 3;
+        s.max_client_connections = 6;
+    })
+    .await
+    .unwrap();
+    common::within_limit(async {
+        let addr = app.base.trim_start_matches("http://").to_owned();
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(connect_from([127, 0, 2, 1], &addr).await);
+        }
+        // The fourth from that address is closed without an answer.
+        let mut fourth = connect_from([127, 0, 2, 1], &addr).await;
+        let _ = fourth
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await;
+        let read = tokio::time::timeout(Duration::from_secs(5), read_until_closed(&mut fourth))
+            .await
+            .expect("the connection over the address's share was left open");
+        assert!(read.is_empty(), "{:?}", String::from_utf8_lossy(&read));
+        // Another address is served.
+        let mut other = connect_from([127, 0, 2, 2], &addr).await;
+        other
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = read_until_closed(&mut other).await;
+        assert!(
+            answer.starts_with(b"HTTP/1.1 200"),
+            "{:?}",
+            String::from_utf8_lossy(&answer)
+        );
+        // Six open in all: a seventh client waits, and is served once one closes.
+        for source in [[127, 0, 2, 3], [127, 0, 2, 3], [127, 0, 2, 4]] {
+            held.push(connect_from(source, &addr).await);
+        }
+        let mut waiting = connect_from([127, 0, 2, 5], &addr).await;
+        waiting
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut probe = [0u8; 64];
+        let early =
+            tokio::time::timeout(Duration::from_millis(500), waiting.read(&mut probe)).await;
+        assert!(early.is_err(), "a client over the cap was served at once");
+        drop(held.pop());
+        let answer = tokio::time::timeout(Duration::from_secs(5), read_until_closed(&mut waiting))
+            .await
+            .expect("the waiting client was not served after a connection closed");
+        assert!(
+            answer.starts_with(b"HTTP/1.1 200"),
+            "{:?}",
+            String::from_utf8_lossy(&answer)
+        );
+    })
+    .await;
+    app.cleanup().await;
+}
+
+/// A connection to the test server from `source` (any 127.x address is this machine's).
+async fn connect_from(source: [u8; 4], addr: &str) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(std::net::SocketAddr::from((source, 0)))
+        .unwrap();
+    socket
+        .connect(addr.parse().unwrap())
+        .await
+        .expect("connect (is the open-file limit, `ulimit -n`, above 2,100?)")
+}
+
 async fn a_thousand_idle_connections_do_not_keep_an_admin_out(app: &TestApp) {
+    // Room for all of them: this measures that idle connections cost the admin nothing, not
+    // the caps (the next tests).
+    let app = app
+        .another_on_same_database(|s| s.max_client_connections = 4096)
+        .await;
     let admin = app.logged_in_admin().await;
     let addr = app.base.trim_start_matches("http://").to_owned();
     let mut idle = Vec::with_capacity(1000);
-    for _ in 0..1000 {
-        let stream = TcpStream::connect(&addr)
-            .await
-            .expect("connect (is the open-file limit, `ulimit -n`, above 2,100?)");
-        idle.push(stream);
+    // From 20 addresses, 50 each: within each address's share.
+    for i in 0..1000 {
+        idle.push(connect_from([127, 0, 1, 10 + (i % 20) as u8], &addr).await);
     }
     // Half of them also started a request and stalled mid-headers.
     for stream in idle.iter_mut().step_by(2) {
@@ -548,4 +672,5 @@ async fn a_thousand_idle_connections_do_not_keep_an_admin_out(app: &TestApp) {
     assert!(res.text().await.unwrap().contains("Affiliate"));
     println!("with 1,000 idle connections open, the admin's page loaded in {took:?}");
     drop(idle);
+    app.cleanup().await;
 }

@@ -53,6 +53,9 @@ pub async fn create_contract(
     activate: Option<String>,
     mutual_termination: Option<String>,
     idempotency_key: String,
+    /// Ticked after an attempt with this key ended with its outcome unknown, once the admin has
+    /// checked that Explodely has no such contract.
+    confirmed_not_created: Option<String>,
 ) -> Result<i64, ApiError> {
     use super::context::{current_admin, deps};
     use crate::domain::contract::ContractInput;
@@ -73,8 +76,15 @@ pub async fn create_contract(
         mutual_termination: mutual_termination.is_some(),
     };
     let deps = deps()?;
-    let id =
-        crate::service::contracts::create(&deps, &admin.username, input, &idempotency_key).await?;
+    let confirmed = confirmed_not_created.is_some();
+    let id = crate::service::contracts::create(
+        &deps,
+        &admin.username,
+        input,
+        &idempotency_key,
+        confirmed,
+    )
+    .await?;
     leptos_axum::redirect(&created_path(id.get()));
     Ok(id.get())
 }

@@ -134,6 +134,7 @@ mod wire_format_tests {
             activate: Some("on".to_owned()),
             mutual_termination: Some("on".to_owned()),
             idempotency_key: s(),
+            confirmed_not_created: Some("on".to_owned()),
         };
         assert_eq!(
             form_fields(&create),
@@ -151,6 +152,7 @@ mod wire_format_tests {
                 "activate",
                 "mutual_termination",
                 "idempotency_key",
+                "confirmed_not_created",
             ]
         );
     }

@@ -372,8 +372,13 @@ pub enum Reply {
     Refused(KnownError),
     /// An error code Explodely does not document, as it came.
     UnknownError(String),
-    /// Not an answer affdesk can read: why, in words.
+    /// Not an answer affdesk can read: why, in words. Explodely did not create the contract, or
+    /// the reply would have said so in a form affdesk reads.
     Unexpected(String),
+    /// The request may have reached Explodely and been carried out, but no answer came back that
+    /// says so either way (a timeout or a connection broken after sending, a 5xx, a reply cut
+    /// short): why, in words. Trying again could create the contract twice.
+    Unknown(String),
 }
 
 fn text_of(value: &Value) -> Option<String> {
@@ -390,7 +395,7 @@ fn text_of(value: &Value) -> Option<String> {
 pub fn parse_reply(status: u16, body: &str) -> Reply {
     let body = body.trim();
     if status >= 500 {
-        return Reply::Unexpected(format!("Explodely answered with HTTP status {status}"));
+        return Reply::Unknown(format!("Explodely answered with HTTP status {status}"));
     }
     if body.is_empty() {
         return Reply::Unexpected("Explodely sent an empty reply".to_owned());
@@ -741,12 +746,19 @@ mod tests {
             (200, "[1,2]"),
             (200, r#"{"contract_created":"ok"}"#),
             (200, "{}"),
-            (502, r#"{"contract_created":"ok","contractid":"1"}"#),
         ] {
             assert!(
                 matches!(parse_reply(status, body), Reply::Unexpected(_)),
                 "{status} {body:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_server_error_may_hide_a_created_contract() {
+        for status in [500, 502, 503, 504] {
+            let reply = parse_reply(status, r#"{"contract_created":"ok","contractid":"1"}"#);
+            assert!(matches!(reply, Reply::Unknown(_)), "{status} {reply:?}");
         }
     }
 
@@ -810,8 +822,8 @@ mod tests {
             }
 
             #[test]
-            fn a_server_error_is_never_read_as_an_answer(status in 500u16.., body in reply_object()) {
-                prop_assert!(matches!(parse_reply(status, &body), Reply::Unexpected(_)));
+            fn a_server_error_leaves_the_outcome_unknown(status in 500u16.., body in reply_object()) {
+                prop_assert!(matches!(parse_reply(status, &body), Reply::Unknown(_)));
             }
 
             #[test]
@@ -828,6 +840,7 @@ mod tests {
                     }
                     Reply::Refused(known) => prop_assert!(!known.message().is_empty()),
                     Reply::Unexpected(why) => prop_assert!(!why.is_empty()),
+                    Reply::Unknown(why) => prop_assert!(false, "a 200 reply is read, never unknown: {why}"),
                 }
             }
 

@@ -17,6 +17,9 @@ pub mod retry;
 pub mod signup;
 pub mod states;
 pub mod throttle;
+/// Server-only: the browser never sees a secret or computes a code.
+#[cfg(feature = "ssr")]
+pub mod totp;
 
 /// The property tests' case count: `default_cases` in the normal suite, `PROPTEST_CASES` when
 /// set, for a long run (`PROPTEST_CASES=200000 cargo test -p app --release --lib domain`).

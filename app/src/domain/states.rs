@@ -108,6 +108,9 @@ text_enum! {
         Refused => "refused",
         /// Explodely's answer could not be read, or it could not be reached.
         Unexpected => "unexpected",
+        /// The call may have created the contract, but no readable answer says whether it did
+        /// (a timeout after sending, a 5xx): the admin checks Explodely before a new attempt.
+        Unknown => "unknown",
     }
 }
 
@@ -118,6 +121,7 @@ impl ContractAttemptOutcome {
             Reply::Created { .. } => ContractAttemptOutcome::Created,
             Reply::Refused(_) | Reply::UnknownError(_) => ContractAttemptOutcome::Refused,
             Reply::Unexpected(_) => ContractAttemptOutcome::Unexpected,
+            Reply::Unknown(_) => ContractAttemptOutcome::Unknown,
         }
     }
 }
@@ -265,7 +269,7 @@ mod tests {
             assert_eq!(parse(&format!(" {text}")), None, "{text}");
         }
         assert_eq!(parse(""), None);
-        assert!(serde_json::from_value::<T>(json!("unknown")).is_err());
+        assert!(serde_json::from_value::<T>(json!("no-such-state")).is_err());
     }
 
     fn texts<T: fmt::Display>(all: &[T]) -> Vec<String> {
@@ -304,7 +308,7 @@ mod tests {
         );
         assert_eq!(
             texts(ContractAttemptOutcome::ALL),
-            ["running", "created", "refused", "unexpected"]
+            ["running", "created", "refused", "unexpected", "unknown"]
         );
     }
 
@@ -329,6 +333,10 @@ mod tests {
             (
                 Reply::Unexpected("empty".into()),
                 ContractAttemptOutcome::Unexpected,
+            ),
+            (
+                Reply::Unknown("timeout".into()),
+                ContractAttemptOutcome::Unknown,
             ),
         ];
         for (reply, outcome) in cases {

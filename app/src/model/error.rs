@@ -31,6 +31,10 @@ pub enum ApiError {
         message: String,
         settings_link: bool,
     },
+    /// A call to Explodely may have been carried out, but no answer says whether it was: a new
+    /// attempt waits until the admin has checked (the form keeps its idempotency key).
+    #[error("{message}")]
+    OutcomeUnknown { message: String },
     #[error(
         "affdesk could not complete this request; try again, and if it keeps failing the server \
          log says why"
@@ -62,7 +66,7 @@ impl ApiError {
             Self::PasswordChangeRequired | Self::CrossSite => 403,
             Self::Invalid(_) => 422,
             Self::Conflict { .. } => 409,
-            Self::Remote { .. } => 502,
+            Self::Remote { .. } | Self::OutcomeUnknown { .. } => 502,
             Self::Internal | Self::Transport(_) => 500,
         }
     }

@@ -332,7 +332,11 @@ macro_rules! text_field {
 }
 
 /// The server function's arguments for what the form holds.
-fn create_request(i: ContractInput, idempotency_key: String) -> CreateContract {
+fn create_request(
+    i: ContractInput,
+    idempotency_key: String,
+    confirmed_not_created: bool,
+) -> CreateContract {
     CreateContract {
         contract_name: i.contract_name,
         partner_username: i.partner_username,
@@ -347,13 +351,19 @@ fn create_request(i: ContractInput, idempotency_key: String) -> CreateContract {
         activate: i.activate.then(|| "on".to_owned()),
         mutual_termination: i.mutual_termination.then(|| "on".to_owned()),
         idempotency_key,
+        confirmed_not_created: confirmed_not_created.then(|| "on".to_owned()),
     }
 }
 
-/// A failed submit used its key; the next submit is a new, deliberate attempt.
+/// A failed submit used its key; the next submit is a new, deliberate attempt. Not after an
+/// unknown outcome: the key stays, so submitting again cannot create a second contract until the
+/// admin confirms that the first attempt created none.
 fn renew_key_after_failure(create: ServerAction<CreateContract>, key: RwSignal<String>) {
     Effect::new(move |_| {
-        if let Some(Err(_)) = create.value().get() {
+        if let Some(Err(error)) = create.value().get() {
+            if matches!(error, ApiError::OutcomeUnknown { .. }) {
+                return;
+            }
             leptos::task::spawn_local(async move {
                 if let Ok(fresh) = contract_form_key().await {
                     key.set(fresh);
@@ -379,6 +389,7 @@ fn ContractForm(form: PostedContractForm) -> impl IntoView {
     });
     let bound = ContractBinding::new(initial.clone(), server_error);
     renew_key_after_failure(create, key);
+    let confirmed = RwSignal::new(false);
     let pending = create.pending();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -387,7 +398,11 @@ fn ContractForm(form: PostedContractForm) -> impl IntoView {
             bound.touched.set(CONTRACT_FIELDS.to_vec());
             return;
         }
-        create.dispatch(create_request(i, key.get_untracked()));
+        create.dispatch(create_request(
+            i,
+            key.get_untracked(),
+            confirmed.get_untracked(),
+        ));
     };
     view! {
         <ContractError server_error />
@@ -397,6 +412,7 @@ fn ContractForm(form: PostedContractForm) -> impl IntoView {
             <ProductChoice initial=initial.clone() bound />
             <TermsFields initial=initial.clone() bound />
             <CommentsAndOptions initial bound />
+            <ConfirmNotCreated server_error confirmed />
             <button type="submit" class="primary" disabled=move || pending.get()>
                 {move || if pending.get() { "Creating on Explodely…" } else { "Create contract" }}
             </button>
@@ -421,6 +437,30 @@ fn ContractError(server_error: Signal<Option<ApiError>>) -> impl IntoView {
                     {link.then(|| view! { <p><a href="/settings/explodely">"Go to Settings → Explodely"</a></p> })}
                 </Banner>
             }
+        })}
+    }
+}
+
+/// After an attempt whose outcome is unknown: the box the admin ticks once Explodely shows no
+/// such contract, which lets the next submit call Explodely again.
+#[component]
+fn ConfirmNotCreated(
+    server_error: Signal<Option<ApiError>>,
+    confirmed: RwSignal<bool>,
+) -> impl IntoView {
+    let unknown = move || matches!(server_error.get(), Some(ApiError::OutcomeUnknown { .. }));
+    // Each answer asks anew: a confirmation covers the attempt the admin checked, not the next.
+    Effect::new(move |_| {
+        server_error.track();
+        confirmed.set(false);
+    });
+    view! {
+        {move || unknown().then(|| view! {
+            <label class="check confirm-not-created">
+                <input type="checkbox" name="confirmed_not_created" data-testid="confirmed-not-created"
+                    prop:checked=move || confirmed.get() on:change=move |ev| confirmed.set(event_target_checked(&ev)) />
+                " I checked on Explodely: no contract was created by the attempt above. Send it again."
+            </label>
         })}
     }
 }

@@ -33,6 +33,9 @@ pub fn reply_error(reply: &Reply) -> Option<ApiError> {
             message: format!("{why}. Nothing was stored as created; your form is kept, so you can try again."),
             settings_link: false,
         }),
+        Reply::Unknown(why) => Some(ApiError::OutcomeUnknown {
+            message: format!("Outcome unknown: {why}. The contract may have been created; check Explodely before trying again. Submitting this form again repeats this answer until you confirm below that no contract was created."),
+        }),
     }
 }
 
@@ -83,13 +86,17 @@ pub async fn save_settings(
 }
 
 /// Creates a contract on Explodely, once per form key: a repeat of the same key (double click,
-/// re-post) gets the first result and never calls Explodely again. Returns affdesk's contract id.
+/// re-post) gets the first result and never calls Explodely again. An attempt whose outcome is
+/// unknown holds its key until the admin confirms (`confirmed_not_created`) that Explodely has no
+/// such contract; it is then set aside and the form's next call is made. Returns affdesk's
+/// contract id.
 #[tracing::instrument(skip_all, fields(%admin))]
 pub async fn create(
     deps: &ContractDeps,
     admin: &str,
     input: ContractInput,
     idempotency_key: &str,
+    confirmed_not_created: bool,
 ) -> Result<ContractId, AppError> {
     let contract = input.validate().map_err(ApiError::Invalid)?;
     if idempotency_key.len() < 16
@@ -103,6 +110,9 @@ pub async fn create(
     }
     let (username, api_key) = stored_credentials(deps).await?;
     let request = serde_json::to_string(&contract.form_fields())?;
+    if confirmed_not_created && contracts::set_aside_unknown(&deps.db, idempotency_key).await? {
+        tracing::info!(%admin, "an attempt with an unknown outcome was confirmed as not created");
+    }
     let begun =
         contracts::begin_attempt(&deps.db, idempotency_key, &request, admin, deps.clock.now())
             .await?;

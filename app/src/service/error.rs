@@ -172,6 +172,7 @@ impl AppError {
             Self::Refused(ApiError::Conflict { .. }) => "conflict",
             Self::Refused(ApiError::PasswordChangeRequired | ApiError::CrossSite) => "forbidden",
             Self::Refused(ApiError::Remote { .. }) => "remote",
+            Self::Refused(ApiError::OutcomeUnknown { .. }) => "outcome_unknown",
             Self::Rejected { code, .. } => code,
             Self::Unavailable { .. } | Self::Overloaded { .. } => "unavailable",
             Self::Refused(ApiError::Internal | ApiError::Transport(_)) | Self::Internal { .. } => {

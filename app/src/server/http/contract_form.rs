@@ -4,6 +4,7 @@
 
 use crate::domain::contract::ContractInput;
 use crate::model::contracts::{created_path, PostedContractForm};
+use crate::model::error::ApiError;
 use crate::server::http::posted_page::render_with;
 use crate::server::http::session::CurrentAdmin;
 use crate::server::security::tokens::random_token;
@@ -15,9 +16,18 @@ use axum::extract::FromRef;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
-fn parse(pairs: Vec<(String, String)>) -> (ContractInput, String) {
+/// What the plain form posts: the contract, its idempotency key, and whether the admin confirmed
+/// that an attempt with an unknown outcome created nothing.
+struct Posted {
+    input: ContractInput,
+    key: String,
+    confirmed_not_created: bool,
+}
+
+fn parse(pairs: Vec<(String, String)>) -> Posted {
     let mut input = ContractInput::default();
     let mut key = String::new();
+    let mut confirmed_not_created = false;
     for (name, value) in pairs {
         match name.as_str() {
             "contract_name" => input.contract_name = value,
@@ -33,10 +43,15 @@ fn parse(pairs: Vec<(String, String)>) -> (ContractInput, String) {
             "activate" => input.activate = true,
             "mutual_termination" => input.mutual_termination = true,
             "idempotency_key" => key = value,
+            "confirmed_not_created" => confirmed_not_created = true,
             _ => {}
         }
     }
-    (input, key)
+    Posted {
+        input,
+        key,
+        confirmed_not_created,
+    }
 }
 
 pub async fn submit(State(state): State<AppState>, req: Request) -> Result<Response, AppError> {
@@ -45,17 +60,35 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Result<Respo
         return Ok(Redirect::to("/login").into_response());
     };
     let bytes = to_bytes(body, 64 * 1024).await?;
-    let (input, key) = parse(serde_urlencoded::from_bytes(&bytes).unwrap_or_default());
+    let Posted {
+        input,
+        key,
+        confirmed_not_created,
+    } = parse(serde_urlencoded::from_bytes(&bytes).unwrap_or_default());
     let deps = ContractDeps::from_ref(&state);
-    let error = match contracts::create(&deps, &admin.username, input.clone(), &key).await {
+    let created = contracts::create(
+        &deps,
+        &admin.username,
+        input.clone(),
+        &key,
+        confirmed_not_created,
+    )
+    .await;
+    let error = match created {
         Ok(id) => return Ok(Redirect::to(&created_path(id.get())).into_response()),
         Err(error) => error,
     };
     let status = error.status();
+    let error = error.into_api_error();
+    // An unknown outcome keeps the key: the next submit repeats the answer until confirmed.
+    let key = match error {
+        ApiError::OutcomeUnknown { .. } => key,
+        _ => random_token(16),
+    };
     let posted = PostedContractForm {
         input,
-        error: Some(error.into_api_error()),
-        key: random_token(16),
+        error: Some(error),
+        key,
     };
     Ok(render_with(state, parts, posted, status).await)
 }
@@ -64,13 +97,14 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Result<Respo
 mod tests {
     #[test]
     fn a_posted_form_becomes_the_input_with_unticked_boxes_off() {
-        let (input, key) = super::parse(vec![
+        let posted = super::parse(vec![
             ("contract_name".into(), "N".into()),
             ("mutual_termination".into(), "on".into()),
             ("idempotency_key".into(), "k".into()),
         ]);
-        assert_eq!(input.contract_name, "N");
-        assert!(input.mutual_termination && !input.activate);
-        assert_eq!(key, "k");
+        assert_eq!(posted.input.contract_name, "N");
+        assert!(posted.input.mutual_termination && !posted.input.activate);
+        assert_eq!(posted.key, "k");
+        assert!(!posted.confirmed_not_created);
     }
 }

@@ -191,6 +191,64 @@ pub async fn security_headers(req: Request<Body>, next: Next) -> Response {
     res
 }
 
+/// Reads a request's body within `deadline` of its headers, so a client that trickles a body (a
+/// byte every few seconds, each read well within any per-read timeout) holds a connection and a
+/// task for at most that long: it gets 408 and the connection is closed. The body is at most
+/// 64 KB (the limit layer outside this one), so holding it in memory costs nothing a handler
+/// would not spend reading it. Requests without a body pass straight through.
+pub async fn read_body_within(
+    State(deadline): State<std::time::Duration>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
+    use axum::body::HttpBody;
+    if req.body().size_hint().exact() == Some(0) {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(deadline, axum::body::to_bytes(body, usize::MAX)).await {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Ok(Err(err)) => body_error_response(&err),
+        Err(_) => {
+            tracing::info!(path = %loggable_path(parts.uri.path()), "request body not received in time");
+            let mut res = (
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request's body did not arrive within {} s; send it again",
+                    deadline.as_secs()
+                ),
+            )
+                .into_response();
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            res
+        }
+    }
+}
+
+/// A body that could not be read: too large (the limit layer's error) or broken off.
+fn body_error_response(err: &axum::Error) -> Response {
+    use std::error::Error as _;
+    let too_large = err
+        .source()
+        .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
+    if too_large {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request's body is too large",
+        )
+            .into_response();
+    }
+    (
+        StatusCode::BAD_REQUEST,
+        "the request's body could not be read",
+    )
+        .into_response()
+}
+
 /// Turns a panic anywhere under it (a handler, a page being rendered, an inner middleware) into
 /// a 500 the client can act on, and one log line, instead of a connection dropped with no reply.
 /// Server functions get their typed error (`"Internal"`); pages get a short HTML page.

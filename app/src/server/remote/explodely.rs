@@ -61,39 +61,48 @@ impl ExplodelyClient {
         form.extend(contract.form_fields());
         let response = match self.client.post(&self.url).form(&form).send().await {
             Ok(r) => r,
-            Err(err) => {
-                let why = if err.is_timeout() {
-                    format!("no answer within {} s", self.timeout.as_secs())
-                } else if err.is_connect() {
-                    "could not connect".to_owned()
-                } else {
-                    "the request failed".to_owned()
-                };
-                return CallResult {
-                    reply: Reply::Unexpected(format!(
-                        "Explodely was unreachable ({why}); nothing was created"
-                    )),
-                    raw: String::new(),
-                };
-            }
+            Err(err) => return CallResult::failed(self.send_failure(&err)),
         };
         let status = response.status().as_u16();
         let body = match read_capped(response).await {
             Ok(b) => b,
-            Err(why) => {
-                return CallResult {
-                    reply: Reply::Unexpected(format!(
-                        "{why}; check on Explodely whether the contract exists"
-                    )),
-                    raw: String::new(),
-                }
-            }
+            Err(why) => return CallResult::failed(Reply::Unknown(why)),
         };
         let raw: String = body.chars().take(REPLY_EXCERPT).collect();
         CallResult {
             reply: parse_reply(status, &body),
             raw,
         }
+    }
+}
+
+impl CallResult {
+    fn failed(reply: Reply) -> Self {
+        Self {
+            reply,
+            raw: String::new(),
+        }
+    }
+}
+
+impl ExplodelyClient {
+    /// What a request that got no reply means. A connection that was never made sent nothing,
+    /// so nothing was created; any later failure (a timeout while waiting, a connection broken
+    /// after the request went out) leaves Explodely's side unknown.
+    fn send_failure(&self, err: &reqwest::Error) -> Reply {
+        if err.is_connect() {
+            return Reply::Unexpected(
+                "Explodely could not be reached (no connection was made, so nothing was sent)"
+                    .to_owned(),
+            );
+        }
+        if err.is_timeout() {
+            return Reply::Unknown(format!(
+                "Explodely did not answer within {} s",
+                self.timeout.as_secs()
+            ));
+        }
+        Reply::Unknown("the connection to Explodely broke before its answer arrived".to_owned())
     }
 }
 
@@ -113,7 +122,7 @@ async fn read_capped(mut response: reqwest::Response) -> Result<String, String> 
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(String::from_utf8_lossy(&body).into_owned()),
-            Err(_) => return Err("Explodely's reply broke off".to_owned()),
+            Err(_) => return Err("Explodely's reply broke off before its end".to_owned()),
         }
     }
 }

@@ -111,6 +111,16 @@ pub async fn begin_attempt(
     }
 }
 
+/// Frees `key` from an attempt whose outcome is unknown, once the admin has confirmed that
+/// Explodely has no such contract: the attempt stays in the history under its key with its id
+/// appended. Returns whether there was one; of two concurrent confirmations only one frees it.
+pub async fn set_aside_unknown(db: &Db, key: &str) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "UPDATE contract_attempts SET idempotency_key = idempotency_key || '-' || CAST(id AS TEXT) \
+        WHERE idempotency_key = $1 AND outcome = 'unknown'";
+    let freed = with_pool!(db, pool => sqlx::query(SQL).bind(key).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(freed > 0)
+}
+
 /// Waits (up to a little longer than a call can take) for a running attempt to finish.
 pub async fn wait_for(db: &Db, attempt_id: i64) -> Result<AttemptRow, sqlx::Error> {
     let sql = format!("{SELECT_ATTEMPT} WHERE id = $1");
@@ -215,6 +225,6 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<(ContractRow, Vec<AttemptRow
 
 /// Attempts that created nothing, newest first (the last 30 days).
 pub async fn failed_attempts(db: &Db, now: DateTime<Utc>) -> Result<Vec<AttemptRow>, sqlx::Error> {
-    let sql = format!("{SELECT_ATTEMPT} WHERE outcome IN ('refused', 'unexpected') AND started_at > $1 ORDER BY id DESC LIMIT 50");
+    let sql = format!("{SELECT_ATTEMPT} WHERE outcome IN ('refused', 'unexpected', 'unknown') AND started_at > $1 ORDER BY id DESC LIMIT 50");
     with_pool!(db, pool => sqlx::query_as(&sql).bind(now - TimeDelta::days(30)).fetch_all(pool).await)
 }
