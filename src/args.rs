@@ -67,6 +67,10 @@ pub struct ServeArgs {
     /// client: it is read only on connections from these, right to left past them.
     #[arg(long, env = "AFFDESK_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
+    /// Every admin must use two-step login (an authenticator app): one without it is sent to set
+    /// it up at their next login, and can do nothing else until they have.
+    #[arg(long, env = "AFFDESK_REQUIRE_MFA", default_value_t = false, action = ArgAction::Set)]
+    pub require_mfa: bool,
     /// Deprecated: trusts X-Forwarded-For from a proxy on this machine; use AFFDESK_TRUSTED_PROXIES.
     #[arg(long, env = "AFFDESK_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set)]
     pub trust_forwarded_for: bool,

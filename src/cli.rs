@@ -81,6 +81,13 @@ pub enum AdminCommand {
     Create(AdminCredentials),
     /// Replace an admin's password and end all of that admin's sessions.
     SetPassword(AdminCredentials),
+    /// Turn off an admin's two-step login (a lost phone): removes the authenticator secret and
+    /// the recovery codes, and ends that admin's sessions. With AFFDESK_REQUIRE_MFA they set it
+    /// up again at their next login.
+    ResetMfa {
+        #[arg(long, env = "AFFDESK_ADMIN_USERNAME")]
+        username: String,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -127,6 +134,22 @@ async fn token(global: &GlobalArgs, action: TokenCommand) -> anyhow::Result<()> 
     result
 }
 
+async fn reset_mfa(global: &GlobalArgs, username: &str) -> anyhow::Result<()> {
+    let username = Username::parse(username).map_err(|e| anyhow::anyhow!("username: {e}"))?;
+    let db = open_database(&DatabaseSettings::from_args(global)?).await?;
+    let reset = app::service::mfa::reset(&db, username.as_str()).await;
+    db.close().await;
+    match reset.map_err(|e| anyhow::anyhow!("{}", e.chain()))? {
+        true => {
+            println!(
+                "affdesk: two-step login of '{username}' turned off; its sessions have been ended"
+            );
+            Ok(())
+        }
+        false => Err(anyhow::anyhow!("no admin is named '{username}'")),
+    }
+}
+
 async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let settings = Settings::from_args(global, args)?;
     let app = Application::build(settings).await?;
@@ -151,17 +174,27 @@ fn read_password_from_stdin(creds: &AdminCredentials) -> anyhow::Result<Password
 }
 
 async fn admin(global: &GlobalArgs, action: AdminCommand) -> anyhow::Result<()> {
-    let creds = match &action {
-        AdminCommand::Create(c) | AdminCommand::SetPassword(c) => c,
-    };
+    match action {
+        AdminCommand::Create(creds) => with_password(global, &creds, true).await,
+        AdminCommand::SetPassword(creds) => with_password(global, &creds, false).await,
+        AdminCommand::ResetMfa { username } => reset_mfa(global, &username).await,
+    }
+}
+
+/// `admin create` (`create`) or `admin set-password`: a username and a password from stdin.
+async fn with_password(
+    global: &GlobalArgs,
+    creds: &AdminCredentials,
+    create: bool,
+) -> anyhow::Result<()> {
     let username =
         Username::parse(&creds.username).map_err(|e| anyhow::anyhow!("username: {e}"))?;
     let password = read_password_from_stdin(creds)?;
     let db = open_database(&DatabaseSettings::from_args(global)?).await?;
     let hash = PasswordService::default().hash(password.expose()).await?;
     let now = SystemClock.now();
-    let result = match action {
-        AdminCommand::Create(_) => match admins::create(&db, &username, &hash, false, now).await? {
+    let result = if create {
+        match admins::create(&db, &username, &hash, false, now).await? {
             CreateOutcome::Created(_) => {
                 println!("affdesk: admin '{username}' created");
                 Ok(())
@@ -170,15 +203,14 @@ async fn admin(global: &GlobalArgs, action: AdminCommand) -> anyhow::Result<()> 
                 "an admin named '{username}' already exists; use `affdesk admin set-password` to \
                  change its password"
             )),
-        },
-        AdminCommand::SetPassword(_) => {
-            let admin = admins::find_by_username(&db, username.as_str())
-                .await?
-                .with_context(|| format!("no admin is named '{username}'"))?;
-            admins::set_password(&db, admin.id, &hash, now).await?;
-            println!("affdesk: password of '{username}' replaced; its sessions have been ended");
-            Ok(())
         }
+    } else {
+        let admin = admins::find_by_username(&db, username.as_str())
+            .await?
+            .with_context(|| format!("no admin is named '{username}'"))?;
+        admins::set_password(&db, admin.id, &hash, now).await?;
+        println!("affdesk: password of '{username}' replaced; its sessions have been ended");
+        Ok(())
     };
     db.close().await;
     result

@@ -28,6 +28,8 @@ pub struct Settings {
     pub public_origin: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is read.
     pub trusted_proxies: AllowList,
+    /// Every admin must use two-step login.
+    pub require_mfa: bool,
     /// Non-public addresses outbound calls may reach.
     pub outbound_allow: AllowList,
     pub delivery_limits: DeliveryLimits,
@@ -122,6 +124,7 @@ impl Settings {
             session_max_lifetime: TimeDelta::hours(i64::from(serve.session_max_hours)),
             public_origin,
             trusted_proxies: trusted_proxies(serve)?,
+            require_mfa: serve.require_mfa,
             outbound_allow,
             bootstrap_admin: Some(bootstrap_admin),
         })
@@ -142,6 +145,7 @@ impl Settings {
             session_max_lifetime: TimeDelta::hours(12),
             public_origin: None,
             trusted_proxies: AllowList::default(),
+            require_mfa: false,
             outbound_allow: AllowList::parse("127.0.0.0/8, ::1").expect("valid allow-list"),
             delivery_limits: DeliveryLimits::default(),
             delivery_timeout: app::server::remote::outbound::TOTAL_TIMEOUT,

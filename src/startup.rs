@@ -174,6 +174,7 @@ fn app_state(
             secure_cookies: settings.secure_cookies(),
             public_origin: settings.public_origin.clone(),
             trusted_proxies: settings.trusted_proxies.clone(),
+            require_mfa: settings.require_mfa,
             ..AuthConfig::default()
         }),
         clock,
@@ -348,6 +349,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     vec![
         endpoint(Method::GET, "/healthz", auth_http::healthz),
         endpoint(Method::POST, "/login", auth_http::login),
+        endpoint(Method::POST, "/login/mfa", auth_http::second_factor),
         endpoint(Method::POST, "/logout", auth_http::logout),
         endpoint(Method::POST, "/settings/affiliate", affiliate_form::submit),
         endpoint(

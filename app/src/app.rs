@@ -6,10 +6,11 @@ use crate::pages::{
     affiliate::AffiliatePage,
     contracts::{ContractDetailPage, ContractsPage, ExplodelySettingsPage, NewContractPage},
     dashboard::Dashboard,
-    login::LoginPage,
+    login::{LoginPage, SecondFactorPage},
     not_found::NotFound,
     signups::{SignupDetailPage, SignupsPage},
     tokens::ApiTokensPage,
+    two_step::TwoStepPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -76,6 +77,7 @@ macro_rules! lazy_pages {
 
 lazy_pages! {
     LoginRoute => LoginPage,
+    SecondFactorRoute => SecondFactorPage,
     DashboardRoute => Dashboard,
     AffiliateRoute => AffiliatePage,
     ContractsRoute => ContractsPage,
@@ -86,6 +88,7 @@ lazy_pages! {
     SignupDetailRoute => SignupDetailPage,
     ApiTokensRoute => ApiTokensPage,
     ChangePasswordRoute => ChangePasswordPage,
+    TwoStepRoute => TwoStepPage,
 }
 
 /// Every route renders with `SsrMode::Async`: the server waits for the page's data and sends
@@ -105,6 +108,7 @@ pub fn App() -> impl IntoView {
             <div id="app" data-hydrated="false">
                 <Routes fallback=NotFound>
                     <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/login/mfa") view={Lazy::<SecondFactorRoute>::new()} ssr=SsrMode::Async />
                     <ParentRoute path=path!("") view=AdminShell ssr=SsrMode::Async>
                         <Route path=path!("") view={Lazy::<DashboardRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/settings/affiliate") view={Lazy::<AffiliateRoute>::new()} ssr=SsrMode::Async />
@@ -116,6 +120,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/signups/:id") view={Lazy::<SignupDetailRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/settings/api-tokens") view={Lazy::<ApiTokensRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/account/password") view={Lazy::<ChangePasswordRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/account/mfa") view={Lazy::<TwoStepRoute>::new()} ssr=SsrMode::Async />
                     </ParentRoute>
                 </Routes>
             </div>

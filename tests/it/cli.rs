@@ -7,13 +7,13 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
-struct Outcome {
-    success: bool,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Outcome {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
 }
 
-async fn affdesk(database_url: &str, args: &[&str], stdin: &str) -> Outcome {
+pub(crate) async fn affdesk(database_url: &str, args: &[&str], stdin: &str) -> Outcome {
     let mut child = Command::new(env!("CARGO_BIN_EXE_affdesk"))
         .args(args)
         .env("DATABASE_URL", database_url)

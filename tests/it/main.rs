@@ -14,6 +14,7 @@ mod assets;
 mod auth;
 mod cli;
 mod contracts;
+mod mfa;
 mod resilience;
 mod secrets;
 mod security;

@@ -43,6 +43,7 @@ pub fn AdminShell() -> impl IntoView {
                 <A href="/signups">"Signups"</A>
                 <p class="nav-heading">"Account"</p>
                 <A href="/account/password">"Change password"</A>
+                <A href="/account/mfa">"Two-step login"</A>
             </nav>
             <main class="content">
                 <Outlet />

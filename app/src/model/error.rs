@@ -14,6 +14,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("choose a new password before doing anything else")]
     PasswordChangeRequired,
+    #[error("set up two-step login (Account → Two-step login) before doing anything else")]
+    MfaEnrolmentRequired,
     #[error("this request came from another site and was refused")]
     CrossSite,
     #[error("please correct the fields marked below")]
@@ -63,7 +65,7 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthorized => 401,
-            Self::PasswordChangeRequired | Self::CrossSite => 403,
+            Self::PasswordChangeRequired | Self::MfaEnrolmentRequired | Self::CrossSite => 403,
             Self::Invalid(_) => 422,
             Self::Conflict { .. } => 409,
             Self::Remote { .. } | Self::OutcomeUnknown { .. } => 502,

@@ -24,6 +24,10 @@ fn outcome_message(error: &str, info: &str, retry: &str) -> Option<(NoticeKind, 
                 ),
             ))
         }
+        ("expired", _) => Some((
+            NoticeKind::Error,
+            "Your login waited too long for its code. Log in again.".to_owned(),
+        )),
         (_, "logged_out") => Some((NoticeKind::Success, "You have been logged out.".to_owned())),
         _ => None,
     }
@@ -76,6 +80,48 @@ pub fn LoginPage() -> impl IntoView {
                     "Log in"
                 </button>
             </form>
+        </main>
+    }
+}
+
+/// What the second-factor page says after a refused code; like the login page, codes travel in
+/// the URL, never text.
+fn second_factor_message(error: &str, retry: &str) -> Option<String> {
+    match error {
+        "invalid" => Some(
+            "That code is not right, or it was used already. Type the code your app shows now, or one of your recovery codes."
+                .to_owned(),
+        ),
+        "throttled" => outcome_message("throttled", "", retry).map(|(_, text)| text),
+        _ => None,
+    }
+}
+
+/// The second step of a login for an admin with two-step login: the code from the
+/// authenticator app, or a recovery code. A plain form posted to `/login/mfa`.
+#[component]
+pub fn SecondFactorPage() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |key: &str| query.with(|q| q.get(key)).unwrap_or_default();
+    let message = move || second_factor_message(&param("error"), &param("retry"));
+    view! {
+        <Title text="Two-step login" />
+        <main class="login">
+            <h1 class="brand">"affdesk"</h1>
+            <p class="lead">"Enter the code your authenticator app shows for affdesk."</p>
+            {move || message().map(|text| view! {
+                <Banner kind=NoticeKind::Error>
+                    <p data-testid="login-message">{text}</p>
+                </Banner>
+            })}
+            <form method="post" action="/login/mfa" class="card stack">
+                <input type="hidden" name="next" value=move || param("next") />
+                <Field id="code" label="Code" help="Six digits from the app; or, without your phone, one of your recovery codes (xxxxx-xxxxx), each usable once.">
+                    <input id="code" name="code" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" required autofocus />
+                </Field>
+                <button type="submit" class="primary">"Log in"</button>
+            </form>
+            <p><a href="/login">"Start again with the password"</a></p>
         </main>
     }
 }

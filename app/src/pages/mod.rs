@@ -6,3 +6,4 @@ pub mod login;
 pub mod not_found;
 pub mod signups;
 pub mod tokens;
+pub mod two_step;

@@ -36,6 +36,9 @@ pub struct AuthConfig {
     /// Reverse proxies whose `X-Forwarded-For` says who the client is (`AFFDESK_TRUSTED_PROXIES`);
     /// from any other peer the header is ignored, or clients could pick their own address.
     pub trusted_proxies: AllowList,
+    /// Every admin must use two-step login (`AFFDESK_REQUIRE_MFA`): one without it is sent to
+    /// set it up at their next login.
+    pub require_mfa: bool,
 }
 
 impl Default for AuthConfig {
@@ -47,6 +50,7 @@ impl Default for AuthConfig {
             throttle: ThrottlePolicy::default(),
             public_origin: None,
             trusted_proxies: AllowList::default(),
+            require_mfa: false,
         }
     }
 }

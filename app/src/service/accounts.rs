@@ -1,6 +1,7 @@
 //! Admins and their sessions: logging in (throttled), changing the password, who is logged in.
 
 use super::error::AppError;
+use super::mfa;
 use crate::domain::credentials::{check_new_password, normalize_login_name};
 use crate::domain::throttle::{self, ThrottleDecision};
 use crate::model::account::AdminSummary;
@@ -8,6 +9,7 @@ use crate::model::error::ApiError;
 use crate::server::http::session::{self, CurrentAdmin};
 use crate::server::security::device;
 use crate::server::state::AccountDeps;
+use crate::server::storage::admins::AdminRecord;
 use crate::server::storage::{admins, login_throttle};
 use tower_sessions::Session;
 
@@ -29,8 +31,14 @@ pub enum LoginOutcome {
         must_change_password: bool,
         device_cookie: String,
     },
-    /// Wrong username or password (never which).
+    /// The password was right and the admin uses two-step login: the session now waits for the
+    /// second factor (`log_in_second_factor`).
+    SecondFactor,
+    /// Wrong username or password (never which), or a wrong second factor.
     Refused,
+    /// No login is waiting for a second factor in this session (none began, or it waited more
+    /// than five minutes): start again with the password.
+    Expired,
     /// Too many failures for this browser, or this username from this address, or this
     /// address: try again after this many seconds.
     Throttled { retry_after_secs: u64 },
@@ -83,21 +91,96 @@ pub async fn log_in(
         return Ok(LoginOutcome::Refused);
     };
     login_throttle::forget(db, &counted).await?;
+    if mfa::enabled(db, admin.id).await? {
+        // Earlier failures stay counted until the second factor is right too, so a known
+        // password cannot be used to clear the count between guesses at the code.
+        session::await_second_factor(session, &admin, now).await?;
+        tracing::info!(admin = %admin.username, address = %attempt.address, "password accepted; waiting for the second factor");
+        return Ok(LoginOutcome::SecondFactor);
+    }
+    let enrol_mfa = deps.sessions.auth.require_mfa;
+    finish_login(deps, session, &admin, attempt.address, &subjects, enrol_mfa).await
+}
+
+/// Both factors are in: the failures counted against this login's subjects are cleared and the
+/// session becomes the admin's.
+async fn finish_login(
+    deps: &AccountDeps,
+    session: &Session,
+    admin: &AdminRecord,
+    address: &str,
+    subjects: &[(throttle::Scope, String)],
+    enrol_mfa: bool,
+) -> Result<LoginOutcome, AppError> {
+    let db = &deps.sessions.db;
+    let now = deps.sessions.clock.now();
     if let Some((scope, subject)) = subjects.first() {
         login_throttle::clear(db, *scope, subject).await?;
     }
-    session::start(session, &admin, now).await?;
-    tracing::info!(admin = %admin.username, address = %attempt.address, "admin logged in");
+    session::start(session, admin, now, enrol_mfa).await?;
+    tracing::info!(admin = %admin.username, %address, "admin logged in");
     Ok(LoginOutcome::LoggedIn {
         must_change_password: admin.must_change_password,
         device_cookie: device::issue(&deps.secrets, &admin.username, now),
     })
 }
 
+/// A second factor as posted, with the address it came from and the browser's device cookie.
+pub struct SecondFactorAttempt<'a> {
+    pub code: &'a str,
+    pub address: &'a str,
+    pub device: Option<&'a str>,
+}
+
+/// Checks the second factor of the login waiting in `session` and, when it is right, makes the
+/// session the admin's. Codes are throttled exactly as passwords are (the same subjects and
+/// counts, each attempt counted before its check).
+#[tracing::instrument(skip_all, fields(admin = tracing::field::Empty, address = %attempt.address))]
+pub async fn log_in_second_factor(
+    deps: &AccountDeps,
+    session: &Session,
+    attempt: SecondFactorAttempt<'_>,
+) -> Result<LoginOutcome, AppError> {
+    let db = &deps.sessions.db;
+    let now = deps.sessions.clock.now();
+    let Some(pending) = session::pending_login(session, now).await? else {
+        return Ok(LoginOutcome::Expired);
+    };
+    let admin = admins::find_by_id(db, pending.admin_id).await?;
+    let Some(admin) = admin.filter(|a| a.session_epoch == pending.epoch) else {
+        return Ok(LoginOutcome::Expired);
+    };
+    tracing::Span::current().record("admin", admin.username.as_str());
+    let known = attempt
+        .device
+        .and_then(|value| device::recognise(&deps.secrets, value, &admin.username, now));
+    let subjects = throttle::subjects(
+        &admin.username,
+        attempt.address,
+        known.as_ref().map(|d| d.id.as_str()),
+    );
+    let _turn = deps.turns.take(&admin.username, attempt.address).await;
+    let policy = &deps.sessions.auth.throttle;
+    if let ThrottleDecision::Refused { retry_after_secs } =
+        login_throttle::check(db, policy, &subjects, now).await?
+    {
+        tracing::warn!(admin = %admin.username, address = %attempt.address, retry_after_secs, "second factor refused: throttled");
+        return Ok(LoginOutcome::Throttled { retry_after_secs });
+    }
+    let counted = login_throttle::record_attempt(db, &subjects, now).await?;
+    if !mfa::check_second_factor(deps, &admin, attempt.code, now).await? {
+        tracing::warn!(admin = %admin.username, address = %attempt.address, "wrong second factor");
+        return Ok(LoginOutcome::Refused);
+    }
+    login_throttle::forget(db, &counted).await?;
+    finish_login(deps, session, &admin, attempt.address, &subjects, false).await
+}
+
 pub fn summary(admin: CurrentAdmin) -> AdminSummary {
     AdminSummary {
         username: admin.username,
         must_change_password: admin.must_change_password,
+        must_enrol_mfa: admin.must_enrol_mfa,
     }
 }
 

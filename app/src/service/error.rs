@@ -170,7 +170,11 @@ impl AppError {
             Self::Refused(ApiError::Unauthorized) => "unauthorized",
             Self::Refused(ApiError::Invalid(_)) => "invalid",
             Self::Refused(ApiError::Conflict { .. }) => "conflict",
-            Self::Refused(ApiError::PasswordChangeRequired | ApiError::CrossSite) => "forbidden",
+            Self::Refused(
+                ApiError::PasswordChangeRequired
+                | ApiError::MfaEnrolmentRequired
+                | ApiError::CrossSite,
+            ) => "forbidden",
             Self::Refused(ApiError::Remote { .. }) => "remote",
             Self::Refused(ApiError::OutcomeUnknown { .. }) => "outcome_unknown",
             Self::Rejected { code, .. } => code,

@@ -8,5 +8,6 @@ pub mod accounts;
 pub mod affiliate;
 pub mod contracts;
 pub mod error;
+pub mod mfa;
 pub mod signups;
 pub mod tokens;

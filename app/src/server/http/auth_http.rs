@@ -11,7 +11,7 @@ use crate::server::http::guard::PASSWORD_CHANGE_PATH;
 use crate::server::security::device;
 use crate::server::state::AccountDeps;
 use crate::server::storage::db::Db;
-use crate::service::accounts::{self, LoginAttempt, LoginOutcome};
+use crate::service::accounts::{self, LoginAttempt, LoginOutcome, SecondFactorAttempt};
 use crate::service::error::AppError;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -25,6 +25,10 @@ use tower_sessions::Session;
 pub const LOGIN_FAILED: &str = "invalid";
 pub const LOGIN_THROTTLED: &str = "throttled";
 pub const LOGGED_OUT: &str = "logged_out";
+/// The login waited too long for its second factor (or there was none): type the password again.
+pub const LOGIN_EXPIRED: &str = "expired";
+/// Where a login whose password was right asks for the second factor.
+pub const SECOND_FACTOR_PATH: &str = "/login/mfa";
 
 #[derive(Deserialize)]
 pub struct LoginForm {
@@ -32,6 +36,14 @@ pub struct LoginForm {
     username: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Deserialize)]
+pub struct SecondFactorForm {
+    #[serde(default)]
+    code: String,
     #[serde(default)]
     next: String,
 }
@@ -80,11 +92,33 @@ pub async fn login(
         address: &address,
         device: device::cookie_value(cookies, device::cookie_name(secure)),
     };
-    Ok(match accounts::log_in(&deps, &session, attempt).await? {
-        LoginOutcome::LoggedIn {
-            must_change_password,
-            device_cookie,
-        } => {
+    let outcome = accounts::log_in(&deps, &session, attempt).await?;
+    Ok(answer_login(
+        outcome,
+        Step::Password(&username),
+        next,
+        secure,
+    ))
+}
+
+/// Which form a login outcome answers: the password's (with the username typed) or the second
+/// factor's.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Password(&'a str),
+    SecondFactor,
+}
+
+/// Where a login attempt (its password or its second factor) sends the browser.
+fn answer_login(outcome: LoginOutcome, step: Step<'_>, next: &str, secure: bool) -> Response {
+    match (outcome, step) {
+        (
+            LoginOutcome::LoggedIn {
+                must_change_password,
+                device_cookie,
+            },
+            _,
+        ) => {
             let target = if must_change_password {
                 PASSWORD_CHANGE_PATH
             } else {
@@ -97,11 +131,65 @@ pub async fn login(
             }
             res
         }
-        LoginOutcome::Refused => back_to_login(LOGIN_FAILED, None, &username, next),
-        LoginOutcome::Throttled { retry_after_secs } => {
-            back_to_login(LOGIN_THROTTLED, Some(retry_after_secs), &username, next)
+        (LoginOutcome::SecondFactor, _) => {
+            let query = if next == "/" {
+                String::new()
+            } else {
+                format!("?{}", encode_query([("next", next)]))
+            };
+            Redirect::to(&format!("{SECOND_FACTOR_PATH}{query}")).into_response()
         }
-    })
+        (LoginOutcome::Refused, Step::SecondFactor) => {
+            second_factor_again(LOGIN_FAILED, None, next)
+        }
+        (LoginOutcome::Throttled { retry_after_secs }, Step::SecondFactor) => {
+            second_factor_again(LOGIN_THROTTLED, Some(retry_after_secs), next)
+        }
+        (LoginOutcome::Refused, Step::Password(username)) => {
+            back_to_login(LOGIN_FAILED, None, username, next)
+        }
+        (LoginOutcome::Throttled { retry_after_secs }, Step::Password(username)) => {
+            back_to_login(LOGIN_THROTTLED, Some(retry_after_secs), username, next)
+        }
+        (LoginOutcome::Expired, _) => back_to_login(LOGIN_EXPIRED, None, "", next),
+    }
+}
+
+/// The second-factor page again, saying why.
+fn second_factor_again(code: &str, retry_after: Option<u64>, next: &str) -> Response {
+    let retry = retry_after.map(|s| s.to_string()).unwrap_or_default();
+    let mut pairs = vec![("error", code)];
+    if retry_after.is_some() {
+        pairs.push(("retry", retry.as_str()));
+    }
+    if next != "/" {
+        pairs.push(("next", next));
+    }
+    Redirect::to(&format!("{SECOND_FACTOR_PATH}?{}", encode_query(pairs))).into_response()
+}
+
+/// The second-factor form: a code from the authenticator app or a recovery code.
+pub async fn second_factor(
+    State(deps): State<AccountDeps>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Form<SecondFactorForm>,
+) -> Result<Response, AppError> {
+    let address = client_address(peer, &headers, &deps.sessions.auth.trusted_proxies);
+    let next = safe_next_path(&form.next).unwrap_or("/");
+    let secure = deps.sessions.auth.secure_cookies;
+    let cookies = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let attempt = SecondFactorAttempt {
+        code: &form.code,
+        address: &address,
+        device: device::cookie_value(cookies, device::cookie_name(secure)),
+    };
+    let outcome = accounts::log_in_second_factor(&deps, &session, attempt).await?;
+    Ok(answer_login(outcome, Step::SecondFactor, next, secure))
 }
 
 /// The device cookie: for the login form only (`Path=/login`, so no other request carries it),

@@ -18,6 +18,8 @@ use tower_sessions::Session;
 /// `/api/v1/signups` needs no session: it checks its own bearer token.
 pub const PUBLIC_PATHS: &[&str] = &[
     "/login",
+    // The second-factor step: it answers only a session whose password was right.
+    "/login/mfa",
     "/healthz",
     "/favicon.ico",
     "/favicon.svg",
@@ -36,6 +38,16 @@ const ALLOWED_BEFORE_PASSWORD_CHANGE: &[&str] = &[
     "/logout",
     "/api/change_password",
     "/api/whoami",
+];
+
+/// What an admin who must set up two-step login (`AFFDESK_REQUIRE_MFA`) may still reach.
+const ALLOWED_BEFORE_MFA_ENROLMENT: &[&str] = &[
+    crate::model::account::MFA_PATH,
+    "/logout",
+    "/api/whoami",
+    "/api/two_step_status",
+    "/api/begin_two_step",
+    "/api/confirm_two_step",
 ];
 
 /// Where customers are sent after a signup: the rest of the path is a secret token.
@@ -101,6 +113,15 @@ pub async fn require_admin(
             return AppError::Refused(ApiError::PasswordChangeRequired).server_fn_response();
         }
         return Redirect::to(PASSWORD_CHANGE_PATH).into_response();
+    }
+    if admin.must_enrol_mfa
+        && !admin.must_change_password
+        && !ALLOWED_BEFORE_MFA_ENROLMENT.contains(&path.as_str())
+    {
+        if is_server_fn(&path) {
+            return AppError::Refused(ApiError::MfaEnrolmentRequired).server_fn_response();
+        }
+        return Redirect::to(crate::model::account::MFA_PATH).into_response();
     }
     req.extensions_mut().insert::<CurrentAdmin>(admin);
     let mut res = next.run(req).await;

@@ -25,6 +25,10 @@ pub fn cookie_name(secure: bool) -> &'static str {
     }
 }
 const AUTH_KEY: &str = "auth";
+/// A login whose password was right, waiting for its second factor.
+const PENDING_KEY: &str = "mfa_pending";
+/// How long a login waits for its second factor before the password must be typed again.
+pub const SECOND_FACTOR_WINDOW: TimeDelta = TimeDelta::minutes(5);
 /// Writing the session on every request would turn each page view into a database write; a
 /// minute's precision is plenty for a 30-minute idle timeout.
 const TOUCH_INTERVAL: TimeDelta = TimeDelta::seconds(60);
@@ -38,6 +42,18 @@ struct AuthRecord {
     /// in sessions opened before the limit existed, which count from their last use.
     #[serde(default)]
     started_at: Option<DateTime<Utc>>,
+    /// Two-step login is required (`AFFDESK_REQUIRE_MFA`) and this admin has not set it up:
+    /// nothing but the set-up page until they do.
+    #[serde(default)]
+    enrol_mfa: bool,
+}
+
+/// A login past its password, waiting for the second factor (this browser only).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingLogin {
+    pub admin_id: i64,
+    pub epoch: i64,
+    until: DateTime<Utc>,
 }
 
 /// The admin a request acts for; put into request extensions by the guard.
@@ -46,6 +62,8 @@ pub struct CurrentAdmin {
     pub id: i64,
     pub username: String,
     pub must_change_password: bool,
+    /// Must set up two-step login before anything else.
+    pub must_enrol_mfa: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,20 +75,67 @@ pub enum SessionError {
 }
 
 /// Opens an authenticated session under a fresh id, so an id planted before login (session
-/// fixation) or the id of an earlier session never becomes the authenticated one.
+/// fixation) or the id of an earlier session never becomes the authenticated one. `enrol_mfa`
+/// keeps the admin on the two-step set-up page until they finish it.
 pub async fn start(
     session: &Session,
     admin: &AdminRecord,
     now: DateTime<Utc>,
+    enrol_mfa: bool,
 ) -> Result<(), SessionError> {
     session.cycle_id().await?;
+    session.remove::<PendingLogin>(PENDING_KEY).await?;
     let record = AuthRecord {
         admin_id: admin.id,
         epoch: admin.session_epoch,
         touched_at: now,
         started_at: Some(now),
+        enrol_mfa,
     };
     session.insert(AUTH_KEY, record).await?;
+    Ok(())
+}
+
+/// After a right password for an admin with two-step login: the session (under a fresh id)
+/// waits for the second factor, for [`SECOND_FACTOR_WINDOW`]; it is not logged in yet.
+pub async fn await_second_factor(
+    session: &Session,
+    admin: &AdminRecord,
+    now: DateTime<Utc>,
+) -> Result<(), SessionError> {
+    session.cycle_id().await?;
+    session.remove::<AuthRecord>(AUTH_KEY).await?;
+    let pending = PendingLogin {
+        admin_id: admin.id,
+        epoch: admin.session_epoch,
+        until: now + SECOND_FACTOR_WINDOW,
+    };
+    session.insert(PENDING_KEY, pending).await?;
+    Ok(())
+}
+
+/// The login waiting for its second factor in this session, unless there is none or it has
+/// waited too long (then it is forgotten).
+pub async fn pending_login(
+    session: &Session,
+    now: DateTime<Utc>,
+) -> Result<Option<PendingLogin>, SessionError> {
+    let Some(pending) = session.get::<PendingLogin>(PENDING_KEY).await? else {
+        return Ok(None);
+    };
+    if now > pending.until {
+        session.remove::<PendingLogin>(PENDING_KEY).await?;
+        return Ok(None);
+    }
+    Ok(Some(pending))
+}
+
+/// Two-step login is set up: this session may go everywhere again.
+pub async fn mfa_enrolled(session: &Session) -> Result<(), SessionError> {
+    if let Some(mut record) = session.get::<AuthRecord>(AUTH_KEY).await? {
+        record.enrol_mfa = false;
+        session.insert(AUTH_KEY, record).await?;
+    }
     Ok(())
 }
 
@@ -88,11 +153,16 @@ pub async fn continue_with_epoch(
         .and_then(|r| r.started_at)
         .unwrap_or(now);
     session.cycle_id().await?;
+    let enrol_mfa = session
+        .get::<AuthRecord>(AUTH_KEY)
+        .await?
+        .is_some_and(|r| r.enrol_mfa);
     let record = AuthRecord {
         admin_id,
         epoch,
         touched_at: now,
         started_at: Some(started_at),
+        enrol_mfa,
     };
     session.insert(AUTH_KEY, record).await?;
     Ok(())
@@ -119,6 +189,7 @@ pub async fn current_admin(
         session.flush().await?;
         return Ok(None);
     };
+    let must_enrol_mfa = record.enrol_mfa;
     if now - record.touched_at >= TOUCH_INTERVAL {
         record.touched_at = now;
         session.insert(AUTH_KEY, record).await?;
@@ -127,5 +198,6 @@ pub async fn current_admin(
         id: admin.id,
         username: admin.username,
         must_change_password: admin.must_change_password,
+        must_enrol_mfa,
     }))
 }

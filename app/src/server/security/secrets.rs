@@ -27,6 +27,8 @@ pub enum SecretError {
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
+    /// Keys [`SecretBox::fingerprint`]: derived from the key, never the key itself.
+    mac_key: [u8; 32],
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -56,9 +58,29 @@ fn key_from_hex(text: &str) -> Option<[u8; 32]> {
 
 impl SecretBox {
     pub fn new(key: [u8; 32]) -> Self {
+        use sha2::{Digest, Sha256};
+        let mac_key: [u8; 32] = Sha256::new()
+            .chain_update(b"affdesk fingerprint key v1\n")
+            .chain_update(key)
+            .finalize()
+            .into();
         Self {
             cipher: XChaCha20Poly1305::new(&key.into()),
+            mac_key,
         }
+    }
+
+    /// A keyed hash (HMAC-SHA256, hex) of `value` for `purpose`, to store what only needs to be
+    /// recognised later (recovery codes): without the key, a copy of the database cannot be used
+    /// to try candidates offline, however few bits the value has.
+    pub fn fingerprint(&self, purpose: &str, value: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.mac_key)
+            .expect("HMAC accepts any key length");
+        mac.update(purpose.as_bytes());
+        mac.update(b"\n");
+        mac.update(value.as_bytes());
+        hex(&mac.finalize().into_bytes())
     }
 
     /// The key from `explicit`, else from `key_file`, created (0600) when missing.

@@ -6,6 +6,7 @@ pub mod api_tokens;
 pub mod contracts;
 pub mod db;
 pub mod login_throttle;
+pub mod mfa;
 pub mod session_store;
 pub mod signup_queries;
 pub mod signups;
