@@ -93,6 +93,9 @@ fn all_routes() -> Vec<RouteCase> {
 const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/login"),
     ("POST", "/login"),
+    // The second factor: it answers only a session whose password was right.
+    ("GET", "/login/mfa"),
+    ("POST", "/login/mfa"),
     ("GET", "/healthz"),
     ("POST", "/api/v1/signups"),
     ("GET", "/signup/complete/{token}"),
@@ -153,6 +156,7 @@ async fn every_route_but_the_public_list_refuses_a_request_without_a_session(app
             // Each answers for itself, not with the session guard's redirect.
             let expected = match (route.method.as_str(), route.declared.as_str()) {
                 ("POST", "/login") => StatusCode::SEE_OTHER, // back to the form: no credentials
+                ("POST", "/login/mfa") => StatusCode::SEE_OTHER, // no login waiting: start again
                 ("POST", "/api/v1/signups") => StatusCode::UNAUTHORIZED, // no bearer token
                 ("GET", "/signup/complete/{token}") => StatusCode::NOT_FOUND, // unknown token
                 _ => StatusCode::OK,
