@@ -67,6 +67,10 @@ pub struct ServeArgs {
     /// client: it is read only on connections from these, right to left past them.
     #[arg(long, env = "AFFDESK_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
+    /// Days the audit log keeps an event (1-3650).
+    #[arg(long, env = "AFFDESK_AUDIT_DAYS", default_value_t = 365,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub audit_days: u32,
     /// Every admin must use two-step login (an authenticator app): one without it is sent to set
     /// it up at their next login, and can do nothing else until they have.
     #[arg(long, env = "AFFDESK_REQUIRE_MFA", default_value_t = false, action = ArgAction::Set)]

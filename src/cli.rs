@@ -6,10 +6,12 @@ use crate::config::{DatabaseSettings, Settings};
 use crate::startup::{open_database, Application};
 use anyhow::{bail, Context};
 use app::domain::credentials::{Password, Username};
+use app::domain::states::AuditKind;
 use app::server::clock::{Clock, SystemClock};
 use app::server::security::passwords::PasswordService;
 use app::server::storage::admins::{self, CreateOutcome};
 use app::server::storage::api_tokens::{self, CreateToken};
+use app::server::storage::audit_log::Actor;
 use clap::{Args, Parser, Subcommand};
 use std::io::Read;
 
@@ -110,7 +112,12 @@ async fn token(global: &GlobalArgs, action: TokenCommand) -> anyhow::Result<()> 
     let result = match action {
         TokenCommand::Create { name } => {
             api_tokens::check_name(&name).map_err(|e| anyhow::anyhow!("name: {e}"))?;
-            match api_tokens::create(&db, &name, SystemClock.now()).await? {
+            let audit = Actor::command_line().event(
+                AuditKind::TokenCreated,
+                format!("API token '{name}' created"),
+                SystemClock.now(),
+            );
+            match api_tokens::create(&db, &name, &audit).await? {
                 CreateToken::Created { token } => {
                     println!("{token}");
                     eprintln!("affdesk: token '{name}' created; it is shown only this once");
@@ -122,7 +129,12 @@ async fn token(global: &GlobalArgs, action: TokenCommand) -> anyhow::Result<()> 
             }
         }
         TokenCommand::Revoke { name } => {
-            if api_tokens::revoke(&db, &name).await? {
+            let audit = Actor::command_line().event(
+                AuditKind::TokenRevoked,
+                format!("API token '{name}' revoked"),
+                SystemClock.now(),
+            );
+            if api_tokens::revoke(&db, &name, &audit).await? {
                 println!("affdesk: token '{name}' revoked");
                 Ok(())
             } else {
@@ -137,7 +149,8 @@ async fn token(global: &GlobalArgs, action: TokenCommand) -> anyhow::Result<()> 
 async fn reset_mfa(global: &GlobalArgs, username: &str) -> anyhow::Result<()> {
     let username = Username::parse(username).map_err(|e| anyhow::anyhow!("username: {e}"))?;
     let db = open_database(&DatabaseSettings::from_args(global)?).await?;
-    let reset = app::service::mfa::reset(&db, username.as_str()).await;
+    let actor = Actor::command_line();
+    let reset = app::service::mfa::reset(&db, &actor, username.as_str(), SystemClock.now()).await;
     db.close().await;
     match reset.map_err(|e| anyhow::anyhow!("{}", e.chain()))? {
         true => {
@@ -194,7 +207,12 @@ async fn with_password(
     let hash = PasswordService::default().hash(password.expose()).await?;
     let now = SystemClock.now();
     let result = if create {
-        match admins::create(&db, &username, &hash, false, now).await? {
+        let audit = Actor::command_line().event(
+            AuditKind::AdminCreated,
+            format!("admin '{username}' created"),
+            now,
+        );
+        match admins::create(&db, &username, &hash, false, &audit).await? {
             CreateOutcome::Created(_) => {
                 println!("affdesk: admin '{username}' created");
                 Ok(())
@@ -208,7 +226,12 @@ async fn with_password(
         let admin = admins::find_by_username(&db, username.as_str())
             .await?
             .with_context(|| format!("no admin is named '{username}'"))?;
-        admins::set_password(&db, admin.id, &hash, now).await?;
+        let audit = Actor::command_line().event(
+            AuditKind::PasswordChanged,
+            format!("password of '{username}' replaced; their sessions ended"),
+            now,
+        );
+        admins::set_password(&db, admin.id, &hash, &audit).await?;
         println!("affdesk: password of '{username}' replaced; its sessions have been ended");
         Ok(())
     };

@@ -30,6 +30,8 @@ pub struct Settings {
     pub trusted_proxies: AllowList,
     /// Every admin must use two-step login.
     pub require_mfa: bool,
+    /// How long audit events are kept (`AFFDESK_AUDIT_DAYS`).
+    pub audit_retention: TimeDelta,
     /// Non-public addresses outbound calls may reach.
     pub outbound_allow: AllowList,
     pub delivery_limits: DeliveryLimits,
@@ -125,6 +127,7 @@ impl Settings {
             public_origin,
             trusted_proxies: trusted_proxies(serve)?,
             require_mfa: serve.require_mfa,
+            audit_retention: TimeDelta::days(i64::from(serve.audit_days)),
             outbound_allow,
             bootstrap_admin: Some(bootstrap_admin),
         })
@@ -146,6 +149,7 @@ impl Settings {
             public_origin: None,
             trusted_proxies: AllowList::default(),
             require_mfa: false,
+            audit_retention: TimeDelta::days(365),
             outbound_allow: AllowList::parse("127.0.0.0/8, ::1").expect("valid allow-list"),
             delivery_limits: DeliveryLimits::default(),
             delivery_timeout: app::server::remote::outbound::TOTAL_TIMEOUT,

@@ -5,6 +5,7 @@ use crate::assets;
 use crate::config::{DatabaseSettings, Settings};
 use crate::serve::{serve, ConnectionLimits};
 use anyhow::Context;
+use app::domain::states::AuditKind;
 use app::server::clock::{Clock, SystemClock};
 use app::server::http::guard;
 use app::server::http::session;
@@ -16,6 +17,7 @@ use app::server::security::secrets::SecretBox;
 use app::server::security::tokens::random_token;
 use app::server::state::{AppState, AuthConfig};
 use app::server::storage::admins::{self, CreateOutcome};
+use app::server::storage::audit_log::{self, Actor};
 use app::server::storage::db::{redact_url, Db};
 use app::server::storage::login_throttle;
 use app::server::storage::session_store::HashedIds;
@@ -76,7 +78,7 @@ impl Application {
         if let Some(username) = &settings.bootstrap_admin {
             bootstrap_first_admin(&state, username, addr).await?;
         }
-        let mut background = vec![spawn_housekeeping(state.clone())];
+        let mut background = vec![spawn_housekeeping(state.clone(), settings.audit_retention)];
         let router = match &db {
             Db::Sqlite(pool) => {
                 with_sessions(
@@ -378,8 +380,17 @@ async fn bootstrap_first_admin(
     }
     let password = random_token(12);
     let hash = state.passwords.hash(&password).await?;
+    let first_start = Actor {
+        name: "affdesk".to_owned(),
+        address: "first start".to_owned(),
+    };
+    let audit = first_start.event(
+        AuditKind::AdminCreated,
+        format!("first admin '{username}' created with a one-time password"),
+        state.clock.now(),
+    );
     if let CreateOutcome::Created(_) =
-        admins::create(&state.db, username, &hash, true, state.clock.now()).await?
+        admins::create(&state.db, username, &hash, true, &audit).await?
     {
         tracing::info!(admin = %username, "created the first admin with a one-time password");
         println!(
@@ -406,15 +417,22 @@ where
     })
 }
 
-/// Forgets login failures old enough that they no longer count toward throttling.
-fn spawn_housekeeping(state: AppState) -> JoinHandle<()> {
+/// Forgets login failures old enough that they no longer count toward throttling, and audit
+/// events older than `audit_retention` (`AFFDESK_AUDIT_DAYS`).
+fn spawn_housekeeping(state: AppState, audit_retention: chrono::TimeDelta) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(HOUSEKEEPING_PERIOD);
         loop {
             tick.tick().await;
-            let cutoff = state.clock.now() - state.auth.throttle.window * 2;
+            let now = state.clock.now();
+            let cutoff = now - state.auth.throttle.window * 2;
             if let Err(err) = login_throttle::prune(&state.db, cutoff).await {
                 tracing::warn!(error = %err, "pruning old login failures failed");
+            }
+            match audit_log::forget_older_than(&state.db, audit_retention, now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(events = n, "audit events past AFFDESK_AUDIT_DAYS deleted"),
+                Err(err) => tracing::warn!(error = %err, "deleting old audit events failed"),
             }
         }
     })

@@ -4,6 +4,7 @@ use crate::components::shell::AdminShell;
 use crate::pages::{
     account::ChangePasswordPage,
     affiliate::AffiliatePage,
+    audit::AuditPage,
     contracts::{ContractDetailPage, ContractsPage, ExplodelySettingsPage, NewContractPage},
     dashboard::Dashboard,
     login::{LoginPage, SecondFactorPage},
@@ -87,6 +88,7 @@ lazy_pages! {
     SignupsRoute => SignupsPage,
     SignupDetailRoute => SignupDetailPage,
     ApiTokensRoute => ApiTokensPage,
+    AuditRoute => AuditPage,
     ChangePasswordRoute => ChangePasswordPage,
     TwoStepRoute => TwoStepPage,
 }
@@ -119,6 +121,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/signups") view={Lazy::<SignupsRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/signups/:id") view={Lazy::<SignupDetailRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/settings/api-tokens") view={Lazy::<ApiTokensRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/settings/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/account/password") view={Lazy::<ChangePasswordRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/account/mfa") view={Lazy::<TwoStepRoute>::new()} ssr=SsrMode::Async />
                     </ParentRoute>

@@ -121,15 +121,18 @@ async fn a_save_by_another_instance_shows_at_the_next_load(app: &TestApp) {
         true,
         ["https://elsewhere.example/s?o=${order_id}", "", "", "", ""],
     );
-    let outcome = affiliate_store::save(
-        &app.state.db,
-        &input,
-        0,
-        "other-instance",
+    let by_other_instance = app::server::storage::audit_log::Actor {
+        name: "other-instance".to_owned(),
+        address: "local".to_owned(),
+    }
+    .event(
+        app::domain::states::AuditKind::AffiliateSaved,
+        "saved by another instance",
         chrono::Utc::now(),
-    )
-    .await
-    .unwrap();
+    );
+    let outcome = affiliate_store::save(&app.state.db, &input, 0, &by_other_instance)
+        .await
+        .unwrap();
     assert!(
         matches!(outcome, SaveOutcome::Saved { version: 1 }),
         "{outcome:?}"

@@ -11,6 +11,7 @@ mod common;
 
 mod affiliate;
 mod assets;
+mod audit;
 mod auth;
 mod cli;
 mod contracts;

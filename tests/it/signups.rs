@@ -524,11 +524,16 @@ async fn intake_refuses_missing_tokens_large_bodies_and_other_content_types(app:
         .unwrap();
     assert_eq!(form.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     // A revoked token stops working.
-    assert!(
-        app::server::storage::api_tokens::revoke(&app.state.db, "tests")
-            .await
-            .unwrap()
-    );
+    assert!(app::server::storage::api_tokens::revoke(
+        &app.state.db,
+        "tests",
+        &app.audit(
+            app::domain::states::AuditKind::TokenRevoked,
+            "test token revoked"
+        )
+    )
+    .await
+    .unwrap());
     assert_eq!(
         app.post_signup(&token, &card("Y")).await.status(),
         StatusCode::UNAUTHORIZED

@@ -23,7 +23,7 @@ pub async fn save_affiliate_settings(
     use super::context::{current_admin, deps};
     let admin = current_admin()?;
     let deps = deps()?;
-    Ok(crate::service::affiliate::save(&deps, &admin.username, &input, version).await?)
+    Ok(crate::service::affiliate::save(&deps, &admin.actor(), &input, version).await?)
 }
 
 /// Renders `url` (saved or not) with the sample signup and calls it through the guarded client.

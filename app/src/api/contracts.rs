@@ -26,7 +26,7 @@ pub async fn save_explodely_settings(username: String, api_key: String) -> Resul
     use crate::domain::explodely::CredentialsInput;
     let admin = current_admin()?;
     let input = CredentialsInput { username, api_key };
-    crate::service::contracts::save_settings(&deps()?, &admin.username, input).await?;
+    crate::service::contracts::save_settings(&deps()?, &admin.actor(), input).await?;
     leptos_axum::redirect("/settings/explodely?saved=1");
     Ok(())
 }
@@ -79,7 +79,7 @@ pub async fn create_contract(
     let confirmed = confirmed_not_created.is_some();
     let id = crate::service::contracts::create(
         &deps,
-        &admin.username,
+        &admin.actor(),
         input,
         &idempotency_key,
         confirmed,

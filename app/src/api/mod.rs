@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod affiliate;
+pub mod audit;
 pub mod contracts;
 pub mod signups;
 

@@ -39,7 +39,7 @@ pub async fn retry_delivery(delivery_id: i64) -> Result<(), ApiError> {
     use super::context::{current_admin, deps};
     let admin = current_admin()?;
     let deps = deps()?;
-    Ok(crate::service::signups::retry(&deps, &admin.username, delivery_id.into()).await?)
+    Ok(crate::service::signups::retry(&deps, &admin.actor(), delivery_id.into()).await?)
 }
 
 #[server(endpoint = "link_health")]
@@ -61,12 +61,12 @@ pub async fn list_tokens() -> Result<Vec<TokenView>, ApiError> {
 pub async fn create_token(name: String) -> Result<String, ApiError> {
     use super::context::{current_admin, deps};
     let admin = current_admin()?;
-    Ok(crate::service::tokens::create(&deps()?, &admin.username, &name).await?)
+    Ok(crate::service::tokens::create(&deps()?, &admin.actor(), &name).await?)
 }
 
 #[server(endpoint = "revoke_token")]
 pub async fn revoke_token(name: String) -> Result<(), ApiError> {
     use super::context::{current_admin, deps};
     let admin = current_admin()?;
-    Ok(crate::service::tokens::revoke(&deps()?, &admin.username, &name).await?)
+    Ok(crate::service::tokens::revoke(&deps()?, &admin.actor(), &name).await?)
 }

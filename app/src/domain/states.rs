@@ -127,6 +127,48 @@ impl ContractAttemptOutcome {
 }
 
 text_enum! {
+    /// What an audit-log event records (`audit_events.kind`): security and settings changes.
+    pub enum AuditKind {
+        Login => "login",
+        LoginFailed => "login_failed",
+        Logout => "logout",
+        PasswordChanged => "password_changed",
+        MfaEnabled => "mfa_enabled",
+        MfaReset => "mfa_reset",
+        AdminCreated => "admin_created",
+        TokenCreated => "token_created",
+        TokenRevoked => "token_revoked",
+        ExplodelySaved => "explodely_saved",
+        AffiliateSaved => "affiliate_saved",
+        ContractCreated => "contract_created",
+        ContractRetryConfirmed => "contract_retry_confirmed",
+        DeliveryRetried => "delivery_retried",
+    }
+}
+
+impl AuditKind {
+    /// How the audit page names the kind.
+    pub fn label(self) -> &'static str {
+        match self {
+            AuditKind::Login => "Logged in",
+            AuditKind::LoginFailed => "Failed login",
+            AuditKind::Logout => "Logged out",
+            AuditKind::PasswordChanged => "Password changed",
+            AuditKind::MfaEnabled => "Two-step login turned on",
+            AuditKind::MfaReset => "Two-step login reset",
+            AuditKind::AdminCreated => "Admin created",
+            AuditKind::TokenCreated => "API token created",
+            AuditKind::TokenRevoked => "API token revoked",
+            AuditKind::ExplodelySaved => "Explodely settings saved",
+            AuditKind::AffiliateSaved => "Affiliate settings saved",
+            AuditKind::ContractCreated => "Contract created",
+            AuditKind::ContractRetryConfirmed => "Contract retry confirmed",
+            AuditKind::DeliveryRetried => "Delivery retried by hand",
+        }
+    }
+}
+
+text_enum! {
     /// The kind of a page's banner (its CSS class is `banner-{kind}`).
     pub enum NoticeKind {
         Error => "error",

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod affiliate;
+pub mod audit;
 pub mod contracts;
 pub mod error;
 pub mod signups;

@@ -1,5 +1,6 @@
 pub mod account;
 pub mod affiliate;
+pub mod audit;
 pub mod contracts;
 pub mod dashboard;
 pub mod login;

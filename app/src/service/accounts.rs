@@ -3,13 +3,15 @@
 use super::error::AppError;
 use super::mfa;
 use crate::domain::credentials::{check_new_password, normalize_login_name};
+use crate::domain::states::AuditKind;
 use crate::domain::throttle::{self, ThrottleDecision};
 use crate::model::account::AdminSummary;
 use crate::model::error::ApiError;
 use crate::server::http::session::{self, CurrentAdmin};
 use crate::server::security::device;
-use crate::server::state::AccountDeps;
+use crate::server::state::{AccountDeps, SessionDeps};
 use crate::server::storage::admins::AdminRecord;
+use crate::server::storage::audit_log::{self, Actor};
 use crate::server::storage::{admins, login_throttle};
 use tower_sessions::Session;
 
@@ -86,8 +88,14 @@ pub async fn log_in(
             return Err(err.into());
         }
     };
+    let actor = Actor {
+        name: username.clone(),
+        address: attempt.address.to_owned(),
+    };
     let Some(admin) = admin.filter(|_| verified) else {
         tracing::warn!(%username, address = %attempt.address, "failed login");
+        let event = actor.event(AuditKind::LoginFailed, "wrong username or password", now);
+        audit_log::record(db, &event).await?;
         return Ok(LoginOutcome::Refused);
     };
     login_throttle::forget(db, &counted).await?;
@@ -99,7 +107,12 @@ pub async fn log_in(
         return Ok(LoginOutcome::SecondFactor);
     }
     let enrol_mfa = deps.sessions.auth.require_mfa;
-    finish_login(deps, session, &admin, attempt.address, &subjects, enrol_mfa).await
+    let how = if enrol_mfa {
+        "logged in with the password; two-step login must be set up first"
+    } else {
+        "logged in with the password"
+    };
+    finish_login(deps, session, &admin, &actor, &subjects, enrol_mfa, how).await
 }
 
 /// Both factors are in: the failures counted against this login's subjects are cleared and the
@@ -108,9 +121,10 @@ async fn finish_login(
     deps: &AccountDeps,
     session: &Session,
     admin: &AdminRecord,
-    address: &str,
+    actor: &Actor,
     subjects: &[(throttle::Scope, String)],
     enrol_mfa: bool,
+    how: &str,
 ) -> Result<LoginOutcome, AppError> {
     let db = &deps.sessions.db;
     let now = deps.sessions.clock.now();
@@ -118,7 +132,8 @@ async fn finish_login(
         login_throttle::clear(db, *scope, subject).await?;
     }
     session::start(session, admin, now, enrol_mfa).await?;
-    tracing::info!(admin = %admin.username, %address, "admin logged in");
+    audit_log::record(db, &actor.event(AuditKind::Login, how, now)).await?;
+    tracing::info!(admin = %admin.username, address = %actor.address, "admin logged in");
     Ok(LoginOutcome::LoggedIn {
         must_change_password: admin.must_change_password,
         device_cookie: device::issue(&deps.secrets, &admin.username, now),
@@ -168,12 +183,40 @@ pub async fn log_in_second_factor(
         return Ok(LoginOutcome::Throttled { retry_after_secs });
     }
     let counted = login_throttle::record_attempt(db, &subjects, now).await?;
-    if !mfa::check_second_factor(deps, &admin, attempt.code, now).await? {
+    let actor = Actor {
+        name: admin.username.clone(),
+        address: attempt.address.to_owned(),
+    };
+    let Some(how) = mfa::check_second_factor(deps, &admin, attempt.code, now).await? else {
         tracing::warn!(admin = %admin.username, address = %attempt.address, "wrong second factor");
+        let event = actor.event(
+            AuditKind::LoginFailed,
+            "right password, wrong second factor",
+            now,
+        );
+        audit_log::record(db, &event).await?;
         return Ok(LoginOutcome::Refused);
-    }
+    };
     login_throttle::forget(db, &counted).await?;
-    finish_login(deps, session, &admin, attempt.address, &subjects, false).await
+    let how = format!("logged in with the password and {how}");
+    finish_login(deps, session, &admin, &actor, &subjects, false, &how).await
+}
+
+/// Ends the session, and records who logged out.
+#[tracing::instrument(skip_all)]
+pub async fn log_out(
+    deps: &SessionDeps,
+    session: &Session,
+    admin: Option<&CurrentAdmin>,
+) -> Result<(), AppError> {
+    session.flush().await?;
+    if let Some(admin) = admin {
+        let event = admin
+            .actor()
+            .event(AuditKind::Logout, "logged out", deps.clock.now());
+        audit_log::record(&deps.db, &event).await?;
+    }
+    Ok(())
 }
 
 pub fn summary(admin: CurrentAdmin) -> AdminSummary {
@@ -215,7 +258,12 @@ pub async fn change_password(
     verify_current_password(deps, admin, &change.current_password).await?;
     let now = deps.sessions.clock.now();
     let hash = deps.passwords.hash(new.expose()).await?;
-    let epoch = admins::set_password(&deps.sessions.db, admin.id, &hash, now)
+    let audit = admin.actor().event(
+        AuditKind::PasswordChanged,
+        "changed their own password; their other sessions ended",
+        now,
+    );
+    let epoch = admins::set_password(&deps.sessions.db, admin.id, &hash, &audit)
         .await?
         .ok_or(ApiError::Unauthorized)?;
     session::continue_with_epoch(session, admin.id, epoch, now).await?;

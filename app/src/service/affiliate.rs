@@ -5,6 +5,7 @@ use super::error::AppError;
 use crate::domain::affiliate::{append_token, AffiliateInput};
 use crate::domain::call::CallOutcome;
 use crate::domain::link_template::{LinkTemplate, SignupValues, Token, LINK_SLOTS};
+use crate::domain::states::AuditKind;
 use crate::domain::states::{LinkSlot, NoticeKind};
 use crate::model::affiliate::PostedAffiliateForm;
 use crate::model::affiliate::{config_error_fields, format_time, AffiliateState, HistoryEntry};
@@ -12,6 +13,7 @@ use crate::model::error::ApiError;
 use crate::server::remote::outbound::OutboundClient;
 use crate::server::state::AffiliateDeps;
 use crate::server::storage::affiliate_store::{self, SaveOutcome};
+use crate::server::storage::audit_log::Actor;
 use crate::server::storage::signup_queries;
 
 /// The settings as stored, with their recent changes and each link's health.
@@ -38,19 +40,24 @@ pub async fn load(deps: &AffiliateDeps) -> Result<AffiliateState, AppError> {
 }
 
 /// Validates and saves, all or nothing, if nobody saved since `version` was loaded.
-#[tracing::instrument(skip_all, fields(%admin, expected_version = version))]
+#[tracing::instrument(skip_all, fields(admin = %actor.name, expected_version = version))]
 pub async fn save(
     deps: &AffiliateDeps,
-    admin: &str,
+    actor: &Actor,
     input: &AffiliateInput,
     version: i64,
 ) -> Result<AffiliateState, AppError> {
     input
         .validate()
         .map_err(|e| ApiError::Invalid(config_error_fields(&e)))?;
-    match affiliate_store::save(&deps.db, input, version, admin, deps.clock.now()).await? {
+    let audit = actor.event(
+        AuditKind::AffiliateSaved,
+        saved_summary(input),
+        deps.clock.now(),
+    );
+    match affiliate_store::save(&deps.db, input, version, &audit).await? {
         SaveOutcome::Saved { version } => {
-            tracing::info!(%admin, version, "affiliate program settings saved");
+            tracing::info!(admin = %actor.name, version, "affiliate program settings saved");
             load(deps).await
         }
         SaveOutcome::Conflict { current } => Err(ApiError::Conflict {
@@ -61,6 +68,25 @@ pub async fn save(
         }
         .into()),
     }
+}
+
+/// What the audit log says of a save: the switch and which links are on (the settings history
+/// on the page keeps the whole before and after).
+fn saved_summary(input: &AffiliateInput) -> String {
+    let on: Vec<String> = input
+        .slots
+        .iter()
+        .enumerate()
+        .filter(|(_, slot)| slot.enabled && !slot.url.trim().is_empty())
+        .map(|(i, _)| (i + 1).to_string())
+        .collect();
+    let links = if on.is_empty() {
+        "no link on".to_owned()
+    } else {
+        format!("links on: {}", on.join(", "))
+    };
+    let program = if input.program_enabled { "on" } else { "off" };
+    format!("Affiliate Program {program}; {links}")
 }
 
 /// Renders `url` (saved or not) with the sample signup and calls it through the guarded client.
@@ -134,10 +160,10 @@ pub enum FormOutcome {
 
 /// Acts on the button a plain form post was sent with. Anything but a successful save answers
 /// with the page as posted, so no unsaved edit is lost.
-#[tracing::instrument(skip_all, fields(%admin, intent = ?posted.intent))]
+#[tracing::instrument(skip_all, fields(admin = %admin.name, intent = ?posted.intent))]
 pub async fn act_on_form(
     deps: &AffiliateDeps,
-    admin: &str,
+    admin: &Actor,
     posted: PostedForm,
 ) -> Result<FormOutcome, AppError> {
     let mut form = PostedAffiliateForm {
@@ -175,7 +201,7 @@ fn notice(kind: NoticeKind, text: impl Into<String>) -> Option<(NoticeKind, Stri
 /// Applies the button to `form`; `None` when the settings were saved, else the page's status.
 async fn form_action(
     deps: &AffiliateDeps,
-    admin: &str,
+    admin: &Actor,
     posted: &PostedForm,
     form: &mut PostedAffiliateForm,
 ) -> Result<Option<u16>, AppError> {
@@ -223,7 +249,7 @@ async fn form_action(
 
 async fn save_from_form(
     deps: &AffiliateDeps,
-    admin: &str,
+    admin: &Actor,
     posted: &PostedForm,
     form: &mut PostedAffiliateForm,
 ) -> Result<Option<u16>, AppError> {

@@ -2,15 +2,16 @@
 //! contract through Explodely once per form, and showing the contracts and failed attempts.
 
 use super::error::AppError;
-use crate::domain::contract::{ContractInput, KnownError, Reply};
+use crate::domain::contract::{Contract, ContractInput, KnownError, Reply};
 use crate::domain::explodely::CredentialsInput;
-use crate::domain::states::{ContractAttemptOutcome, ContractId};
+use crate::domain::states::{AuditKind, ContractAttemptOutcome, ContractId};
 use crate::model::affiliate::format_time;
 use crate::model::contracts::{
     ContractAttemptView, ContractView, ContractsOverview, ExplodelySettingsView,
 };
 use crate::model::error::ApiError;
 use crate::server::state::ContractDeps;
+use crate::server::storage::audit_log::Actor;
 use crate::server::storage::contracts::{self, AttemptRow, Begin, ContractRow, Finished};
 use secrecy::SecretString;
 
@@ -58,10 +59,10 @@ pub async fn settings(deps: &ContractDeps) -> Result<ExplodelySettingsView, AppE
 }
 
 /// Saves the username, and the API key when one is typed (an empty key keeps the stored one).
-#[tracing::instrument(skip_all, fields(%admin))]
+#[tracing::instrument(skip_all, fields(admin = %actor.name))]
 pub async fn save_settings(
     deps: &ContractDeps,
-    admin: &str,
+    actor: &Actor,
     input: CredentialsInput,
 ) -> Result<(), AppError> {
     let existing = contracts::credentials(&deps.db).await?;
@@ -73,15 +74,19 @@ pub async fn save_settings(
         .as_deref()
         .map(|key| deps.secrets.seal(key))
         .zip(credentials.key_last4());
-    contracts::save_credentials(
-        &deps.db,
-        &credentials.username,
-        sealed,
-        admin,
-        deps.clock.now(),
-    )
-    .await?;
-    tracing::info!(%admin, "Explodely credentials saved");
+    let summary = match &sealed {
+        Some((_, last4)) => format!(
+            "Explodely username '{}' and a new API key ending in {last4} saved",
+            credentials.username
+        ),
+        None => format!(
+            "Explodely username '{}' saved; the API key was kept",
+            credentials.username
+        ),
+    };
+    let audit = actor.event(AuditKind::ExplodelySaved, summary, deps.clock.now());
+    contracts::save_credentials(&deps.db, &credentials.username, sealed, &audit).await?;
+    tracing::info!(admin = %actor.name, "Explodely credentials saved");
     Ok(())
 }
 
@@ -90,10 +95,10 @@ pub async fn save_settings(
 /// unknown holds its key until the admin confirms (`confirmed_not_created`) that Explodely has no
 /// such contract; it is then set aside and the form's next call is made. Returns affdesk's
 /// contract id.
-#[tracing::instrument(skip_all, fields(%admin))]
+#[tracing::instrument(skip_all, fields(admin = %actor.name))]
 pub async fn create(
     deps: &ContractDeps,
-    admin: &str,
+    actor: &Actor,
     input: ContractInput,
     idempotency_key: &str,
     confirmed_not_created: bool,
@@ -108,47 +113,90 @@ pub async fn create(
             false,
         ));
     }
-    let (username, api_key) = stored_credentials(deps).await?;
+    let credentials = stored_credentials(deps).await?;
     let request = serde_json::to_string(&contract.form_fields())?;
-    if confirmed_not_created && contracts::set_aside_unknown(&deps.db, idempotency_key).await? {
-        tracing::info!(%admin, "an attempt with an unknown outcome was confirmed as not created");
+    if confirmed_not_created {
+        set_aside_unknown(deps, actor, idempotency_key, &contract).await?;
     }
+    let now = deps.clock.now();
     let begun =
-        contracts::begin_attempt(&deps.db, idempotency_key, &request, admin, deps.clock.now())
-            .await?;
+        contracts::begin_attempt(&deps.db, idempotency_key, &request, &actor.name, now).await?;
     let reply = match begun {
         Begin::Existing(row) => match earlier_result(deps, row).await? {
             Ok(id) => return Ok(id),
             Err(reply) => reply,
         },
         Begin::Started(attempt) => {
-            let call = deps
-                .explodely
-                .create_contract(&username, &api_key, &contract)
-                .await;
-            let outcome = ContractAttemptOutcome::of_reply(&call.reply);
-            let finished = Finished {
-                outcome,
-                reply: &call.raw,
-                message: Some(serde_json::to_string(&call.reply)?),
-                created: match &call.reply {
-                    Reply::Created { contract_id } => Some((&contract, contract_id.as_str())),
-                    _ => None,
-                },
-            };
-            let stored =
-                contracts::finish_attempt(&deps.db, attempt, finished, admin, deps.clock.now())
-                    .await?;
-            tracing::info!(%admin, %outcome, "Explodely createaffcontract attempt");
-            if let Some(id) = stored {
-                return Ok(ContractId::from(id));
+            match call(deps, actor, attempt, &contract, credentials).await? {
+                Ok(id) => return Ok(id),
+                Err(reply) => reply,
             }
-            call.reply
         }
     };
     Err(reply_error(&reply)
         .map(AppError::Refused)
         .unwrap_or_else(|| AppError::internal("Explodely reply", "a created reply stored nothing")))
+}
+
+/// The admin checked Explodely after an unknown outcome: the attempt is set aside (recorded in
+/// the audit log), so this submit calls again.
+async fn set_aside_unknown(
+    deps: &ContractDeps,
+    actor: &Actor,
+    key: &str,
+    contract: &Contract,
+) -> Result<(), AppError> {
+    let audit = actor.event(
+        AuditKind::ContractRetryConfirmed,
+        format!(
+            "confirmed that an attempt with an unknown outcome created no contract '{}' with partner {}; sent again",
+            contract.name, contract.partner_username
+        ),
+        deps.clock.now(),
+    );
+    if contracts::set_aside_unknown(&deps.db, key, &audit).await? {
+        tracing::info!(admin = %actor.name, "an attempt with an unknown outcome was confirmed as not created");
+    }
+    Ok(())
+}
+
+/// Makes this attempt's one call to Explodely and records how it ended: affdesk's id of the
+/// created contract, or the reply that created none.
+async fn call(
+    deps: &ContractDeps,
+    actor: &Actor,
+    attempt: i64,
+    contract: &Contract,
+    (username, api_key): (String, SecretString),
+) -> Result<Result<ContractId, Reply>, AppError> {
+    let call = deps
+        .explodely
+        .create_contract(&username, &api_key, contract)
+        .await;
+    let outcome = ContractAttemptOutcome::of_reply(&call.reply);
+    let finished = Finished {
+        outcome,
+        reply: &call.raw,
+        message: Some(serde_json::to_string(&call.reply)?),
+        created: match &call.reply {
+            Reply::Created { contract_id } => Some((contract, contract_id.as_str())),
+            _ => None,
+        },
+    };
+    let audit = actor.event(
+        AuditKind::ContractCreated,
+        format!(
+            "contract '{}' with partner {} at {}% created",
+            contract.name, contract.partner_username, contract.commission
+        ),
+        deps.clock.now(),
+    );
+    let stored = contracts::finish_attempt(&deps.db, attempt, finished, &audit).await?;
+    tracing::info!(admin = %actor.name, %outcome, "Explodely createaffcontract attempt");
+    Ok(match stored {
+        Some(id) => Ok(ContractId::from(id)),
+        None => Err(call.reply),
+    })
 }
 
 /// The stored username and the opened API key, or what the admin must do first.

@@ -2,12 +2,14 @@
 //! from the app, or a single-use recovery code), and resetting it for a lost phone.
 
 use super::error::AppError;
+use crate::domain::states::AuditKind;
 use crate::domain::totp;
 use crate::model::account::{MfaEnrolment, MfaStatus};
 use crate::server::http::session::{self, CurrentAdmin};
 use crate::server::security::secrets::SecretBox;
 use crate::server::state::AccountDeps;
 use crate::server::storage::admins::AdminRecord;
+use crate::server::storage::audit_log::Actor;
 use crate::server::storage::db::Db;
 use crate::server::storage::{admins, mfa};
 use chrono::{DateTime, Utc};
@@ -101,7 +103,12 @@ pub async fn confirm_enrolment(
         .iter()
         .map(|c| deps.secrets.fingerprint(RECOVERY_PURPOSE, c))
         .collect();
-    if !mfa::enable(db, admin.id, step as i64, &hashes, now).await? {
+    let audit = admin.actor().event(
+        AuditKind::MfaEnabled,
+        "turned on two-step login; ten new recovery codes issued",
+        now,
+    );
+    if !mfa::enable(db, admin.id, step as i64, &hashes, &audit).await? {
         return Err(AppError::invalid("code", "two-step login is already on"));
     }
     session::mfa_enrolled(session).await?;
@@ -136,41 +143,53 @@ pub async fn enabled(db: &Db, admin_id: i64) -> Result<bool, AppError> {
 }
 
 /// Checks a login's second factor: the app's code for now (one step of drift, never a step used
-/// before), or one of the admin's unused recovery codes, which is then used up.
+/// before), or one of the admin's unused recovery codes, which is then used up. Says which it
+/// was, or `None` when it was neither.
 pub async fn check_second_factor(
     deps: &AccountDeps,
     admin: &AdminRecord,
     code: &str,
     now: DateTime<Utc>,
-) -> Result<bool, AppError> {
+) -> Result<Option<&'static str>, AppError> {
     let db = &deps.sessions.db;
     let Some(row) = mfa::get(db, admin.id).await?.filter(|r| r.enabled()) else {
-        return Ok(false);
+        return Ok(None);
     };
     let secret = open_secret(&deps.secrets, &row.secret_sealed)?;
     let last = row.last_used_step.map(|s| s as u64);
     if let Some(step) = totp::verify(&secret, code, now.timestamp(), last) {
-        return Ok(mfa::use_step(db, admin.id, step as i64).await?);
+        let fresh = mfa::use_step(db, admin.id, step as i64).await?;
+        return Ok(fresh.then_some("the authenticator app's code"));
     }
     let Some(recovery) = totp::normalize_recovery_code(code) else {
-        return Ok(false);
+        return Ok(None);
     };
     let hash = deps.secrets.fingerprint(RECOVERY_PURPOSE, &recovery);
     let used = mfa::use_recovery_code(db, admin.id, &hash, now).await?;
     if used {
         tracing::warn!(admin = %admin.username, "logged in with a recovery code");
     }
-    Ok(used)
+    Ok(used.then_some("a recovery code"))
 }
 
 /// Removes an admin's two-step login (a lost phone) and ends their sessions; they set it up
 /// again at their next login when it is required. `false` for an unknown username.
-#[tracing::instrument(skip_all, fields(%username))]
-pub async fn reset(db: &Db, username: &str) -> Result<bool, AppError> {
+#[tracing::instrument(skip_all, fields(%username, by = %actor.name))]
+pub async fn reset(
+    db: &Db,
+    actor: &Actor,
+    username: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
     let Some(admin) = admins::find_by_username(db, username).await? else {
         return Ok(false);
     };
-    let reset = mfa::reset(db, admin.id).await?;
+    let audit = actor.event(
+        AuditKind::MfaReset,
+        format!("turned off two-step login of '{username}' and ended their sessions"),
+        now,
+    );
+    let reset = mfa::reset(db, admin.id, &audit).await?;
     tracing::warn!(admin = %admin.username, "two-step login reset; the admin's sessions ended");
     Ok(reset)
 }

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod affiliate;
+pub mod audit;
 pub mod contracts;
 pub mod error;
 pub mod mfa;

@@ -4,7 +4,7 @@
 use super::error::AppError;
 use crate::domain::eligibility::decide;
 use crate::domain::signup::{canonical, parse_intake, SignupIntake};
-use crate::domain::states::{DeliveryId, DeliveryState, SignupId};
+use crate::domain::states::{AuditKind, DeliveryId, DeliveryState, SignupId};
 use crate::model::affiliate::format_time;
 use crate::model::error::FieldError;
 use crate::model::signups::{
@@ -12,6 +12,7 @@ use crate::model::signups::{
 };
 use crate::server::state::{IntakeDeps, SignupDeps};
 use crate::server::storage::api_tokens;
+use crate::server::storage::audit_log::Actor;
 use crate::server::storage::signup_queries::{self, AttemptRecord, DeliveryRecord};
 use crate::server::storage::signup_queries::{Filter, LinkHealthRow, SignupRow, PAGE_SIZE};
 use crate::server::storage::signups::{self, IntakeAnswer, Prepared, RecordOutcome};
@@ -138,15 +139,20 @@ fn delivery_view(d: DeliveryRecord, attempts: &[AttemptRecord]) -> DeliveryView 
 }
 
 /// "Retry now": the delivery is tried at once, outside its schedule.
-#[tracing::instrument(skip_all, fields(%admin, delivery_id = %delivery))]
-pub async fn retry(deps: &SignupDeps, admin: &str, delivery: DeliveryId) -> Result<(), AppError> {
-    if !signup_queries::retry_now(&deps.db, delivery.get(), deps.clock.now()).await? {
+#[tracing::instrument(skip_all, fields(admin = %actor.name, delivery_id = %delivery))]
+pub async fn retry(deps: &SignupDeps, actor: &Actor, delivery: DeliveryId) -> Result<(), AppError> {
+    let audit = actor.event(
+        AuditKind::DeliveryRetried,
+        format!("delivery {delivery} retried by hand"),
+        deps.clock.now(),
+    );
+    if !signup_queries::retry_now(&deps.db, delivery.get(), &audit).await? {
         return Err(AppError::invalid(
             "delivery",
             "only a failing, failed or exhausted delivery can be retried",
         ));
     }
-    tracing::info!(%admin, delivery_id = %delivery, "delivery retried by hand");
+    tracing::info!(admin = %actor.name, delivery_id = %delivery, "delivery retried by hand");
     deps.deliveries.wake();
     Ok(())
 }

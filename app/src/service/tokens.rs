@@ -1,10 +1,12 @@
 //! Settings -> API tokens: the bearer tokens a billing system reports signups with.
 
 use super::error::AppError;
+use crate::domain::states::AuditKind;
 use crate::model::affiliate::format_time;
 use crate::model::signups::TokenView;
 use crate::server::state::SignupDeps;
 use crate::server::storage::api_tokens::{self, CreateToken};
+use crate::server::storage::audit_log::Actor;
 
 #[tracing::instrument(skip_all)]
 pub async fn list(deps: &SignupDeps) -> Result<Vec<TokenView>, AppError> {
@@ -20,13 +22,18 @@ pub async fn list(deps: &SignupDeps) -> Result<Vec<TokenView>, AppError> {
 }
 
 /// Creates a token and returns it: the only time it is ever shown.
-#[tracing::instrument(skip_all, fields(%admin))]
-pub async fn create(deps: &SignupDeps, admin: &str, name: &str) -> Result<String, AppError> {
+#[tracing::instrument(skip_all, fields(admin = %actor.name))]
+pub async fn create(deps: &SignupDeps, actor: &Actor, name: &str) -> Result<String, AppError> {
     let name = name.trim();
     api_tokens::check_name(name).map_err(|e| AppError::invalid("name", e))?;
-    match api_tokens::create(&deps.db, name, deps.clock.now()).await? {
+    let audit = actor.event(
+        AuditKind::TokenCreated,
+        format!("API token '{name}' created"),
+        deps.clock.now(),
+    );
+    match api_tokens::create(&deps.db, name, &audit).await? {
         CreateToken::Created { token } => {
-            tracing::info!(%admin, token = %name, "API token created");
+            tracing::info!(admin = %actor.name, token = %name, "API token created");
             Ok(token)
         }
         CreateToken::NameTaken => Err(AppError::invalid(
@@ -36,14 +43,19 @@ pub async fn create(deps: &SignupDeps, admin: &str, name: &str) -> Result<String
     }
 }
 
-#[tracing::instrument(skip_all, fields(%admin, token = %name))]
-pub async fn revoke(deps: &SignupDeps, admin: &str, name: &str) -> Result<(), AppError> {
-    if !api_tokens::revoke(&deps.db, name).await? {
+#[tracing::instrument(skip_all, fields(admin = %actor.name, token = %name))]
+pub async fn revoke(deps: &SignupDeps, actor: &Actor, name: &str) -> Result<(), AppError> {
+    let audit = actor.event(
+        AuditKind::TokenRevoked,
+        format!("API token '{name}' revoked"),
+        deps.clock.now(),
+    );
+    if !api_tokens::revoke(&deps.db, name, &audit).await? {
         return Err(AppError::invalid(
             "name",
             format!("no token is named '{name}'"),
         ));
     }
-    tracing::info!(%admin, token = %name, "API token revoked");
+    tracing::info!(admin = %actor.name, token = %name, "API token revoked");
     Ok(())
 }

@@ -6,9 +6,11 @@
 use affdesk::config::Settings;
 use affdesk::startup::Application;
 use app::domain::credentials::Username;
+use app::domain::states::AuditKind;
 use app::server::clock::{Clock, ManualClock};
 use app::server::state::AppState;
 use app::server::storage::admins;
+use app::server::storage::audit_log::{Actor, AuditEvent};
 use chrono::Utc;
 use leptos::server_fn::{ContentType, Http, ServerFn};
 use reqwest::redirect::Policy;
@@ -304,15 +306,10 @@ impl TestApp {
     pub async fn create_admin(&self, username: &str, password: &str, must_change: bool) -> i64 {
         let hash = self.state.passwords.hash(password).await.expect("hash");
         let username = Username::parse(username).expect("valid username");
-        match admins::create(
-            &self.state.db,
-            &username,
-            &hash,
-            must_change,
-            self.clock.now(),
-        )
-        .await
-        .expect("insert admin")
+        let audit = self.audit(AuditKind::AdminCreated, "test admin created");
+        match admins::create(&self.state.db, &username, &hash, must_change, &audit)
+            .await
+            .expect("insert admin")
         {
             admins::CreateOutcome::Created(id) => id,
             admins::CreateOutcome::UsernameTaken => panic!("admin {username} exists"),
@@ -347,9 +344,19 @@ impl TestApp {
         self.login_with(client, username, password, "").await
     }
 
+    /// An audit event by `tests` at the test clock's now, for writes a test makes directly.
+    pub fn audit(&self, kind: AuditKind, summary: &str) -> AuditEvent {
+        Actor {
+            name: "tests".to_owned(),
+            address: "local".to_owned(),
+        }
+        .event(kind, summary, self.clock.now())
+    }
+
     /// A fresh API token for the intake endpoint.
     pub async fn api_token(&self) -> String {
-        match app::server::storage::api_tokens::create(&self.state.db, "tests", self.clock.now())
+        let audit = self.audit(AuditKind::TokenCreated, "test token created");
+        match app::server::storage::api_tokens::create(&self.state.db, "tests", &audit)
             .await
             .expect("create token")
         {
@@ -379,7 +386,8 @@ impl TestApp {
         }
         input.validate().expect("valid test links");
         let version = affiliate_store::load(&self.state.db).await.unwrap().version;
-        affiliate_store::save(&self.state.db, &input, version, "tests", self.clock.now())
+        let audit = self.audit(AuditKind::AffiliateSaved, "test links saved");
+        affiliate_store::save(&self.state.db, &input, version, &audit)
             .await
             .unwrap();
     }
@@ -428,6 +436,14 @@ impl TestApp {
             .text()
             .await
             .unwrap()
+    }
+
+    /// A client logged in as an existing admin.
+    pub async fn logged_in_admin_with(&self, username: &str, password: &str) -> reqwest::Client {
+        let client = self.client();
+        let res = self.login(&client, username, password).await;
+        assert_eq!(location(&res), "/", "login should succeed");
+        client
     }
 
     /// Creates `alice` and returns a client logged in as her.

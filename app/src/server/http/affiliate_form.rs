@@ -72,7 +72,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Result<Respo
     let bytes = to_bytes(body, 64 * 1024).await?;
     let posted = parse(serde_urlencoded::from_bytes(&bytes).unwrap_or_default());
     let deps = AffiliateDeps::from_ref(&state);
-    match affiliate::act_on_form(&deps, &admin.username, posted).await? {
+    match affiliate::act_on_form(&deps, &admin.actor(), posted).await? {
         FormOutcome::Saved => Ok(Redirect::to(SAVED_PATH).into_response()),
         FormOutcome::Page(form, status) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);

@@ -8,8 +8,9 @@ use crate::domain::forwarded;
 use crate::domain::next_path::safe_next_path;
 use crate::domain::percent::encode_query;
 use crate::server::http::guard::PASSWORD_CHANGE_PATH;
+use crate::server::http::session::CurrentAdmin;
 use crate::server::security::device;
-use crate::server::state::AccountDeps;
+use crate::server::state::{AccountDeps, SessionDeps};
 use crate::server::storage::db::Db;
 use crate::service::accounts::{self, LoginAttempt, LoginOutcome, SecondFactorAttempt};
 use crate::service::error::AppError;
@@ -205,8 +206,13 @@ fn device_cookie_header(value: &str, secure: bool) -> String {
     }
 }
 
-pub async fn logout(session: Session) -> Result<Response, AppError> {
-    session.flush().await?;
+pub async fn logout(
+    State(deps): State<SessionDeps>,
+    admin: Option<axum::Extension<CurrentAdmin>>,
+    session: Session,
+) -> Result<Response, AppError> {
+    let admin = admin.map(|axum::Extension(admin)| admin);
+    accounts::log_out(&deps, &session, admin.as_ref()).await?;
     Ok(Redirect::to(&format!("/login?{}", encode_query([("info", LOGGED_OUT)]))).into_response())
 }
 

@@ -68,7 +68,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Result<Respo
     let deps = ContractDeps::from_ref(&state);
     let created = contracts::create(
         &deps,
-        &admin.username,
+        &admin.actor(),
         input.clone(),
         &key,
         confirmed_not_created,

@@ -96,7 +96,7 @@ pub async fn require_admin(
         Ok(admin) => admin,
         Err(err) => return refuse(&path, AppError::unavailable("reading the session", err)),
     };
-    let Some(admin) = admin else {
+    let Some(mut admin) = admin else {
         if is_server_fn(&path) {
             return AppError::Refused(ApiError::Unauthorized).server_fn_response();
         }
@@ -123,6 +123,7 @@ pub async fn require_admin(
         }
         return Redirect::to(crate::model::account::MFA_PATH).into_response();
     }
+    admin.address = request_address(&req, &deps.auth.trusted_proxies);
     req.extensions_mut().insert::<CurrentAdmin>(admin);
     let mut res = next.run(req).await;
     // What an admin sees (pages, server functions' answers such as a new API token) stays out
@@ -131,6 +132,19 @@ pub async fn require_admin(
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
+}
+
+/// The client's address for a request: its TCP peer, or the address a trusted proxy names.
+pub fn request_address(req: &Request, trusted: &crate::domain::address::AllowList) -> String {
+    match req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    {
+        Some(axum::extract::ConnectInfo(peer)) => {
+            super::auth_http::client_address(*peer, req.headers(), trusted)
+        }
+        None => "unknown".to_owned(),
+    }
 }
 
 /// True when a state-changing request comes from another site: `Sec-Fetch-Site: cross-site`, or

@@ -6,6 +6,7 @@
 
 use crate::server::state::SessionDeps;
 use crate::server::storage::admins::{self, AdminRecord};
+use crate::server::storage::audit_log::Actor;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
@@ -64,6 +65,18 @@ pub struct CurrentAdmin {
     pub must_change_password: bool,
     /// Must set up two-step login before anything else.
     pub must_enrol_mfa: bool,
+    /// The client's address (behind a trusted proxy, the one it names), for the audit log.
+    pub address: String,
+}
+
+impl CurrentAdmin {
+    /// This admin, from this address, as the audit log records them.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            name: self.username.clone(),
+            address: self.address.clone(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -168,7 +181,8 @@ pub async fn continue_with_epoch(
     Ok(())
 }
 
-/// The admin this session belongs to, or `None` when it is anonymous, idle too long, older than
+/// The admin this session belongs to (its `address` left for the caller, which knows the
+/// request), or `None` when it is anonymous, idle too long, older than
 /// its absolute lifetime, or was ended by a password change. Ended sessions are deleted from the store.
 pub async fn current_admin(
     deps: &SessionDeps,
@@ -199,5 +213,6 @@ pub async fn current_admin(
         username: admin.username,
         must_change_password: admin.must_change_password,
         must_enrol_mfa,
+        address: String::new(),
     }))
 }

@@ -1,9 +1,9 @@
 //! The admins table.
 
 use crate::domain::credentials::Username;
-use crate::server::storage::db::Db;
+use crate::server::storage::audit_log::AuditEvent;
+use crate::server::storage::db::{BeginWrite, Db};
 use crate::with_pool;
-use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AdminRecord {
@@ -39,41 +39,59 @@ pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<AdminRecord>, sqlx::E
 
 /// Inserts an admin unless the username exists. Concurrent first starts of several instances
 /// race here; `ON CONFLICT` lets exactly one win without an error.
+/// Records `audit` with it.
 pub async fn create(
     db: &Db,
     username: &Username,
     password_hash: &str,
     must_change_password: bool,
-    now: DateTime<Utc>,
+    audit: &AuditEvent,
 ) -> Result<CreateOutcome, sqlx::Error> {
     const SQL: &str = "INSERT INTO admins \
         (username, password_hash, must_change_password, created_at, password_changed_at) \
         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (username) DO NOTHING RETURNING id";
-    let id: Option<i64> = with_pool!(db, pool => sqlx::query_scalar(SQL)
-        .bind(username.as_str())
-        .bind(password_hash)
-        .bind(must_change_password)
-        .bind(now)
-        .fetch_optional(pool)
-        .await)?;
+    let id: Option<i64> = with_pool!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let id: Option<i64> = sqlx::query_scalar(SQL)
+            .bind(username.as_str())
+            .bind(password_hash)
+            .bind(must_change_password)
+            .bind(audit.at)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if id.is_some() {
+            crate::record_audit!(&mut *tx, audit)?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(id)
+    })?;
     Ok(id.map_or(CreateOutcome::UsernameTaken, CreateOutcome::Created))
 }
 
 /// Stores a new password hash and bumps the session epoch, which ends every session that was
-/// opened with the old password. Returns the new epoch, or `None` for an unknown admin.
+/// opened with the old password; records `audit` with it. Returns the new epoch, or `None` for an
+/// unknown admin.
 pub async fn set_password(
     db: &Db,
     admin_id: i64,
     password_hash: &str,
-    now: DateTime<Utc>,
+    audit: &AuditEvent,
 ) -> Result<Option<i64>, sqlx::Error> {
     const SQL: &str = "UPDATE admins SET password_hash = $1, must_change_password = FALSE, \
         session_epoch = session_epoch + 1, password_changed_at = $2 WHERE id = $3 \
         RETURNING session_epoch";
-    with_pool!(db, pool => sqlx::query_scalar(SQL)
-        .bind(password_hash)
-        .bind(now)
-        .bind(admin_id)
-        .fetch_optional(pool)
-        .await)
+    with_pool!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let epoch: Option<i64> = sqlx::query_scalar(SQL)
+            .bind(password_hash)
+            .bind(audit.at)
+            .bind(admin_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if epoch.is_some() {
+            crate::record_audit!(&mut *tx, audit)?;
+        }
+        tx.commit().await?;
+        Ok(epoch)
+    })
 }

@@ -2,6 +2,7 @@
 //! switch, all five slots and the audit record land together or not at all.
 
 use crate::domain::affiliate::{AffiliateConfig, AffiliateInput, DeliveryMode, SlotInput};
+use crate::server::storage::audit_log::AuditEvent;
 use crate::server::storage::db::BeginWrite;
 use crate::server::storage::db::Db;
 use crate::with_pool;
@@ -208,9 +209,9 @@ pub async fn save(
     db: &Db,
     input: &AffiliateInput,
     expected_version: i64,
-    admin: &str,
-    now: DateTime<Utc>,
+    audit: &AuditEvent,
 ) -> Result<SaveOutcome, StoreError> {
+    let (admin, now) = (audit.actor.as_str(), audit.at);
     let after_json =
         serde_json::to_string(input).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     with_pool!(db, pool => {
@@ -254,6 +255,7 @@ pub async fn save(
             .bind(&after_json)
             .execute(&mut *tx)
             .await?;
+        crate::record_audit!(&mut *tx, audit)?;
         tx.commit().await?;
         Ok(SaveOutcome::Saved { version })
     })

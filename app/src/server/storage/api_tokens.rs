@@ -2,7 +2,8 @@
 //! stored, which is enough for a 256-bit random secret (no password-style stretching needed).
 
 use crate::server::security::tokens::random_token;
-use crate::server::storage::db::Db;
+use crate::server::storage::audit_log::AuditEvent;
+use crate::server::storage::db::{BeginWrite, Db};
 use crate::with_pool;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -47,26 +48,43 @@ pub fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn create(db: &Db, name: &str, now: DateTime<Utc>) -> Result<CreateToken, sqlx::Error> {
+/// Creates a token named `name`, recording `audit` with it.
+pub async fn create(db: &Db, name: &str, audit: &AuditEvent) -> Result<CreateToken, sqlx::Error> {
     const SQL: &str = "INSERT INTO api_tokens (name, token_hash, created_at) VALUES ($1, $2, $3) \
         ON CONFLICT (name) DO NOTHING RETURNING id";
     let token = format!("{TOKEN_PREFIX}{}", random_token(32));
-    let id: Option<i64> = with_pool!(db, pool => sqlx::query_scalar(SQL)
-        .bind(name)
-        .bind(hash(&token))
-        .bind(now)
-        .fetch_optional(pool)
-        .await)?;
+    let id: Option<i64> = with_pool!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let id: Option<i64> = sqlx::query_scalar(SQL)
+            .bind(name)
+            .bind(hash(&token))
+            .bind(audit.at)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if id.is_some() {
+            crate::record_audit!(&mut *tx, audit)?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(id)
+    })?;
     Ok(match id {
         Some(_) => CreateToken::Created { token },
         None => CreateToken::NameTaken,
     })
 }
 
-/// Deletes the token; returns false when no token has that name.
-pub async fn revoke(db: &Db, name: &str) -> Result<bool, sqlx::Error> {
+/// Deletes the token, recording `audit` with it; returns false when no token has that name.
+pub async fn revoke(db: &Db, name: &str, audit: &AuditEvent) -> Result<bool, sqlx::Error> {
     const SQL: &str = "DELETE FROM api_tokens WHERE name = $1";
-    with_pool!(db, pool => sqlx::query(SQL).bind(name).execute(pool).await.map(|r| r.rows_affected() > 0))
+    with_pool!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let revoked = sqlx::query(SQL).bind(name).execute(&mut *tx).await?.rows_affected() > 0;
+        if revoked {
+            crate::record_audit!(&mut *tx, audit)?;
+        }
+        tx.commit().await?;
+        Ok(revoked)
+    })
 }
 
 pub async fn list(db: &Db) -> Result<Vec<TokenRecord>, sqlx::Error> {

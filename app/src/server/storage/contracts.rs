@@ -2,6 +2,7 @@
 
 use crate::domain::contract::{explodely_date, Contract, Product};
 use crate::domain::states::ContractAttemptOutcome;
+use crate::server::storage::audit_log::AuditEvent;
 use crate::server::storage::db::BeginWrite;
 use crate::server::storage::db::Db;
 use crate::with_pool;
@@ -58,24 +59,28 @@ pub async fn save_credentials(
     db: &Db,
     username: &str,
     sealed_and_last4: Option<(String, String)>,
-    admin: &str,
-    now: DateTime<Utc>,
+    audit: &AuditEvent,
 ) -> Result<(), sqlx::Error> {
+    let (admin, now) = (audit.actor.as_str(), audit.at);
     const INSERT: &str = "INSERT INTO explodely_settings (id, username, api_key_sealed, api_key_last4, updated_at, updated_by) \
         VALUES (1, $1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET username = $1, api_key_sealed = $2, \
         api_key_last4 = $3, updated_at = $4, updated_by = $5";
     const KEEP_KEY: &str = "UPDATE explodely_settings SET username = $1, updated_at = $2, updated_by = $3 WHERE id = 1";
-    with_pool!(db, pool => match &sealed_and_last4 {
-        Some((sealed, last4)) => sqlx::query(INSERT)
-            .bind(username)
-            .bind(sealed)
-            .bind(last4)
-            .bind(now)
-            .bind(admin)
-            .execute(pool)
-            .await
-            .map(|_| ()),
-        None => sqlx::query(KEEP_KEY).bind(username).bind(now).bind(admin).execute(pool).await.map(|_| ()),
+    with_pool!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        match &sealed_and_last4 {
+            Some((sealed, last4)) => sqlx::query(INSERT)
+                .bind(username)
+                .bind(sealed)
+                .bind(last4)
+                .bind(now)
+                .bind(admin)
+                .execute(&mut *tx)
+                .await?,
+            None => sqlx::query(KEEP_KEY).bind(username).bind(now).bind(admin).execute(&mut *tx).await?,
+        };
+        crate::record_audit!(&mut *tx, audit)?;
+        tx.commit().await
     })
 }
 
@@ -114,11 +119,23 @@ pub async fn begin_attempt(
 /// Frees `key` from an attempt whose outcome is unknown, once the admin has confirmed that
 /// Explodely has no such contract: the attempt stays in the history under its key with its id
 /// appended. Returns whether there was one; of two concurrent confirmations only one frees it.
-pub async fn set_aside_unknown(db: &Db, key: &str) -> Result<bool, sqlx::Error> {
+/// Records `audit` with it.
+pub async fn set_aside_unknown(
+    db: &Db,
+    key: &str,
+    audit: &AuditEvent,
+) -> Result<bool, sqlx::Error> {
     const SQL: &str = "UPDATE contract_attempts SET idempotency_key = idempotency_key || '-' || CAST(id AS TEXT) \
         WHERE idempotency_key = $1 AND outcome = 'unknown'";
-    let freed = with_pool!(db, pool => sqlx::query(SQL).bind(key).execute(pool).await.map(|r| r.rows_affected()))?;
-    Ok(freed > 0)
+    with_pool!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let freed = sqlx::query(SQL).bind(key).execute(&mut *tx).await?.rows_affected() > 0;
+        if freed {
+            crate::record_audit!(&mut *tx, audit)?;
+        }
+        tx.commit().await?;
+        Ok(freed)
+    })
 }
 
 /// Waits (up to a little longer than a call can take) for a running attempt to finish.
@@ -145,14 +162,14 @@ pub struct Finished<'a> {
     pub created: Option<(&'a Contract, &'a str)>,
 }
 
-/// Records the outcome; for a created contract, stores it in the same transaction.
+/// Records the outcome; for a created contract, stores it and `audit` in the same transaction.
 pub async fn finish_attempt(
     db: &Db,
     attempt_id: i64,
     finished: Finished<'_>,
-    admin: &str,
-    now: DateTime<Utc>,
+    audit: &AuditEvent,
 ) -> Result<Option<i64>, sqlx::Error> {
+    let (admin, now) = (audit.actor.as_str(), audit.at);
     let Finished {
         outcome,
         reply,
@@ -198,6 +215,9 @@ pub async fn finish_attempt(
             .bind(attempt_id)
             .execute(&mut *tx)
             .await?;
+        if contract_id.is_some() {
+            crate::record_audit!(&mut *tx, audit)?;
+        }
         tx.commit().await?;
         Ok(contract_id)
     })

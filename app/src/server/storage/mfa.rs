@@ -1,5 +1,6 @@
 //! Each admin's authenticator secret (sealed) and recovery codes (keyed hashes).
 
+use crate::server::storage::audit_log::AuditEvent;
 use crate::server::storage::db::{BeginWrite, Db};
 use crate::with_pool;
 use chrono::{DateTime, Utc};
@@ -47,8 +48,9 @@ pub async fn enable(
     admin_id: i64,
     step: i64,
     code_hashes: &[String],
-    now: DateTime<Utc>,
+    audit: &AuditEvent,
 ) -> Result<bool, sqlx::Error> {
+    let now = audit.at;
     const ENABLE: &str = "UPDATE admin_mfa SET enabled_at = $2, last_used_step = $3 \
         WHERE admin_id = $1 AND enabled_at IS NULL";
     const CLEAR: &str = "DELETE FROM admin_recovery_codes WHERE admin_id = $1";
@@ -65,6 +67,7 @@ pub async fn enable(
         for hash in code_hashes {
             sqlx::query(ADD).bind(admin_id).bind(hash).execute(&mut *tx).await?;
         }
+        crate::record_audit!(&mut *tx, audit)?;
         tx.commit().await?;
         Ok(true)
     })
@@ -104,7 +107,7 @@ pub async fn recovery_codes_left(db: &Db, admin_id: i64) -> Result<i64, sqlx::Er
 
 /// Removes the admin's second factor and recovery codes, and ends their sessions (the epoch):
 /// for a lost phone, from the command line or by another admin. `false` for an unknown admin.
-pub async fn reset(db: &Db, admin_id: i64) -> Result<bool, sqlx::Error> {
+pub async fn reset(db: &Db, admin_id: i64, audit: &AuditEvent) -> Result<bool, sqlx::Error> {
     const SECRET: &str = "DELETE FROM admin_mfa WHERE admin_id = $1";
     const CODES: &str = "DELETE FROM admin_recovery_codes WHERE admin_id = $1";
     const EPOCH: &str = "UPDATE admins SET session_epoch = session_epoch + 1 WHERE id = $1";
@@ -113,6 +116,7 @@ pub async fn reset(db: &Db, admin_id: i64) -> Result<bool, sqlx::Error> {
         sqlx::query(SECRET).bind(admin_id).execute(&mut *tx).await?;
         sqlx::query(CODES).bind(admin_id).execute(&mut *tx).await?;
         let known = sqlx::query(EPOCH).bind(admin_id).execute(&mut *tx).await?.rows_affected();
+        crate::record_audit!(&mut *tx, audit)?;
         tx.commit().await?;
         Ok(known > 0)
     })

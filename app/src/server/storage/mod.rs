@@ -3,6 +3,7 @@
 pub mod admins;
 pub mod affiliate_store;
 pub mod api_tokens;
+pub mod audit_log;
 pub mod contracts;
 pub mod db;
 pub mod login_throttle;

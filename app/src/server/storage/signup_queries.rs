@@ -1,7 +1,8 @@
 //! Reading signups and deliveries for the admin pages, and "Retry now".
 
 use crate::domain::states::DeliveryState;
-use crate::server::storage::db::Db;
+use crate::server::storage::audit_log::AuditEvent;
+use crate::server::storage::db::{BeginWrite, Db};
 use crate::with_pool;
 use chrono::{DateTime, Utc};
 
@@ -155,11 +156,20 @@ pub async fn signup(
 }
 
 /// Makes a failing, failed or exhausted delivery due now. Returns false for any other delivery.
-pub async fn retry_now(db: &Db, delivery_id: i64, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+/// Records `audit` with it.
+pub async fn retry_now(db: &Db, delivery_id: i64, audit: &AuditEvent) -> Result<bool, sqlx::Error> {
     const SQL: &str =
         "UPDATE deliveries SET state = 'failing', next_attempt_at = $1, lease_until = NULL \
         WHERE id = $2 AND state IN ('failing', 'failed', 'exhausted')";
-    with_pool!(db, pool => sqlx::query(SQL).bind(now).bind(delivery_id).execute(pool).await.map(|r| r.rows_affected() == 1))
+    with_pool!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let due = sqlx::query(SQL).bind(audit.at).bind(delivery_id).execute(&mut *tx).await?.rows_affected() == 1;
+        if due {
+            crate::record_audit!(&mut *tx, audit)?;
+        }
+        tx.commit().await?;
+        Ok(due)
+    })
 }
 
 /// Per link, over the last 24 hours (by the hour): tries delivered, failed and given up, and
