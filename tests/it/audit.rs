@@ -80,8 +80,10 @@ async fn security_and_settings_events_are_recorded_with_who_and_where(app: &Test
         )
         .await;
     assert_eq!(revoke.status(), StatusCode::OK);
-    let mut input = AffiliateInput::default();
-    input.program_enabled = true;
+    let mut input = AffiliateInput {
+        program_enabled: true,
+        ..AffiliateInput::default()
+    };
     input.slots[1].url = "https://track.example/s?o=${order_id}".into();
     input.slots[1].enabled = true;
     let saved = app
