@@ -61,20 +61,13 @@ pub async fn log_in(
     let username = normalize_login_name(attempt.username);
     tracing::Span::current().record("username", username.as_str());
     let now = deps.sessions.clock.now();
-    let known = attempt
-        .device
-        .and_then(|value| device::recognise(&deps.secrets, value, &username, now));
-    let subjects = throttle::subjects(
-        &username,
-        attempt.address,
-        known.as_ref().map(|d| d.id.as_str()),
-    );
+    let subjects = attempt_subjects(deps, &username, attempt.address, attempt.device, now);
     let _turn = deps.turns.take(&username, attempt.address).await;
     let policy = &deps.sessions.auth.throttle;
     if let ThrottleDecision::Refused { retry_after_secs } =
         login_throttle::check(db, policy, &subjects, now).await?
     {
-        tracing::warn!(%username, address = %attempt.address, retry_after_secs, known_device = known.is_some(), "login refused: throttled");
+        tracing::warn!(%username, address = %attempt.address, retry_after_secs, known_device = matches!(subjects.first(), Some((throttle::Scope::Device, _))), "login refused: throttled");
         return Ok(LoginOutcome::Throttled { retry_after_secs });
     }
     let counted = login_throttle::record_attempt(db, &subjects, now).await?;
@@ -113,6 +106,20 @@ pub async fn log_in(
         "logged in with the password"
     };
     finish_login(deps, session, &admin, &actor, &subjects, enrol_mfa, how).await
+}
+
+/// What a login attempt counts against: the browser, when its device cookie shows it has logged
+/// in as this admin before; otherwise the (username, address) pair and the address.
+fn attempt_subjects(
+    deps: &AccountDeps,
+    username: &str,
+    address: &str,
+    device_cookie: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<(throttle::Scope, String)> {
+    let known =
+        device_cookie.and_then(|value| device::recognise(&deps.secrets, value, username, now));
+    throttle::subjects(username, address, known.as_ref().map(|d| d.id.as_str()))
 }
 
 /// Both factors are in: the failures counted against this login's subjects are cleared and the
@@ -166,14 +173,7 @@ pub async fn log_in_second_factor(
         return Ok(LoginOutcome::Expired);
     };
     tracing::Span::current().record("admin", admin.username.as_str());
-    let known = attempt
-        .device
-        .and_then(|value| device::recognise(&deps.secrets, value, &admin.username, now));
-    let subjects = throttle::subjects(
-        &admin.username,
-        attempt.address,
-        known.as_ref().map(|d| d.id.as_str()),
-    );
+    let subjects = attempt_subjects(deps, &admin.username, attempt.address, attempt.device, now);
     let _turn = deps.turns.take(&admin.username, attempt.address).await;
     let policy = &deps.sessions.auth.throttle;
     if let ThrottleDecision::Refused { retry_after_secs } =

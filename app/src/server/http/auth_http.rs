@@ -2,12 +2,10 @@
 //! handled here rather than a server function so it works identically with and without
 //! JavaScript, and answers with a redirect (post/redirect/get).
 
-use crate::domain::address::AllowList;
 use crate::domain::credentials::normalize_login_name;
-use crate::domain::forwarded;
 use crate::domain::next_path::safe_next_path;
 use crate::domain::percent::encode_query;
-use crate::server::http::guard::PASSWORD_CHANGE_PATH;
+use crate::server::http::guard::{client_address, PASSWORD_CHANGE_PATH};
 use crate::server::http::session::CurrentAdmin;
 use crate::server::security::device;
 use crate::server::state::{AccountDeps, SessionDeps};
@@ -47,17 +45,6 @@ pub struct SecondFactorForm {
     code: String,
     #[serde(default)]
     next: String,
-}
-
-/// The client's address: the TCP peer, or behind a trusted reverse proxy the address that proxy
-/// received the request from (`domain::forwarded`).
-pub fn client_address(peer: SocketAddr, headers: &HeaderMap, trusted: &AllowList) -> String {
-    let lines: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    forwarded::client_address(peer.ip(), &lines, trusted)
 }
 
 fn back_to_login(code: &str, retry_after: Option<u64>, username: &str, next: &str) -> Response {
@@ -223,23 +210,5 @@ pub async fn healthz(State(db): State<Db>) -> Response {
             tracing::error!(error = %err, "health check: database unreachable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn forwarded_for_is_read_only_from_trusted_proxies_and_across_header_lines() {
-        let peer: SocketAddr = "10.0.0.1:5000".parse().unwrap();
-        let mut headers = HeaderMap::new();
-        headers.append("x-forwarded-for", "6.6.6.6".parse().unwrap());
-        headers.append("x-forwarded-for", "1.1.1.1, 203.0.113.7".parse().unwrap());
-        let nobody = AllowList::default();
-        let proxy = AllowList::parse("10.0.0.1").unwrap();
-        assert_eq!(client_address(peer, &headers, &nobody), "10.0.0.1");
-        assert_eq!(client_address(peer, &headers, &proxy), "203.0.113.7");
-        assert_eq!(client_address(peer, &HeaderMap::new(), &proxy), "10.0.0.1");
     }
 }

@@ -2,16 +2,19 @@
 //! security headers, and the last resort for a request whose handler panicked. Being middleware, they cover routes and server functions added later without
 //! anyone remembering to call them.
 
+use crate::domain::address::AllowList;
+use crate::domain::forwarded;
 use crate::domain::percent::encode_query;
 use crate::model::error::ApiError;
 use crate::server::http::session::{self, CurrentAdmin};
 use crate::server::state::{AuthConfig, SessionDeps};
 use crate::service::error::{server_fn_error_response, AppError};
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use std::net::SocketAddr;
 use tower_sessions::Session;
 
 /// Paths anyone may request. Everything else needs a logged-in admin.
@@ -134,15 +137,22 @@ pub async fn require_admin(
     res
 }
 
-/// The client's address for a request: its TCP peer, or the address a trusted proxy names.
-pub fn request_address(req: &Request, trusted: &crate::domain::address::AllowList) -> String {
-    match req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-    {
-        Some(axum::extract::ConnectInfo(peer)) => {
-            super::auth_http::client_address(*peer, req.headers(), trusted)
-        }
+/// The client's address: the TCP peer, or behind a trusted reverse proxy the address that proxy
+/// received the request from (`domain::forwarded`).
+pub fn client_address(peer: SocketAddr, headers: &HeaderMap, trusted: &AllowList) -> String {
+    let lines: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    forwarded::client_address(peer.ip(), &lines, trusted)
+}
+
+/// The client's address for a request (see [`client_address`]); `unknown` when the server did
+/// not record the connection's peer.
+pub fn request_address(req: &Request, trusted: &AllowList) -> String {
+    match req.extensions().get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(peer)) => client_address(*peer, req.headers(), trusted),
         None => "unknown".to_owned(),
     }
 }
@@ -339,6 +349,19 @@ pub fn internal_error_response(path: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwarded_for_is_read_only_from_trusted_proxies_and_across_header_lines() {
+        let peer: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.append("x-forwarded-for", "6.6.6.6".parse().unwrap());
+        headers.append("x-forwarded-for", "1.1.1.1, 203.0.113.7".parse().unwrap());
+        let nobody = AllowList::default();
+        let proxy = AllowList::parse("10.0.0.1").unwrap();
+        assert_eq!(client_address(peer, &headers, &nobody), "10.0.0.1");
+        assert_eq!(client_address(peer, &headers, &proxy), "203.0.113.7");
+        assert_eq!(client_address(peer, &HeaderMap::new(), &proxy), "10.0.0.1");
+    }
 
     /// A router whose every route panics, behind the same middleware affdesk installs.
     async fn answer_of_a_panicking_route(path: &str) -> (StatusCode, String, String) {
