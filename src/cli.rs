@@ -7,11 +7,13 @@ use crate::startup::{open_database, Application};
 use anyhow::{bail, Context};
 use app::domain::credentials::{Password, Username};
 use app::domain::states::AuditKind;
+use app::model::admins::AdminAction;
 use app::server::clock::{Clock, SystemClock};
 use app::server::security::passwords::PasswordService;
-use app::server::storage::admins::{self, CreateOutcome};
+use app::server::storage::admins;
 use app::server::storage::api_tokens::{self, CreateToken};
 use app::server::storage::audit_log::Actor;
+use app::service::admins::{self as admins_service, Requester};
 use clap::{Args, Parser, Subcommand};
 use std::io::Read;
 
@@ -87,6 +89,22 @@ pub enum AdminCommand {
     /// the recovery codes, and ends that admin's sessions. With AFFDESK_REQUIRE_MFA they set it
     /// up again at their next login.
     ResetMfa {
+        #[arg(long, env = "AFFDESK_ADMIN_USERNAME")]
+        username: String,
+    },
+    /// Disable an admin: their sessions end and they cannot log in (never the last admin who
+    /// can).
+    Disable {
+        #[arg(long, env = "AFFDESK_ADMIN_USERNAME")]
+        username: String,
+    },
+    /// Enable a disabled admin.
+    Enable {
+        #[arg(long, env = "AFFDESK_ADMIN_USERNAME")]
+        username: String,
+    },
+    /// End every session of an admin.
+    EndSessions {
         #[arg(long, env = "AFFDESK_ADMIN_USERNAME")]
         username: String,
     },
@@ -191,7 +209,55 @@ async fn admin(global: &GlobalArgs, action: AdminCommand) -> anyhow::Result<()> 
         AdminCommand::Create(creds) => with_password(global, &creds, true).await,
         AdminCommand::SetPassword(creds) => with_password(global, &creds, false).await,
         AdminCommand::ResetMfa { username } => reset_mfa(global, &username).await,
+        AdminCommand::Disable { username } => {
+            change_admin(
+                global,
+                &username,
+                AdminAction::Disable,
+                "disabled; its sessions have been ended",
+            )
+            .await
+        }
+        AdminCommand::Enable { username } => {
+            change_admin(global, &username, AdminAction::Enable, "enabled").await
+        }
+        AdminCommand::EndSessions { username } => {
+            change_admin(
+                global,
+                &username,
+                AdminAction::EndSessions,
+                "sessions have been ended",
+            )
+            .await
+        }
     }
+}
+
+/// `admin disable`, `enable` and `end-sessions`: the Admins page's rules and implementation.
+async fn change_admin(
+    global: &GlobalArgs,
+    username: &str,
+    action: AdminAction,
+    done: &str,
+) -> anyhow::Result<()> {
+    let db = open_database(&DatabaseSettings::from_args(global)?).await?;
+    let passwords = PasswordService::default();
+    let actor = Actor::command_line();
+    let now = SystemClock.now();
+    let changed = admins_service::change(
+        &db,
+        &passwords,
+        &actor,
+        Requester::CommandLine,
+        username,
+        action,
+        now,
+    )
+    .await;
+    db.close().await;
+    changed.map_err(|e| anyhow::anyhow!("{}", e.for_terminal()))?;
+    println!("affdesk: admin '{username}' {done}");
+    Ok(())
 }
 
 /// `admin create` (`create`) or `admin set-password`: a username and a password from stdin.
@@ -204,25 +270,31 @@ async fn with_password(
         Username::parse(&creds.username).map_err(|e| anyhow::anyhow!("username: {e}"))?;
     let password = read_password_from_stdin(creds)?;
     let db = open_database(&DatabaseSettings::from_args(global)?).await?;
-    let hash = PasswordService::default().hash(password.expose()).await?;
     let now = SystemClock.now();
     let result = if create {
-        let audit = Actor::command_line().event(
-            AuditKind::AdminCreated,
-            format!("admin '{username}' created"),
+        let actor = Actor::command_line();
+        let passwords = PasswordService::default();
+        let created = admins_service::create(
+            &db,
+            &passwords,
+            &actor,
+            username.as_str(),
+            Some(password),
             now,
-        );
-        match admins::create(&db, &username, &hash, false, &audit).await? {
-            CreateOutcome::Created(_) => {
+        )
+        .await;
+        match created {
+            Ok(_) => {
                 println!("affdesk: admin '{username}' created");
                 Ok(())
             }
-            CreateOutcome::UsernameTaken => Err(anyhow::anyhow!(
-                "an admin named '{username}' already exists; use `affdesk admin set-password` to \
-                 change its password"
+            Err(e) => Err(anyhow::anyhow!(
+                "{}; `affdesk admin set-password` changes an existing admin's password",
+                e.for_terminal()
             )),
         }
     } else {
+        let hash = PasswordService::default().hash(password.expose()).await?;
         let admin = admins::find_by_username(&db, username.as_str())
             .await?
             .with_context(|| format!("no admin is named '{username}'"))?;

@@ -429,6 +429,10 @@ fn spawn_housekeeping(state: AppState, audit_retention: chrono::TimeDelta) -> Jo
             if let Err(err) = login_throttle::prune(&state.db, cutoff).await {
                 tracing::warn!(error = %err, "pruning old login failures failed");
             }
+            let (idle, lifetime) = (state.auth.idle_timeout, state.auth.max_lifetime);
+            if let Err(err) = admins::prune_logins(&state.db, now - idle, now - lifetime).await {
+                tracing::warn!(error = %err, "forgetting ended admin sessions failed");
+            }
             match audit_log::forget_older_than(&state.db, audit_retention, now).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(events = n, "audit events past AFFDESK_AUDIT_DAYS deleted"),

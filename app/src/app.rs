@@ -3,6 +3,7 @@
 use crate::components::shell::AdminShell;
 use crate::pages::{
     account::ChangePasswordPage,
+    admins::AdminsPage,
     affiliate::AffiliatePage,
     audit::AuditPage,
     contracts::{ContractDetailPage, ContractsPage, ExplodelySettingsPage, NewContractPage},
@@ -89,6 +90,7 @@ lazy_pages! {
     SignupDetailRoute => SignupDetailPage,
     ApiTokensRoute => ApiTokensPage,
     AuditRoute => AuditPage,
+    AdminsRoute => AdminsPage,
     ChangePasswordRoute => ChangePasswordPage,
     TwoStepRoute => TwoStepPage,
 }
@@ -122,6 +124,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/signups/:id") view={Lazy::<SignupDetailRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/settings/api-tokens") view={Lazy::<ApiTokensRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/settings/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/settings/admins") view={Lazy::<AdminsRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/account/password") view={Lazy::<ChangePasswordRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/account/mfa") view={Lazy::<TwoStepRoute>::new()} ssr=SsrMode::Async />
                     </ParentRoute>

@@ -4,7 +4,7 @@
 CREATE TABLE audit_events (
     id        INTEGER PRIMARY KEY AUTOINCREMENT,
     at        TEXT NOT NULL,
-    kind      TEXT NOT NULL CHECK (kind IN ('login', 'login_failed', 'logout', 'password_changed', 'mfa_enabled', 'mfa_reset', 'admin_created', 'token_created', 'token_revoked', 'explodely_saved', 'affiliate_saved', 'contract_created', 'contract_retry_confirmed', 'delivery_retried')),
+    kind      TEXT NOT NULL CHECK (kind IN ('login', 'login_failed', 'logout', 'password_changed', 'mfa_enabled', 'mfa_reset', 'admin_created', 'admin_disabled', 'admin_enabled', 'admin_password_reset', 'admin_sessions_ended', 'token_created', 'token_revoked', 'explodely_saved', 'affiliate_saved', 'contract_created', 'contract_retry_confirmed', 'delivery_retried')),
     actor     TEXT NOT NULL,
     address   TEXT NOT NULL,
     summary   TEXT NOT NULL

@@ -9,6 +9,7 @@
 #[macro_use]
 mod common;
 
+mod admins;
 mod affiliate;
 mod assets;
 mod audit;

@@ -3,6 +3,7 @@
 //! [`ApiError`](crate::model::error::ApiError) (logged, with its HTTP status) through `?`.
 
 pub mod account;
+pub mod admins;
 pub mod affiliate;
 pub mod audit;
 pub mod contracts;

@@ -4,6 +4,7 @@
 //! server functions (`crate::api`) carry them, and the pages (`crate::pages`) show them.
 
 pub mod account;
+pub mod admins;
 pub mod affiliate;
 pub mod audit;
 pub mod contracts;

@@ -1,4 +1,5 @@
 pub mod account;
+pub mod admins;
 pub mod affiliate;
 pub mod audit;
 pub mod contracts;

@@ -9,6 +9,7 @@ use crate::model::account::AdminSummary;
 use crate::model::error::ApiError;
 use crate::server::http::session::{self, CurrentAdmin};
 use crate::server::security::device;
+use crate::server::security::tokens::random_token;
 use crate::server::state::{AccountDeps, SessionDeps};
 use crate::server::storage::admins::AdminRecord;
 use crate::server::storage::audit_log::{self, Actor};
@@ -85,10 +86,14 @@ pub async fn log_in(
         name: username.clone(),
         address: attempt.address.to_owned(),
     };
-    let Some(admin) = admin.filter(|_| verified) else {
+    let Some(admin) = admin.filter(|a| verified && !a.disabled) else {
         tracing::warn!(%username, address = %attempt.address, "failed login");
-        let event = actor.event(AuditKind::LoginFailed, "wrong username or password", now);
-        audit_log::record(db, &event).await?;
+        let why = if verified {
+            "right password, but the admin is disabled"
+        } else {
+            "wrong username or password"
+        };
+        audit_log::record(db, &actor.event(AuditKind::LoginFailed, why, now)).await?;
         return Ok(LoginOutcome::Refused);
     };
     login_throttle::forget(db, &counted).await?;
@@ -138,8 +143,15 @@ async fn finish_login(
     if let Some((scope, subject)) = subjects.first() {
         login_throttle::clear(db, *scope, subject).await?;
     }
-    session::start(session, admin, now, enrol_mfa).await?;
-    audit_log::record(db, &actor.event(AuditKind::Login, how, now)).await?;
+    let login_id = random_token(16);
+    admins::record_login(
+        db,
+        admin,
+        &login_id,
+        &actor.event(AuditKind::Login, how, now),
+    )
+    .await?;
+    session::start(session, admin, now, enrol_mfa, &login_id).await?;
     tracing::info!(admin = %admin.username, address = %actor.address, "admin logged in");
     Ok(LoginOutcome::LoggedIn {
         must_change_password: admin.must_change_password,
@@ -169,7 +181,7 @@ pub async fn log_in_second_factor(
         return Ok(LoginOutcome::Expired);
     };
     let admin = admins::find_by_id(db, pending.admin_id).await?;
-    let Some(admin) = admin.filter(|a| a.session_epoch == pending.epoch) else {
+    let Some(admin) = admin.filter(|a| a.session_epoch == pending.epoch && !a.disabled) else {
         return Ok(LoginOutcome::Expired);
     };
     tracing::Span::current().record("admin", admin.username.as_str());
@@ -209,7 +221,11 @@ pub async fn log_out(
     session: &Session,
     admin: Option<&CurrentAdmin>,
 ) -> Result<(), AppError> {
+    let login_id = session::login_id(session).await?;
     session.flush().await?;
+    if let Some(login_id) = login_id {
+        admins::end_login(&deps.db, &login_id).await?;
+    }
     if let Some(admin) = admin {
         let event = admin
             .actor()

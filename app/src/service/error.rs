@@ -115,6 +115,23 @@ impl AppError {
         }
     }
 
+    /// What a command-line user reads: each field's message as `field: message`, or the error
+    /// with its sources.
+    pub fn for_terminal(&self) -> String {
+        match self {
+            Self::Refused(ApiError::Invalid(errors)) | Self::Rejected { errors, .. }
+                if !errors.is_empty() =>
+            {
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
+            _ => self.chain(),
+        }
+    }
+
     /// The error and every source under it, `: `-separated, for the log.
     pub fn chain(&self) -> String {
         let mut out = self.to_string();

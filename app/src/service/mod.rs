@@ -5,6 +5,7 @@
 //! adapters over these: they read the request, call one function, and shape the answer.
 
 pub mod accounts;
+pub mod admins;
 pub mod affiliate;
 pub mod audit;
 pub mod contracts;

@@ -47,6 +47,10 @@ struct AuthRecord {
     /// nothing but the set-up page until they do.
     #[serde(default)]
     enrol_mfa: bool,
+    /// This login's row in `admin_sessions` (Settings → Admins counts them). Absent in sessions
+    /// opened before the page existed.
+    #[serde(default)]
+    login_id: Option<String>,
 }
 
 /// A login past its password, waiting for the second factor (this browser only).
@@ -95,6 +99,7 @@ pub async fn start(
     admin: &AdminRecord,
     now: DateTime<Utc>,
     enrol_mfa: bool,
+    login_id: &str,
 ) -> Result<(), SessionError> {
     session.cycle_id().await?;
     session.remove::<PendingLogin>(PENDING_KEY).await?;
@@ -104,6 +109,7 @@ pub async fn start(
         touched_at: now,
         started_at: Some(now),
         enrol_mfa,
+        login_id: Some(login_id.to_owned()),
     };
     session.insert(AUTH_KEY, record).await?;
     Ok(())
@@ -143,6 +149,14 @@ pub async fn pending_login(
     Ok(Some(pending))
 }
 
+/// This session's login id (its row in `admin_sessions`), when it is logged in.
+pub async fn login_id(session: &Session) -> Result<Option<String>, SessionError> {
+    Ok(session
+        .get::<AuthRecord>(AUTH_KEY)
+        .await?
+        .and_then(|r| r.login_id))
+}
+
 /// Two-step login is set up: this session may go everywhere again.
 pub async fn mfa_enrolled(session: &Session) -> Result<(), SessionError> {
     if let Some(mut record) = session.get::<AuthRecord>(AUTH_KEY).await? {
@@ -166,16 +180,16 @@ pub async fn continue_with_epoch(
         .and_then(|r| r.started_at)
         .unwrap_or(now);
     session.cycle_id().await?;
-    let enrol_mfa = session
-        .get::<AuthRecord>(AUTH_KEY)
-        .await?
-        .is_some_and(|r| r.enrol_mfa);
+    let previous = session.get::<AuthRecord>(AUTH_KEY).await?;
+    let enrol_mfa = previous.as_ref().is_some_and(|r| r.enrol_mfa);
+    let login_id = previous.and_then(|r| r.login_id);
     let record = AuthRecord {
         admin_id,
         epoch,
         touched_at: now,
         started_at: Some(started_at),
         enrol_mfa,
+        login_id,
     };
     session.insert(AUTH_KEY, record).await?;
     Ok(())
@@ -199,12 +213,15 @@ pub async fn current_admin(
         return Ok(None);
     }
     let admin = admins::find_by_id(&deps.db, record.admin_id).await?;
-    let Some(admin) = admin.filter(|a| a.session_epoch == record.epoch) else {
+    let Some(admin) = admin.filter(|a| a.session_epoch == record.epoch && !a.disabled) else {
         session.flush().await?;
         return Ok(None);
     };
     let must_enrol_mfa = record.enrol_mfa;
     if now - record.touched_at >= TOUCH_INTERVAL {
+        if let Some(login_id) = &record.login_id {
+            admins::touch_login(&deps.db, login_id, now).await?;
+        }
         record.touched_at = now;
         session.insert(AUTH_KEY, record).await?;
     }
