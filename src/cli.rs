@@ -164,23 +164,6 @@ async fn token(global: &GlobalArgs, action: TokenCommand) -> anyhow::Result<()> 
     result
 }
 
-async fn reset_mfa(global: &GlobalArgs, username: &str) -> anyhow::Result<()> {
-    let username = Username::parse(username).map_err(|e| anyhow::anyhow!("username: {e}"))?;
-    let db = open_database(&DatabaseSettings::from_args(global)?).await?;
-    let actor = Actor::command_line();
-    let reset = app::service::mfa::reset(&db, &actor, username.as_str(), SystemClock.now()).await;
-    db.close().await;
-    match reset.map_err(|e| anyhow::anyhow!("{}", e.chain()))? {
-        true => {
-            println!(
-                "affdesk: two-step login of '{username}' turned off; its sessions have been ended"
-            );
-            Ok(())
-        }
-        false => Err(anyhow::anyhow!("no admin is named '{username}'")),
-    }
-}
-
 async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let settings = Settings::from_args(global, args)?;
     let app = Application::build(settings).await?;
@@ -208,7 +191,10 @@ async fn admin(global: &GlobalArgs, action: AdminCommand) -> anyhow::Result<()> 
     match action {
         AdminCommand::Create(creds) => with_password(global, &creds, true).await,
         AdminCommand::SetPassword(creds) => with_password(global, &creds, false).await,
-        AdminCommand::ResetMfa { username } => reset_mfa(global, &username).await,
+        AdminCommand::ResetMfa { username } => {
+            let done = "two-step login turned off; its sessions have been ended";
+            change_admin(global, &username, AdminAction::ResetMfa, done).await
+        }
         AdminCommand::Disable { username } => {
             change_admin(
                 global,

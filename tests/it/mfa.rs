@@ -90,7 +90,41 @@ on_both_backends!(
     a_recovery_code_logs_in_once,
     wrong_codes_are_throttled_like_passwords,
     the_command_line_resets_two_step_login,
+    another_admin_resets_two_step_login_on_the_admins_page,
 );
+
+async fn another_admin_resets_two_step_login_on_the_admins_page(app: &TestApp) {
+    let alice = app.logged_in_admin().await;
+    app.create_admin("bob", PASSWORD, false).await;
+    let bob = app.logged_in_admin_with("bob", PASSWORD).await;
+    enrol(app, &bob).await;
+    let listed: Vec<Value> = app
+        .call(&alice, app::api::admins::ListAdmins {})
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|a| a["username"] == "bob" && a["mfa"] == true),
+        "{listed:?}"
+    );
+    let reset = app
+        .call(
+            &alice,
+            app::api::admins::ChangeAdmin {
+                username: "bob".into(),
+                action: "reset_mfa".into(),
+            },
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::OK);
+    assert!(!is_logged_in(app, &bob).await, "bob's sessions end");
+    let again = app.client();
+    assert_eq!(location(&app.login(&again, "bob", PASSWORD).await), "/");
+    assert_eq!(status(app, &again).await["enabled"], false);
+}
 
 async fn an_admin_enrols_and_then_logs_in_with_the_apps_code(app: &TestApp) {
     let alice = app.logged_in_admin().await;

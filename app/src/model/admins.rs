@@ -31,6 +31,8 @@ pub enum AdminAction {
     /// A new one-time password, shown once; they choose their own at their next login.
     ResetPassword,
     EndSessions,
+    /// Two-step login off (a lost phone); their sessions end.
+    ResetMfa,
 }
 
 impl AdminAction {
@@ -40,6 +42,7 @@ impl AdminAction {
             "enable" => Some(Self::Enable),
             "reset_password" => Some(Self::ResetPassword),
             "end_sessions" => Some(Self::EndSessions),
+            "reset_mfa" => Some(Self::ResetMfa),
             _ => None,
         }
     }
@@ -50,6 +53,7 @@ impl AdminAction {
             Self::Enable => "enable",
             Self::ResetPassword => "reset_password",
             Self::EndSessions => "end_sessions",
+            Self::ResetMfa => "reset_mfa",
         }
     }
 }

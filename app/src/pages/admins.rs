@@ -138,6 +138,7 @@ fn AdminRow(admin: AdminView, change: ServerAction<ChangeAdmin>) -> impl IntoVie
                 {toggle}
                 {button("reset_password", "Reset password")}
                 {button("end_sessions", "End sessions")}
+                {mfa.then(|| button("reset_mfa", "Reset two-step login"))}
             </td>
         </tr>
     }

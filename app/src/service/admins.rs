@@ -1,6 +1,6 @@
 //! Settings → Admins and the `affdesk admin` commands, one implementation: listing admins,
-//! creating one, disabling and enabling, resetting a password to a one-time one, ending an
-//! admin's sessions. Nobody can disable themselves or the last admin who can still log in.
+//! creating one, disabling and enabling, resetting a password to a one-time one or two-step
+//! login (a lost phone), ending an admin's sessions. Nobody can disable themselves or the last admin who can still log in.
 
 use super::error::AppError;
 use crate::domain::credentials::{Password, Username};
@@ -89,6 +89,10 @@ fn described(action: AdminAction) -> (AuditKind, &'static str) {
             "password reset to a one-time password; their sessions ended",
         ),
         AdminAction::EndSessions => (AuditKind::AdminSessionsEnded, "sessions ended"),
+        AdminAction::ResetMfa => (
+            AuditKind::MfaReset,
+            "two-step login turned off (authenticator and recovery codes removed); their sessions ended",
+        ),
     }
 }
 
@@ -128,6 +132,7 @@ pub async fn change(
         AdminAction::Disable => (Change::Disable, None),
         AdminAction::Enable => (Change::Enable, None),
         AdminAction::EndSessions => (Change::EndSessions, None),
+        AdminAction::ResetMfa => (Change::ResetMfa, None),
         AdminAction::ResetPassword => {
             let password = random_token(12);
             let hash = passwords.hash(&password).await?;

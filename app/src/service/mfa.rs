@@ -9,9 +9,9 @@ use crate::server::http::session::{self, CurrentAdmin};
 use crate::server::security::secrets::SecretBox;
 use crate::server::state::AccountDeps;
 use crate::server::storage::admins::AdminRecord;
-use crate::server::storage::audit_log::Actor;
+
 use crate::server::storage::db::Db;
-use crate::server::storage::{admins, mfa};
+use crate::server::storage::mfa;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use secrecy::ExposeSecret;
@@ -170,26 +170,4 @@ pub async fn check_second_factor(
         tracing::warn!(admin = %admin.username, "logged in with a recovery code");
     }
     Ok(used.then_some("a recovery code"))
-}
-
-/// Removes an admin's two-step login (a lost phone) and ends their sessions; they set it up
-/// again at their next login when it is required. `false` for an unknown username.
-#[tracing::instrument(skip_all, fields(%username, by = %actor.name))]
-pub async fn reset(
-    db: &Db,
-    actor: &Actor,
-    username: &str,
-    now: DateTime<Utc>,
-) -> Result<bool, AppError> {
-    let Some(admin) = admins::find_by_username(db, username).await? else {
-        return Ok(false);
-    };
-    let audit = actor.event(
-        AuditKind::MfaReset,
-        format!("turned off two-step login of '{username}' and ended their sessions"),
-        now,
-    );
-    let reset = mfa::reset(db, admin.id, &audit).await?;
-    tracing::warn!(admin = %admin.username, "two-step login reset; the admin's sessions ended");
-    Ok(reset)
 }

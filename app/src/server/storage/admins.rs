@@ -197,10 +197,12 @@ pub enum Change {
     /// A new (one-time) password hash: it must be changed at the next login.
     ResetPassword(String),
     EndSessions,
+    /// Two-step login off: the authenticator secret and the recovery codes removed.
+    ResetMfa,
 }
 
-/// Disables or enables an admin, resets their password or ends their sessions, with `audit`, in
-/// one transaction. Every change but enabling ends the admin's sessions (a new epoch). Disabling
+/// Disables or enables an admin, resets their password or their two-step login, or ends their
+/// sessions, with `audit`, in one transaction. Every change but enabling ends the admin's sessions (a new epoch). Disabling
 /// is refused when no other admin could still log in; concurrent changes take turns (SQLite's
 /// write lock; a table lock on PostgreSQL), so two admins disabling each other cannot both win.
 pub async fn change_account(
@@ -218,6 +220,8 @@ pub async fn change_account(
         session_epoch = session_epoch + 1, password_changed_at = $3 WHERE id = $1";
     const END: &str = "UPDATE admins SET session_epoch = session_epoch + 1 WHERE id = $1";
     const FORGET: &str = "DELETE FROM admin_sessions WHERE admin_id = $1";
+    const NO_SECRET: &str = "DELETE FROM admin_mfa WHERE admin_id = $1";
+    const NO_CODES: &str = "DELETE FROM admin_recovery_codes WHERE admin_id = $1";
     let lock =
         matches!(db, Db::Postgres(_)).then_some("LOCK TABLE admins IN SHARE ROW EXCLUSIVE MODE");
     with_pool!(db, pool => {
@@ -237,6 +241,11 @@ pub async fn change_account(
             Change::Enable => sqlx::query(ENABLE).bind(admin_id).execute(&mut *tx).await?,
             Change::ResetPassword(hash) => sqlx::query(RESET).bind(admin_id).bind(hash).bind(audit.at).execute(&mut *tx).await?,
             Change::EndSessions => sqlx::query(END).bind(admin_id).execute(&mut *tx).await?,
+            Change::ResetMfa => {
+                sqlx::query(NO_SECRET).bind(admin_id).execute(&mut *tx).await?;
+                sqlx::query(NO_CODES).bind(admin_id).execute(&mut *tx).await?;
+                sqlx::query(END).bind(admin_id).execute(&mut *tx).await?
+            }
         }
         .rows_affected();
         if changed == 0 {

@@ -104,20 +104,3 @@ pub async fn recovery_codes_left(db: &Db, admin_id: i64) -> Result<i64, sqlx::Er
         "SELECT COUNT(*) FROM admin_recovery_codes WHERE admin_id = $1 AND used_at IS NULL";
     with_pool!(db, pool => sqlx::query_scalar(SQL).bind(admin_id).fetch_one(pool).await)
 }
-
-/// Removes the admin's second factor and recovery codes, and ends their sessions (the epoch):
-/// for a lost phone, from the command line or by another admin. `false` for an unknown admin.
-pub async fn reset(db: &Db, admin_id: i64, audit: &AuditEvent) -> Result<bool, sqlx::Error> {
-    const SECRET: &str = "DELETE FROM admin_mfa WHERE admin_id = $1";
-    const CODES: &str = "DELETE FROM admin_recovery_codes WHERE admin_id = $1";
-    const EPOCH: &str = "UPDATE admins SET session_epoch = session_epoch + 1 WHERE id = $1";
-    with_pool!(db, pool => {
-        let mut tx = pool.begin_write().await?;
-        sqlx::query(SECRET).bind(admin_id).execute(&mut *tx).await?;
-        sqlx::query(CODES).bind(admin_id).execute(&mut *tx).await?;
-        let known = sqlx::query(EPOCH).bind(admin_id).execute(&mut *tx).await?.rows_affected();
-        crate::record_audit!(&mut *tx, audit)?;
-        tx.commit().await?;
-        Ok(known > 0)
-    })
-}
