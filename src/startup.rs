@@ -15,7 +15,7 @@ use app::server::remote::outbound::OutboundClient;
 use app::server::security::passwords::PasswordService;
 use app::server::security::secrets::SecretBox;
 use app::server::security::tokens::random_token;
-use app::server::state::{AppState, AuthConfig};
+use app::server::state::{AppState, AuthConfig, Services};
 use app::server::storage::admins::{self, CreateOutcome};
 use app::server::storage::audit_log::{self, Actor};
 use app::server::storage::db::{redact_url, Db};
@@ -165,7 +165,7 @@ fn app_state(
     clock: Arc<dyn Clock>,
     addr: SocketAddr,
 ) -> anyhow::Result<AppState> {
-    Ok(AppState {
+    Ok(AppState::new(Services {
         passwords: PasswordService::default(),
         login_turns: Default::default(),
         outbound: OutboundClient::new(settings.outbound_allow.clone(), settings.delivery_timeout)
@@ -195,7 +195,7 @@ fn app_state(
             .env(Env::PROD)
             .build(),
         db,
-    })
+    }))
 }
 
 /// The router with sessions kept in `store` (created when missing, cleaned up in the
