@@ -104,6 +104,24 @@ pub fn subjects(username: &str, address: &str, device: Option<&str>) -> Vec<(Sco
     }
 }
 
+/// The subjects a second-factor attempt (a code after the right password) is checked and counted
+/// against: the login's own, plus, from a browser that has not logged in as this admin before,
+/// a count of all code failures for this admin wherever they come from, so someone who knows the
+/// password cannot guess codes from one address after another. Only a person who knows the
+/// password reaches this step, so that count cannot be used by strangers to lock the admin out;
+/// and the admin's own browsers (device cookie) are not held back by it.
+pub fn second_factor_subjects(
+    username: &str,
+    address: &str,
+    device: Option<&str>,
+) -> Vec<(Scope, String)> {
+    let mut subjects = subjects(username, address, device);
+    if device.is_none() {
+        subjects.push((Scope::Username, format!("second factor of {username}")));
+    }
+    subjects
+}
+
 /// The longer of two decisions: refused when either refuses.
 pub fn stricter(a: ThrottleDecision, b: ThrottleDecision) -> ThrottleDecision {
     match (a, b) {
@@ -126,6 +144,18 @@ pub fn stricter(a: ThrottleDecision, b: ThrottleDecision) -> ThrottleDecision {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_failures_count_per_admin_too_except_from_a_known_browser() {
+        let unknown = second_factor_subjects("alice", "203.0.113.7", None);
+        assert_eq!(
+            unknown.last(),
+            Some(&(Scope::Username, "second factor of alice".to_owned()))
+        );
+        assert_eq!(unknown.len(), 3);
+        let known = second_factor_subjects("alice", "203.0.113.7", Some("d1"));
+        assert_eq!(known, [(Scope::Device, "d1".to_owned())]);
+    }
 
     #[test]
     fn an_attempt_counts_against_its_pair_and_address_or_its_device_alone() {

@@ -185,7 +185,11 @@ pub async fn log_in_second_factor(
         return Ok(LoginOutcome::Expired);
     };
     tracing::Span::current().record("admin", admin.username.as_str());
-    let subjects = attempt_subjects(deps, &admin.username, attempt.address, attempt.device, now);
+    let known = attempt
+        .device
+        .and_then(|value| device::recognise(&deps.secrets, value, &admin.username, now));
+    let device_id = known.as_ref().map(|d| d.id.as_str());
+    let subjects = throttle::second_factor_subjects(&admin.username, attempt.address, device_id);
     let _turn = deps.turns.take(&admin.username, attempt.address).await;
     let policy = &deps.sessions.auth.throttle;
     if let ThrottleDecision::Refused { retry_after_secs } =
@@ -207,9 +211,18 @@ pub async fn log_in_second_factor(
             now,
         );
         audit_log::record(db, &event).await?;
+        // A few wrong codes end the wait: the password must be typed again.
+        if session::wrong_code(session).await? {
+            return Ok(LoginOutcome::Expired);
+        }
         return Ok(LoginOutcome::Refused);
     };
     login_throttle::forget(db, &counted).await?;
+    for (scope, subject) in subjects.iter().skip(1) {
+        if *scope == throttle::Scope::Username {
+            login_throttle::clear(db, *scope, subject).await?;
+        }
+    }
     let how = format!("logged in with the password and {how}");
     finish_login(deps, session, &admin, &actor, &subjects, false, &how).await
 }
@@ -282,7 +295,7 @@ pub async fn change_password(
     let epoch = admins::set_password(&deps.sessions.db, admin.id, &hash, &audit)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    session::continue_with_epoch(session, admin.id, epoch, now).await?;
+    session::continue_with_epoch(&deps.sessions.db, session, admin.id, epoch, now).await?;
     tracing::info!(admin = %admin.username, "password changed; other sessions ended");
     Ok(())
 }

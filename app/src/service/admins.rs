@@ -3,7 +3,7 @@
 //! login (a lost phone), ending an admin's sessions. Nobody can disable themselves or the last admin who can still log in.
 
 use super::error::AppError;
-use crate::domain::credentials::{Password, Username};
+use crate::domain::credentials::{normalize_login_name, Password, Username};
 use crate::domain::states::AuditKind;
 use crate::model::admins::{AdminAction, AdminView};
 use crate::model::affiliate::format_time;
@@ -116,6 +116,8 @@ pub async fn change(
     action: AdminAction,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, AppError> {
+    let username = normalize_login_name(username);
+    let username = username.as_str();
     let Some(target) = admins::find_by_username(db, username).await? else {
         return Err(AppError::invalid(
             "username",

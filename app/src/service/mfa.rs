@@ -108,9 +108,14 @@ pub async fn confirm_enrolment(
         "turned on two-step login; ten new recovery codes issued",
         now,
     );
-    if !mfa::enable(db, admin.id, step as i64, &hashes, &audit).await? {
-        return Err(AppError::invalid("code", "two-step login is already on"));
-    }
+    let sealed = &pending.secret_sealed;
+    let Some(epoch) = mfa::enable(db, admin.id, sealed, step as i64, &hashes, &audit).await? else {
+        return Err(AppError::invalid(
+            "code",
+            "the set-up was started again elsewhere (or is already done): reload the page",
+        ));
+    };
+    session::continue_with_epoch(db, session, admin.id, epoch, now).await?;
     session::mfa_enrolled(session).await?;
     tracing::info!(admin = %admin.username, "two-step login turned on");
     Ok(codes)

@@ -7,6 +7,7 @@
 use crate::server::state::SessionDeps;
 use crate::server::storage::admins::{self, AdminRecord};
 use crate::server::storage::audit_log::Actor;
+use crate::server::storage::db::Db;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
@@ -59,7 +60,13 @@ pub struct PendingLogin {
     pub admin_id: i64,
     pub epoch: i64,
     until: DateTime<Utc>,
+    /// Wrong codes so far; at [`WRONG_CODES_PER_LOGIN`] the login is forgotten.
+    #[serde(default)]
+    wrong_codes: u8,
 }
+
+/// Wrong codes one login may get before its password must be typed again.
+pub const WRONG_CODES_PER_LOGIN: u8 = 5;
 
 /// The admin a request acts for; put into request extensions by the guard.
 #[derive(Debug, Clone)]
@@ -128,6 +135,7 @@ pub async fn await_second_factor(
         admin_id: admin.id,
         epoch: admin.session_epoch,
         until: now + SECOND_FACTOR_WINDOW,
+        wrong_codes: 0,
     };
     session.insert(PENDING_KEY, pending).await?;
     Ok(())
@@ -149,6 +157,21 @@ pub async fn pending_login(
     Ok(Some(pending))
 }
 
+/// Counts a wrong code against the waiting login; `true` when that was one too many and the
+/// login was forgotten.
+pub async fn wrong_code(session: &Session) -> Result<bool, SessionError> {
+    let Some(mut pending) = session.get::<PendingLogin>(PENDING_KEY).await? else {
+        return Ok(true);
+    };
+    pending.wrong_codes = pending.wrong_codes.saturating_add(1);
+    if pending.wrong_codes >= WRONG_CODES_PER_LOGIN {
+        session.remove::<PendingLogin>(PENDING_KEY).await?;
+        return Ok(true);
+    }
+    session.insert(PENDING_KEY, pending).await?;
+    Ok(false)
+}
+
 /// This session's login id (its row in `admin_sessions`), when it is logged in.
 pub async fn login_id(session: &Session) -> Result<Option<String>, SessionError> {
     Ok(session
@@ -166,23 +189,25 @@ pub async fn mfa_enrolled(session: &Session) -> Result<(), SessionError> {
     Ok(())
 }
 
-/// After a password change: this session continues under a new id and the new epoch.
+/// After a change that ends the admin's other sessions (a new epoch: their password, turning on
+/// two-step login): this session continues under a new id and the new epoch, and its row in
+/// `admin_sessions` with it.
 pub async fn continue_with_epoch(
+    db: &Db,
     session: &Session,
     admin_id: i64,
     epoch: i64,
     now: DateTime<Utc>,
 ) -> Result<(), SessionError> {
-    // The session keeps the time of its login: a password change does not extend its life.
-    let started_at = session
-        .get::<AuthRecord>(AUTH_KEY)
-        .await?
-        .and_then(|r| r.started_at)
-        .unwrap_or(now);
-    session.cycle_id().await?;
     let previous = session.get::<AuthRecord>(AUTH_KEY).await?;
+    // The session keeps the time of its login: the change does not extend its life.
+    let started_at = previous.as_ref().and_then(|r| r.started_at).unwrap_or(now);
     let enrol_mfa = previous.as_ref().is_some_and(|r| r.enrol_mfa);
     let login_id = previous.and_then(|r| r.login_id);
+    session.cycle_id().await?;
+    if let Some(login_id) = &login_id {
+        admins::carry_login(db, login_id, epoch, now).await?;
+    }
     let record = AuthRecord {
         admin_id,
         epoch,

@@ -162,6 +162,18 @@ pub async fn touch_login(db: &Db, login_id: &str, now: DateTime<Utc>) -> Result<
     with_pool!(db, pool => sqlx::query(SQL).bind(now).bind(login_id).execute(pool).await.map(|_| ()))
 }
 
+/// The session `login_id` carries on under the admin's new `epoch` (it made the change that ended
+/// the others).
+pub async fn carry_login(
+    db: &Db,
+    login_id: &str,
+    epoch: i64,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE admin_sessions SET epoch = $1, last_seen_at = $2 WHERE login_id = $3";
+    with_pool!(db, pool => sqlx::query(SQL).bind(epoch).bind(now).bind(login_id).execute(pool).await.map(|_| ()))
+}
+
 /// The session `login_id` ended (logout).
 pub async fn end_login(db: &Db, login_id: &str) -> Result<(), sqlx::Error> {
     const SQL: &str = "DELETE FROM admin_sessions WHERE login_id = $1";

@@ -40,36 +40,43 @@ pub async fn begin(
     Ok(rows > 0)
 }
 
-/// Confirms an enrolment: the secret is enabled with the step of the code that confirmed it,
-/// and `code_hashes` become the admin's recovery codes (any earlier ones are removed). `false`
-/// when there was no unconfirmed enrolment (another tab confirmed it first).
+/// Confirms an enrolment: the secret the code was checked against (`secret_sealed`, so a set-up
+/// restarted meanwhile in another tab is not the one enabled) is enabled with the step of that
+/// code, `code_hashes` become the admin's recovery codes (any earlier ones are removed), and the
+/// admin's sessions end (a new epoch, returned: the caller's session carries on with it), since
+/// one opened with the password alone should not outlive the change. `None` when there was no
+/// such unconfirmed enrolment.
 pub async fn enable(
     db: &Db,
     admin_id: i64,
+    secret_sealed: &str,
     step: i64,
     code_hashes: &[String],
     audit: &AuditEvent,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Option<i64>, sqlx::Error> {
     let now = audit.at;
     const ENABLE: &str = "UPDATE admin_mfa SET enabled_at = $2, last_used_step = $3 \
-        WHERE admin_id = $1 AND enabled_at IS NULL";
+        WHERE admin_id = $1 AND enabled_at IS NULL AND secret_sealed = $4";
+    const EPOCH: &str =
+        "UPDATE admins SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch";
     const CLEAR: &str = "DELETE FROM admin_recovery_codes WHERE admin_id = $1";
     const ADD: &str = "INSERT INTO admin_recovery_codes (admin_id, code_hash) VALUES ($1, $2)";
     with_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let enabled = sqlx::query(ENABLE).bind(admin_id).bind(now).bind(step)
+        let enabled = sqlx::query(ENABLE).bind(admin_id).bind(now).bind(step).bind(secret_sealed)
             .execute(&mut *tx).await?.rows_affected();
         if enabled == 0 {
             tx.rollback().await?;
-            return Ok(false);
+            return Ok(None);
         }
         sqlx::query(CLEAR).bind(admin_id).execute(&mut *tx).await?;
         for hash in code_hashes {
             sqlx::query(ADD).bind(admin_id).bind(hash).execute(&mut *tx).await?;
         }
+        let epoch: i64 = sqlx::query_scalar(EPOCH).bind(admin_id).fetch_one(&mut *tx).await?;
         crate::record_audit!(&mut *tx, audit)?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Some(epoch))
     })
 }
 
