@@ -111,8 +111,9 @@ pub struct ServeArgs {
     #[arg(long, env = "AFFDESK_MAX_CLIENT_CONNECTIONS", default_value_t = 512,
           value_parser = clap::value_parser!(u32).range(4..=65536))]
     pub max_client_connections: u32,
-    /// Most connections open at once from one client address (reverse proxies named in
-    /// AFFDESK_TRUSTED_PROXIES are not limited): one client cannot take every connection.
+    /// Most connections open at once from one client address, an IPv6 client's /64 counting as
+    /// one (reverse proxies named in AFFDESK_TRUSTED_PROXIES are not limited): one client cannot
+    /// take every connection.
     #[arg(long, env = "AFFDESK_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64,
           value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub max_connections_per_address: u32,

@@ -162,6 +162,8 @@ impl ConnectionsByAddress {
         if self.unlimited.allows(ip) {
             return Some(AddressSlot { owner: None });
         }
+        // An IPv6 client counts as its /64: it is given the whole network.
+        let ip = app::domain::address::client_network(ip);
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let count = open.entry(ip).or_insert(0);
         if *count >= self.max {

@@ -188,8 +188,48 @@ impl AllowList {
     }
 }
 
+/// The network a client address stands for when counting what one client does (login attempts,
+/// open connections): an IPv4 address itself, an IPv6 address's /64. One IPv6 subscriber or
+/// host is usually given a whole /64, so counting single IPv6 addresses would give one client
+/// 2^64 fresh counts. An IPv4-mapped IPv6 address counts as its IPv4 address.
+pub fn client_network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !0u128 >> 64 << 64)),
+        },
+    }
+}
+
+/// [`client_network`] of an address given as text (as the login form's handler has it), written
+/// `2001:db8:1:2::/64` for an IPv6 network; text that is no address is kept as it is.
+pub fn client_network_text(address: &str) -> String {
+    match address.parse::<IpAddr>().map(client_network) {
+        Ok(IpAddr::V6(network)) => format!("{network}/64"),
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => address.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_ipv6_client_counts_as_its_64_and_an_ipv4_client_as_itself() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_network(a), client_network(b));
+        assert_ne!(client_network(a), client_network(other));
+        assert_eq!(
+            client_network_text("2001:db8:1:2:aaaa::1"),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(client_network_text("203.0.113.7"), "203.0.113.7");
+        assert_eq!(client_network_text("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(client_network_text("session:3"), "session:3");
+    }
     use super::*;
 
     fn ip(s: &str) -> IpAddr {

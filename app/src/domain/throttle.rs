@@ -93,14 +93,18 @@ impl Scope {
     }
 }
 
-/// The subjects one login attempt is checked and counted against.
+/// The subjects one login attempt is checked and counted against. An IPv6 address counts as its
+/// /64 (`address::client_network`), so one client cannot step through its own addresses.
 pub fn subjects(username: &str, address: &str, device: Option<&str>) -> Vec<(Scope, String)> {
     match device {
         Some(device) => vec![(Scope::Device, device.to_owned())],
-        None => vec![
-            (Scope::Pair, format!("{username}\n{address}")),
-            (Scope::Address, address.to_owned()),
-        ],
+        None => {
+            let network = super::address::client_network_text(address);
+            vec![
+                (Scope::Pair, format!("{username}\n{network}")),
+                (Scope::Address, network),
+            ]
+        }
     }
 }
 
