@@ -22,16 +22,13 @@ pub async fn list_admins() -> Result<Vec<AdminView>, ApiError> {
 pub async fn create_admin(username: String) -> Result<OneTimePassword, ApiError> {
     use super::context::{current_admin, deps};
     use crate::server::state::AccountDeps;
-    use crate::service::error::AppError;
     let admin = current_admin()?;
     let deps = deps::<AccountDeps>()?;
     let now = deps.sessions.clock.now();
     let (db, passwords) = (&deps.sessions.db, &deps.passwords);
     let actor = admin.actor();
-    let created =
-        crate::service::admins::create(db, passwords, &actor, &username, None, now).await?;
     let password =
-        created.ok_or_else(|| AppError::internal("creating an admin", "no one-time password"))?;
+        crate::service::admins::create(db, passwords, &actor, &username, None, now).await?;
     Ok(OneTimePassword {
         username: username.trim().to_owned(),
         password,

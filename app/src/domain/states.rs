@@ -127,6 +127,19 @@ impl ContractAttemptOutcome {
 }
 
 text_enum! {
+    /// What Settings → Admins (and `affdesk admin`) can do to an admin, besides creating one.
+    pub enum AdminAction {
+        Disable => "disable",
+        Enable => "enable",
+        /// A new one-time password, shown once; they choose their own at their next login.
+        ResetPassword => "reset_password",
+        EndSessions => "end_sessions",
+        /// Two-step login off (a lost phone); their sessions end.
+        ResetMfa => "reset_mfa",
+    }
+}
+
+text_enum! {
     /// What an audit-log event records (`audit_events.kind`): security and settings changes.
     pub enum AuditKind {
         Login => "login",

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::domain::states::AdminAction;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminView {
     pub username: String,
@@ -21,39 +23,4 @@ pub struct AdminView {
 pub struct OneTimePassword {
     pub username: String,
     pub password: String,
-}
-
-/// What the page can do to an admin (besides creating one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AdminAction {
-    Disable,
-    Enable,
-    /// A new one-time password, shown once; they choose their own at their next login.
-    ResetPassword,
-    EndSessions,
-    /// Two-step login off (a lost phone); their sessions end.
-    ResetMfa,
-}
-
-impl AdminAction {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "disable" => Some(Self::Disable),
-            "enable" => Some(Self::Enable),
-            "reset_password" => Some(Self::ResetPassword),
-            "end_sessions" => Some(Self::EndSessions),
-            "reset_mfa" => Some(Self::ResetMfa),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Disable => "disable",
-            Self::Enable => "enable",
-            Self::ResetPassword => "reset_password",
-            Self::EndSessions => "end_sessions",
-            Self::ResetMfa => "reset_mfa",
-        }
-    }
 }

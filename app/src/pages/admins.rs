@@ -2,7 +2,9 @@
 //! how many sessions they have open; create an admin, disable or enable one, reset a password
 //! to a one-time one, end an admin's sessions.
 
-use crate::api::admins::{list_admins, AdminView, ChangeAdmin, CreateAdmin, OneTimePassword};
+use crate::api::admins::{
+    list_admins, AdminAction, AdminView, ChangeAdmin, CreateAdmin, OneTimePassword,
+};
 use crate::components::form::{Banner, Field};
 use crate::components::load_error::LoadError;
 use crate::domain::states::NoticeKind;
@@ -123,8 +125,8 @@ fn AdminRow(admin: AdminView, change: ServerAction<ChangeAdmin>) -> impl IntoVie
         }
     };
     let toggle = match (disabled, is_you) {
-        (true, _) => Some(button("enable", "Enable")),
-        (false, false) => Some(button("disable", "Disable")),
+        (true, _) => Some(button(AdminAction::Enable.as_str(), "Enable")),
+        (false, false) => Some(button(AdminAction::Disable.as_str(), "Disable")),
         (false, true) => None,
     };
     view! {
@@ -136,9 +138,9 @@ fn AdminRow(admin: AdminView, change: ServerAction<ChangeAdmin>) -> impl IntoVie
             <td>{if disabled { "disabled" } else { "active" }}</td>
             <td class="actions">
                 {toggle}
-                {button("reset_password", "Reset password")}
-                {button("end_sessions", "End sessions")}
-                {mfa.then(|| button("reset_mfa", "Reset two-step login"))}
+                {button(AdminAction::ResetPassword.as_str(), "Reset password")}
+                {button(AdminAction::EndSessions.as_str(), "End sessions")}
+                {mfa.then(|| button(AdminAction::ResetMfa.as_str(), "Reset two-step login"))}
             </td>
         </tr>
     }

@@ -62,13 +62,14 @@ pub async fn log_in(
     let username = normalize_login_name(attempt.username);
     tracing::Span::current().record("username", username.as_str());
     let now = deps.sessions.clock.now();
-    let subjects = attempt_subjects(deps, &username, attempt.address, attempt.device, now);
+    let device = known_device(deps, &username, attempt.device, now);
+    let subjects = throttle::subjects(&username, attempt.address, device.as_deref());
     let _turn = deps.turns.take(&username, attempt.address).await;
     let policy = &deps.sessions.auth.throttle;
     if let ThrottleDecision::Refused { retry_after_secs } =
         login_throttle::check(db, policy, &subjects, now).await?
     {
-        tracing::warn!(%username, address = %attempt.address, retry_after_secs, known_device = matches!(subjects.first(), Some((throttle::Scope::Device, _))), "login refused: throttled");
+        tracing::warn!(%username, address = %attempt.address, retry_after_secs, known_device = device.is_some(), "login refused: throttled");
         return Ok(LoginOutcome::Throttled { retry_after_secs });
     }
     let counted = login_throttle::record_attempt(db, &subjects, now).await?;
@@ -113,18 +114,17 @@ pub async fn log_in(
     finish_login(deps, session, &admin, &actor, &subjects, enrol_mfa, how).await
 }
 
-/// What a login attempt counts against: the browser, when its device cookie shows it has logged
-/// in as this admin before; otherwise the (username, address) pair and the address.
-fn attempt_subjects(
+/// The id of the browser's device cookie, when it shows the browser has logged in as this admin
+/// before: its attempts then count against it alone (`throttle::subjects`).
+fn known_device(
     deps: &AccountDeps,
     username: &str,
-    address: &str,
     device_cookie: Option<&str>,
     now: chrono::DateTime<chrono::Utc>,
-) -> Vec<(throttle::Scope, String)> {
-    let known =
-        device_cookie.and_then(|value| device::recognise(&deps.secrets, value, username, now));
-    throttle::subjects(username, address, known.as_ref().map(|d| d.id.as_str()))
+) -> Option<String> {
+    device_cookie
+        .and_then(|value| device::recognise(&deps.secrets, value, username, now))
+        .map(|device| device.id)
 }
 
 /// Both factors are in: the failures counted against this login's subjects are cleared and the
@@ -140,7 +140,12 @@ async fn finish_login(
 ) -> Result<LoginOutcome, AppError> {
     let db = &deps.sessions.db;
     let now = deps.sessions.clock.now();
-    if let Some((scope, subject)) = subjects.first() {
+    // The login's own count, and after a second factor the admin's count of code failures.
+    let cleared = subjects
+        .iter()
+        .enumerate()
+        .filter(|(i, (scope, _))| *i == 0 || *scope == throttle::Scope::Username);
+    for (_, (scope, subject)) in cleared {
         login_throttle::clear(db, *scope, subject).await?;
     }
     let login_id = random_token(16);
@@ -185,11 +190,9 @@ pub async fn log_in_second_factor(
         return Ok(LoginOutcome::Expired);
     };
     tracing::Span::current().record("admin", admin.username.as_str());
-    let known = attempt
-        .device
-        .and_then(|value| device::recognise(&deps.secrets, value, &admin.username, now));
-    let device_id = known.as_ref().map(|d| d.id.as_str());
-    let subjects = throttle::second_factor_subjects(&admin.username, attempt.address, device_id);
+    let device = known_device(deps, &admin.username, attempt.device, now);
+    let subjects =
+        throttle::second_factor_subjects(&admin.username, attempt.address, device.as_deref());
     let _turn = deps.turns.take(&admin.username, attempt.address).await;
     let policy = &deps.sessions.auth.throttle;
     if let ThrottleDecision::Refused { retry_after_secs } =
@@ -218,11 +221,6 @@ pub async fn log_in_second_factor(
         return Ok(LoginOutcome::Refused);
     };
     login_throttle::forget(db, &counted).await?;
-    for (scope, subject) in subjects.iter().skip(1) {
-        if *scope == throttle::Scope::Username {
-            login_throttle::clear(db, *scope, subject).await?;
-        }
-    }
     let how = format!("logged in with the password and {how}");
     finish_login(deps, session, &admin, &actor, &subjects, false, &how).await
 }

@@ -39,8 +39,8 @@ pub async fn list(
 }
 
 /// Creates an admin. With `password` (the command line), that is their password; without (the
-/// page), a one-time password is made, returned to be shown once, and must be replaced at their
-/// first login.
+/// page), a one-time password is made, to be shown once, and must be replaced at their first
+/// login. Returns the password they were created with.
 #[tracing::instrument(skip_all, fields(by = %actor.name))]
 pub async fn create(
     db: &Db,
@@ -49,15 +49,16 @@ pub async fn create(
     username: &str,
     password: Option<Password>,
     now: DateTime<Utc>,
-) -> Result<Option<String>, AppError> {
+) -> Result<String, AppError> {
     let username =
         Username::parse(username).map_err(|e| AppError::invalid("username", e.to_string()))?;
-    let one_time = password.is_none().then(|| random_token(12));
-    let chosen = password.as_ref().map(Password::expose);
-    let hash = passwords
-        .hash(chosen.or(one_time.as_deref()).unwrap_or_default())
-        .await?;
-    let how = if one_time.is_some() {
+    let one_time = password.is_none();
+    let password = match password {
+        Some(chosen) => chosen.expose().to_owned(),
+        None => random_token(12),
+    };
+    let hash = passwords.hash(&password).await?;
+    let how = if one_time {
         "with a one-time password"
     } else {
         "with a password set on the command line"
@@ -67,10 +68,10 @@ pub async fn create(
         format!("admin '{username}' created {how}"),
         now,
     );
-    match admins::create(db, &username, &hash, one_time.is_some(), &audit).await? {
+    match admins::create(db, &username, &hash, one_time, &audit).await? {
         CreateOutcome::Created(_) => {
             tracing::info!(admin = %username, by = %actor.name, "admin created");
-            Ok(one_time)
+            Ok(password)
         }
         CreateOutcome::UsernameTaken => Err(AppError::invalid(
             "username",

@@ -25,9 +25,7 @@ const ISSUER: &str = "affdesk";
 #[tracing::instrument(skip_all, fields(admin = %admin.username))]
 pub async fn status(deps: &AccountDeps, admin: &CurrentAdmin) -> Result<MfaStatus, AppError> {
     let db = &deps.sessions.db;
-    let enabled = mfa::get(db, admin.id)
-        .await?
-        .is_some_and(|row| row.enabled());
+    let enabled = enabled(db, admin.id).await?;
     Ok(MfaStatus {
         enabled,
         recovery_codes_left: if enabled {

@@ -47,16 +47,42 @@ pub struct SecondFactorForm {
     next: String,
 }
 
-fn back_to_login(code: &str, retry_after: Option<u64>, username: &str, next: &str) -> Response {
+/// Back to a login form (`path`: the password's or the second factor's), saying why with a code,
+/// keeping the username typed (the password form) and where to go after.
+fn back_to(
+    path: &str,
+    code: &str,
+    retry_after: Option<u64>,
+    username: Option<&str>,
+    next: &str,
+) -> Response {
     let retry = retry_after.map(|s| s.to_string()).unwrap_or_default();
-    let mut pairs = vec![("error", code), ("username", username)];
+    let mut pairs = vec![("error", code)];
+    if let Some(username) = username {
+        pairs.push(("username", username));
+    }
     if retry_after.is_some() {
         pairs.push(("retry", retry.as_str()));
     }
     if next != "/" {
         pairs.push(("next", next));
     }
-    Redirect::to(&format!("/login?{}", encode_query(pairs))).into_response()
+    Redirect::to(&format!("{path}?{}", encode_query(pairs))).into_response()
+}
+
+fn back_to_login(code: &str, retry_after: Option<u64>, username: &str, next: &str) -> Response {
+    back_to("/login", code, retry_after, Some(username), next)
+}
+
+/// The second-factor page again, saying why.
+fn second_factor_again(code: &str, retry_after: Option<u64>, next: &str) -> Response {
+    back_to(SECOND_FACTOR_PATH, code, retry_after, None, next)
+}
+
+/// The browser's device cookie, when it sent one.
+fn device_cookie(headers: &HeaderMap, secure: bool) -> Option<&str> {
+    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
+    device::cookie_value(cookies, device::cookie_name(secure))
 }
 
 pub async fn login(
@@ -70,15 +96,11 @@ pub async fn login(
     let username = normalize_login_name(&form.username);
     let next = safe_next_path(&form.next).unwrap_or("/");
     let secure = deps.sessions.auth.secure_cookies;
-    let cookies = headers
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
     let attempt = LoginAttempt {
         username: &form.username,
         password: &form.password,
         address: &address,
-        device: device::cookie_value(cookies, device::cookie_name(secure)),
+        device: device_cookie(&headers, secure),
     };
     let outcome = accounts::log_in(&deps, &session, attempt).await?;
     Ok(answer_login(
@@ -143,19 +165,6 @@ fn answer_login(outcome: LoginOutcome, step: Step<'_>, next: &str, secure: bool)
     }
 }
 
-/// The second-factor page again, saying why.
-fn second_factor_again(code: &str, retry_after: Option<u64>, next: &str) -> Response {
-    let retry = retry_after.map(|s| s.to_string()).unwrap_or_default();
-    let mut pairs = vec![("error", code)];
-    if retry_after.is_some() {
-        pairs.push(("retry", retry.as_str()));
-    }
-    if next != "/" {
-        pairs.push(("next", next));
-    }
-    Redirect::to(&format!("{SECOND_FACTOR_PATH}?{}", encode_query(pairs))).into_response()
-}
-
 /// The second-factor form: a code from the authenticator app or a recovery code.
 pub async fn second_factor(
     State(deps): State<AccountDeps>,
@@ -167,14 +176,10 @@ pub async fn second_factor(
     let address = client_address(peer, &headers, &deps.sessions.auth.trusted_proxies);
     let next = safe_next_path(&form.next).unwrap_or("/");
     let secure = deps.sessions.auth.secure_cookies;
-    let cookies = headers
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
     let attempt = SecondFactorAttempt {
         code: &form.code,
         address: &address,
-        device: device::cookie_value(cookies, device::cookie_name(secure)),
+        device: device_cookie(&headers, secure),
     };
     let outcome = accounts::log_in_second_factor(&deps, &session, attempt).await?;
     Ok(answer_login(outcome, Step::SecondFactor, next, secure))
