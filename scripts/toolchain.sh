@@ -54,6 +54,16 @@ ensure_wasm_opt() {
   npm install --prefix "$AFFDESK_TOOLS_DIR" --no-audit --no-fund "binaryen@$BINARYEN_VERSION" >/dev/null
 }
 
+# The release as ./scripts/run serves it and ./bench/run measures it: precompressed (a brotli and a
+# gzip copy of each file, which browsers then download) and built into the binary (`embed-site`),
+# so a deployment is one file. The site is also written to ./target/site (cargo-leptos writes it
+# there even with CARGO_TARGET_DIR set), which LEPTOS_SITE_ROOT can serve instead.
+AFFDESK_RELEASE_BUILD=(cargo leptos build --release --precompress --bin-features embed-site)
+build_release() {
+  log "building the release: ${AFFDESK_RELEASE_BUILD[*]}"
+  "${AFFDESK_RELEASE_BUILD[@]}"
+}
+
 ensure_build_tools() {
   ensure_wasm_target
   ensure_wasm_opt

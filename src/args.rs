@@ -44,9 +44,11 @@ pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
-    /// Directory holding the built site (pkg/ with the wasm, JavaScript and CSS).
-    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
-    pub site_root: String,
+    /// Directory holding the built site (pkg/ with the wasm, JavaScript and CSS). Unset: the site
+    /// built into the binary (`--features embed-site`, as `./scripts/run` builds), else
+    /// `target/site`.
+    #[arg(long, env = "LEPTOS_SITE_ROOT")]
+    pub site_root: Option<String>,
     /// Mark the session cookie Secure (and name it `__Host-affdesk_session`); on by itself when
     /// AFFDESK_PUBLIC_ORIGIN is https.
     #[arg(long, env = "AFFDESK_COOKIE_SECURE", default_value_t = false, action = ArgAction::Set)]

@@ -2,6 +2,7 @@
 //! checked once at start so a typo stops affdesk with a message instead of misbehaving later.
 
 use crate::args::{GlobalArgs, ServeArgs};
+use crate::site::SiteSource;
 use anyhow::{bail, Context};
 use app::domain::address::AllowList;
 use app::domain::credentials::Username;
@@ -21,7 +22,7 @@ pub struct DatabaseSettings {
 pub struct Settings {
     pub database: DatabaseSettings,
     pub addr: SocketAddr,
-    pub site_root: String,
+    pub site: SiteSource,
     pub cookie_secure: bool,
     pub session_idle_timeout: TimeDelta,
     pub session_max_lifetime: TimeDelta,
@@ -120,7 +121,7 @@ impl Settings {
             run_delivery_worker: true,
             default_currency: currency.to_owned(),
             addr: serve.addr,
-            site_root: serve.site_root.clone(),
+            site: SiteSource::choose(serve.site_root.as_deref()),
             cookie_secure: serve.cookie_secure,
             session_idle_timeout: TimeDelta::minutes(i64::from(serve.session_idle_minutes)),
             session_max_lifetime: TimeDelta::hours(i64::from(serve.session_max_hours)),
@@ -142,7 +143,7 @@ impl Settings {
                 max_connections: 5,
             },
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            site_root: "target/site".to_owned(),
+            site: SiteSource::Empty,
             cookie_secure: false,
             session_idle_timeout: TimeDelta::minutes(30),
             session_max_lifetime: TimeDelta::hours(12),

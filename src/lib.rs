@@ -2,9 +2,10 @@
 //! application does lives in the `app` crate; this crate only puts it together.
 
 pub mod args;
-pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod serve;
+pub mod site;
+mod site_walk;
 pub mod startup;
 pub mod telemetry;

@@ -1,9 +1,9 @@
 //! Builds the application the same way in production and in tests: `Application::build` opens
 //! the database, applies migrations, binds the listener (port 0 in tests) and assembles the router.
 
-use crate::assets;
 use crate::config::{DatabaseSettings, Settings};
 use crate::serve::{serve, ConnectionLimits};
+use crate::site::{self, SiteFiles, SiteSource};
 use anyhow::Context;
 use app::domain::states::AuditKind;
 use app::server::clock::{Clock, SystemClock};
@@ -74,7 +74,8 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {} (LEPTOS_SITE_ADDR)", settings.addr))?;
         let addr = listener.local_addr()?;
-        let state = app_state(&settings, db.clone(), clock, addr)?;
+        let site = Arc::new(load_site(&settings.site)?);
+        let state = app_state(&settings, db.clone(), clock, addr, &site)?;
         if let Some(username) = &settings.bootstrap_admin {
             bootstrap_first_admin(&state, username, addr).await?;
         }
@@ -84,7 +85,7 @@ impl Application {
                 with_sessions(
                     &state,
                     SqliteStore::new(pool.clone()),
-                    &settings,
+                    (&settings, &site),
                     &mut background,
                 )
                 .await?
@@ -93,7 +94,7 @@ impl Application {
                 with_sessions(
                     &state,
                     PostgresStore::new(pool.clone()),
-                    &settings,
+                    (&settings, &site),
                     &mut background,
                 )
                 .await?
@@ -158,13 +159,32 @@ impl Application {
     }
 }
 
+/// The site's files, read once; a site without its wasm is worth a warning (pages work, but
+/// without JavaScript).
+fn load_site(source: &SiteSource) -> anyhow::Result<SiteFiles> {
+    let files = SiteFiles::load(source)
+        .with_context(|| format!("loading the site from {source} (LEPTOS_SITE_ROOT)"))?;
+    if files.is_empty() && *source != SiteSource::Empty {
+        tracing::warn!(site = %source, "no site files: pages will work without JavaScript; build the site with `cargo leptos build` or set LEPTOS_SITE_ROOT");
+    } else {
+        tracing::info!(site = %source, files = files.len(), build = files.build_id(), "site loaded");
+    }
+    Ok(files)
+}
+
 /// Everything requests and background tasks share, built from the settings.
 fn app_state(
     settings: &Settings,
     db: Db,
     clock: Arc<dyn Clock>,
     addr: SocketAddr,
+    site: &SiteFiles,
 ) -> anyhow::Result<AppState> {
+    // Leptos reads the wasm split manifest from the site's directory, when there is one.
+    let site_dir = match &settings.site {
+        SiteSource::Directory(dir) => dir.to_string_lossy().into_owned(),
+        SiteSource::Embedded | SiteSource::Empty => String::new(),
+    };
     Ok(AppState::new(Services {
         passwords: PasswordService::default(),
         login_turns: Default::default(),
@@ -189,11 +209,12 @@ fn app_state(
         secrets: SecretBox::load(settings.secret_key.as_ref(), &settings.secret_key_file)?,
         leptos_options: LeptosOptions::builder()
             .output_name("affdesk")
-            .site_root(settings.site_root.as_str())
+            .site_root(site_dir)
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .env(Env::PROD)
             .build(),
+        assets_root: site.assets_root().into(),
         db,
     }))
 }
@@ -203,7 +224,7 @@ fn app_state(
 async fn with_sessions<Store>(
     state: &AppState,
     store: Store,
-    settings: &Settings,
+    (settings, site): (&Settings, &Arc<SiteFiles>),
     background: &mut Vec<JoinHandle<()>>,
 ) -> anyhow::Result<Router>
 where
@@ -214,7 +235,7 @@ where
         .await
         .context("creating the session table")?;
     background.push(spawn_session_cleanup(store.clone()));
-    Ok(router(state.clone(), store, settings))
+    Ok(router(state.clone(), store, settings, site.clone()))
 }
 
 /// The session stores' table set-up, which both stores have but no trait names.
@@ -258,7 +279,12 @@ pub fn routes() -> Vec<AxumRouteListing> {
     ROUTES.clone()
 }
 
-fn router<Store>(state: AppState, store: Store, settings: &Settings) -> Router
+fn router<Store>(
+    state: AppState,
+    store: Store,
+    settings: &Settings,
+    site: Arc<SiteFiles>,
+) -> Router
 where
     Store: SessionStore + Clone,
 {
@@ -273,17 +299,16 @@ where
 
     let routes = routes();
     let options = state.leptos_options.clone();
+    let assets_root = state.assets_root.clone();
     let pages = endpoints()
         .into_iter()
         .fold(Router::new(), |router, endpoint| {
             router.route(endpoint.path, endpoint.handler)
         })
-        .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()));
-    assets::with_site_files(
-        pages,
-        &settings.site_root,
-        not_found.with_state(state.clone()),
-    )
+        .leptos_routes_with_context(&state, routes, || (), move || {
+            shell(options.clone(), assets_root.clone())
+        });
+    site::with_site_files(pages, site, not_found.with_state(state.clone()))
     .layer(from_fn_with_state(state.clone(), guard::require_admin))
     .layer(sessions)
     .layer(from_fn_with_state(state.clone(), guard::refuse_cross_site))

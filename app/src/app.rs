@@ -15,21 +15,27 @@ use crate::pages::{
     two_step::TwoStepPage,
 };
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+/// The page around the app, rendered on the server only. `assets_root` is where this build's
+/// files are served (`/assets/<build id>`): their URLs change with their content, so the browser
+/// keeps them for good and a returning admin downloads nothing but the page.
+pub fn shell(options: LeptosOptions, assets_root: std::sync::Arc<str>) -> impl IntoView {
     #[cfg(feature = "ssr")]
     allow_this_pages_hydration_script();
+    let stylesheet = format!("{assets_root}/{}/affdesk.css", options.site_pkg_dir);
+    let icon = format!("{assets_root}/favicon.svg");
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                <HydrationScripts options />
+                <link rel="stylesheet" id="leptos" href=stylesheet />
+                <link rel="icon" href=icon type="image/svg+xml" />
+                <HydrationScripts options root=assets_root.to_string() />
                 <MetaTags />
             </head>
             <body>
@@ -103,7 +109,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/affdesk.css" />
         <Title formatter=|page: String| {
             if page.is_empty() { "affdesk".to_owned() } else { format!("{page} · affdesk") }
         } />

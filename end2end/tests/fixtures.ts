@@ -10,8 +10,10 @@ const ROOT = resolve(__dirname, "../..");
 const BIN =
   process.env.AFFDESK_BIN ??
   join(process.env.CARGO_TARGET_DIR ?? join(ROOT, "target"), "debug", "affdesk");
-const SITE_ROOT = process.env.LEPTOS_SITE_ROOT ?? join(ROOT, "target", "site");
+// scripts/test builds the tests' site here, apart from the release's target/site.
+export const SITE_ROOT = process.env.LEPTOS_SITE_ROOT ?? join(ROOT, "target", "test-site");
 
+export { BIN };
 export const ADMIN = "e2e-admin";
 export const PASSWORD = "correct horse battery";
 
@@ -31,23 +33,34 @@ export type Affdesk = {
   cli: (args: string[], input?: string) => string;
 };
 
-function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; baseURL: string }> {
+/** A running affdesk; `log` collects its standard error, line by line. */
+export type Server = { child: ChildProcess; baseURL: string; log: string[] };
+
+export function startServer(env: NodeJS.ProcessEnv): Promise<Server> {
   const child = spawn(BIN, ["serve"], { env, stdio: ["ignore", "ignore", "pipe"] });
+  const log: string[] = [];
   return new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => reject(new Error("affdesk did not start within 20 s")), 20_000);
     const lines = createInterface({ input: child.stderr! });
     lines.on("line", (line) => {
-      const found = /listening on (http:\/\/\S+)/.exec(line);
+      log.push(line);
+      const found = /listening on (http:\/\/[^\s"]+)/.exec(line);
       if (found) {
         clearTimeout(timer);
-        resolvePromise({ child, baseURL: found[1] });
+        resolvePromise({ child, baseURL: found[1], log });
       }
     });
     child.on("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`affdesk exited early with ${code}`));
+      reject(new Error(`affdesk exited early with ${code}: ${log.join("\n")}`));
     });
   });
+}
+
+export async function stopServer(server: Server) {
+  if (server.child.exitCode !== null) return;
+  server.child.kill("SIGTERM");
+  await new Promise((r) => server.child.once("exit", r));
 }
 
 /** A fresh affdesk (own SQLite database, own port) with one admin, for each test. */
@@ -101,10 +114,9 @@ export const test = base.extend<{ affdesk: Affdesk; pageErrors: void }>({
     const cli = (args: string[], input = "") =>
       execFileSync(BIN, args, { env, input, encoding: "utf8" });
     cli(["admin", "create", "--username", ADMIN, "--password-stdin"], `${PASSWORD}\n`);
-    const { child, baseURL } = await startServer(env);
-    await use({ baseURL, databaseUrl, cli, explodely });
-    child.kill("SIGTERM");
-    await new Promise((r) => child.once("exit", r));
+    const server = await startServer(env);
+    await use({ baseURL: server.baseURL, databaseUrl, cli, explodely });
+    await stopServer(server);
     stub.close();
     rmSync(dir, { recursive: true, force: true });
   },

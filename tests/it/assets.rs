@@ -1,16 +1,16 @@
-//! The site's files as a browser gets them: the precompressed copy its `Accept-Encoding` allows,
-//! revalidated rather than cached blindly, without a session, and the 404 page for what is not
-//! there. The files are written by the test into a site root of its own, so the test does not
-//! depend on a build; the database is not involved (SQLite only).
+//! The site's files as a browser gets them: under a name that changes with the build and cached
+//! for good, or at their plain path and revalidated; the precompressed copy the client's
+//! `Accept-Encoding` allows; without a session; and the 404 page for what is not there. The files
+//! are written by the test into a site root of its own, so the test does not depend on a build;
+//! the database is not involved (SQLite only).
 
 use crate::common::{within_limit, Backend, TestApp};
+use affdesk::site::SiteSource;
 use reqwest::header::{
-    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, IF_MODIFIED_SINCE,
-    LAST_MODIFIED, VARY,
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
 };
 use reqwest::StatusCode;
 use std::path::Path;
-
 const WASM: &[u8] = b"\0asm\x01\0\0\0 the module itself";
 // The server hands these out as they are; it never decodes them, so any bytes do.
 const WASM_BR: &[u8] = b"brotli copy of the module";
@@ -46,23 +46,40 @@ fn header(headers: &reqwest::header::HeaderMap, name: impl reqwest::header::AsHe
     headers.get(name).map(|v| v.to_str().unwrap()).unwrap_or("")
 }
 
+async fn spawn_on(site: &Path) -> TestApp {
+    let root = site.to_path_buf();
+    TestApp::spawn_with(Backend::Sqlite, |s| s.site = SiteSource::Directory(root))
+        .await
+        .expect("SQLite always runs")
+}
+
+/// `/assets/<build id>`, as the login page names the stylesheet.
+async fn assets_root(app: &TestApp) -> String {
+    let (_, _, body) = get(app, "/login", None).await;
+    let page = String::from_utf8(body).unwrap();
+    let start = page.find("/assets/").expect("the page names its assets");
+    let end = start + page[start..].find("/pkg/affdesk.css").expect("the stylesheet link");
+    page[start..end].to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn site_files_are_served_compressed_revalidated_and_without_a_session() {
+async fn site_files_are_named_by_build_cached_for_good_and_compressed() {
     let site = tempfile::tempdir().unwrap();
     write_site(site.path());
-    let root = site.path().to_str().unwrap().to_owned();
-    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.site_root = root)
-        .await
-        .expect("SQLite always runs");
+    let app = spawn_on(site.path()).await;
     within_limit(async {
+        let root = assets_root(&app).await;
+        let wasm = format!("{root}/pkg/affdesk.wasm");
         // A browser accepts both: brotli wins, labelled with the original's type.
-        let (status, headers, body) =
-            get(&app, "/pkg/affdesk.wasm", Some("gzip, deflate, br")).await;
+        let (status, headers, body) = get(&app, &wasm, Some("gzip, deflate, br")).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body, WASM_BR);
         assert_eq!(header(&headers, CONTENT_ENCODING), "br");
         assert_eq!(header(&headers, CONTENT_TYPE), "application/wasm");
-        assert_eq!(header(&headers, CACHE_CONTROL), "no-cache");
+        assert_eq!(
+            header(&headers, CACHE_CONTROL),
+            "public, max-age=31536000, immutable"
+        );
         assert!(
             header(&headers, VARY)
                 .to_ascii_lowercase()
@@ -71,56 +88,97 @@ async fn site_files_are_served_compressed_revalidated_and_without_a_session() {
             headers.get(VARY)
         );
 
-        let (status, headers, body) = get(&app, "/pkg/affdesk.wasm", Some("gzip")).await;
+        let (status, headers, body) = get(&app, &wasm, Some("gzip")).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body, WASM_GZ);
         assert_eq!(header(&headers, CONTENT_ENCODING), "gzip");
 
         // No Accept-Encoding, or only encodings there is no copy for: the file itself.
-        for accept in [None, Some("identity"), Some("zstd")] {
-            let (status, headers, body) = get(&app, "/pkg/affdesk.wasm", accept).await;
+        for accept in [None, Some("identity"), Some("zstd"), Some("br;q=0")] {
+            let (status, headers, body) = get(&app, &wasm, accept).await;
             assert_eq!(status, StatusCode::OK, "{accept:?}");
             assert_eq!(body, WASM, "{accept:?}");
             assert_eq!(header(&headers, CONTENT_ENCODING), "", "{accept:?}");
         }
         // A file built without compressed copies is served as it is.
-        let (status, headers, body) = get(&app, "/pkg/affdesk.css", Some("br, gzip")).await;
+        let (status, headers, body) =
+            get(&app, &format!("{root}/pkg/affdesk.css"), Some("br, gzip")).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body, CSS);
         assert_eq!(header(&headers, CONTENT_ENCODING), "");
         assert_eq!(header(&headers, CONTENT_TYPE), "text/css");
-        assert_eq!(header(&headers, CACHE_CONTROL), "no-cache");
 
-        // The browser asks again with the date it has; an unchanged file costs no body.
-        let (_, headers, _) = get(&app, "/pkg/affdesk.wasm", Some("br")).await;
-        let last_modified = header(&headers, LAST_MODIFIED).to_owned();
-        assert!(
-            !last_modified.is_empty(),
-            "no Last-Modified to revalidate with"
-        );
+        // A HEAD answers the headers alone.
+        let res = app.bare_client().head(app.url(&wasm)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.bytes().await.unwrap().is_empty());
+
+        // Another build's name, a missing file, a directory, a POST: the application's 404 page.
+        let other_build = "/assets/0000000000000000/pkg/affdesk.wasm";
+        let missing = format!("{root}/pkg/missing.wasm");
+        for path in [other_build, missing.as_str(), "/assets/", "/pkg/"] {
+            assert_not_found(&app, path).await;
+        }
+        let res = app.bare_client().post(app.url(&wasm)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    })
+    .await;
+    app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_paths_are_revalidated_and_a_rebuilt_file_gets_a_new_name() {
+    let site = tempfile::tempdir().unwrap();
+    write_site(site.path());
+    let app = spawn_on(site.path()).await;
+    let mut first_root = String::new();
+    within_limit(async {
+        // The plain path: the browser may keep a copy but asks before using it.
+        let (status, headers, body) = get(&app, "/pkg/affdesk.wasm", Some("br")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, WASM_BR);
+        assert_eq!(header(&headers, CACHE_CONTROL), "no-cache");
+        let etag = header(&headers, ETAG).to_owned();
+        assert!(etag.starts_with('"'), "ETag: {etag:?}");
         let res = app
             .bare_client()
             .get(app.url("/pkg/affdesk.wasm"))
             .header(ACCEPT_ENCODING, "br")
-            .header(IF_MODIFIED_SINCE, &last_modified)
+            .header(IF_NONE_MATCH, &etag)
             .send()
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
         assert!(res.bytes().await.unwrap().is_empty());
-
-        // What is not there is the application's 404 page, for files and directories alike.
-        for path in ["/pkg/missing.wasm", "/pkg/"] {
-            let (status, headers, body) = get(&app, path, Some("br")).await;
-            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
-            assert!(
-                header(&headers, CONTENT_TYPE).starts_with("text/html"),
-                "{path}"
-            );
-            let page = String::from_utf8(body).unwrap();
-            assert!(page.contains("Page not found"), "{path}: {page}");
-        }
+        assert_not_found(&app, "/pkg/missing.wasm").await;
+        first_root = assets_root(&app).await;
     })
     .await;
     app.cleanup().await;
+
+    // The stylesheet is rebuilt: every file moves to the new build's name, and the old name is
+    // gone, so no page mixes two builds.
+    std::fs::write(site.path().join("pkg/affdesk.css"), b"body { margin: 1px }").unwrap();
+    let app = spawn_on(site.path()).await;
+    within_limit(async {
+        let root = assets_root(&app).await;
+        assert_ne!(root, first_root);
+        let (status, _, body) = get(&app, &format!("{root}/pkg/affdesk.css"), None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, b"body { margin: 1px }");
+        assert_not_found(&app, &format!("{first_root}/pkg/affdesk.css")).await;
+    })
+    .await;
+    app.cleanup().await;
+}
+
+async fn assert_not_found(app: &TestApp, path: &str) {
+    let (status, headers, body) = get(app, path, Some("br")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    assert!(
+        header(&headers, CONTENT_TYPE).starts_with("text/html"),
+        "{path}"
+    );
+    let page = String::from_utf8(body).unwrap();
+    assert!(page.contains("Page not found"), "{path}: {page}");
 }

@@ -97,6 +97,8 @@ pub struct Services {
     pub auth: Arc<AuthConfig>,
     pub clock: Arc<dyn Clock>,
     pub leptos_options: LeptosOptions,
+    /// Where pages find the site's files: `/assets/<build id>`, which changes with every build.
+    pub assets_root: Arc<str>,
 }
 
 /// Sessions: who is logged in, for how long.

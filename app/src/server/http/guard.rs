@@ -31,7 +31,9 @@ pub const PUBLIC_PATHS: &[&str] = &[
 ];
 /// Static assets built by cargo-leptos (the wasm bundle, its JavaScript and the stylesheet),
 /// and the signup-complete pages customers are sent to (random, expiring tokens).
-pub const PUBLIC_PREFIXES: &[&str] = &["/pkg/", "/signup/complete/"];
+/// `/assets/` holds the site's files under their build's name (`src/site.rs`), `/pkg/` the same
+/// files under their plain names.
+pub const PUBLIC_PREFIXES: &[&str] = &["/assets/", "/pkg/", "/signup/complete/"];
 /// Where server functions live; they answer 401 instead of redirecting.
 pub const SERVER_FN_PREFIX: &str = "/api/";
 /// What an admin who must replace a one-time password may still reach.
@@ -526,6 +528,7 @@ mod tests {
     fn public_paths_are_few_and_named() {
         assert!(is_public("/login"));
         assert!(is_public("/pkg/affdesk.wasm"));
+        assert!(is_public("/assets/0123456789abcdef/pkg/affdesk.wasm"));
         assert!(!is_public("/"));
         assert!(!is_public("/login/../settings"));
         assert!(!is_public("/api/whoami"));

@@ -19,6 +19,7 @@ where
     T: Clone + Send + Sync + 'static,
 {
     let options = state.leptos_options.clone();
+    let assets_root = state.assets_root.clone();
     // In-order streaming: the HTML arrives complete and in document order, as a browser without
     // JavaScript needs it.
     let handler = leptos_axum::render_app_to_stream_in_order_with_context(
@@ -26,7 +27,7 @@ where
             provide_context(state.clone());
             provide_context(posted.clone());
         },
-        move || crate::app::shell(options.clone()),
+        move || crate::app::shell(options.clone(), assets_root.clone()),
     );
     let mut response = handler(Request::from_parts(parts, Body::empty()))
         .await
