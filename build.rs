@@ -19,9 +19,8 @@ fn main() {
     if std::env::var_os("CARGO_FEATURE_EMBED_SITE").is_some() {
         println!("cargo::rerun-if-env-changed=LEPTOS_SITE_ROOT");
         let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set"));
-        let root = manifest_dir.join(
-            std::env::var_os("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
-        );
+        let root = manifest_dir
+            .join(std::env::var_os("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()));
         println!("cargo::rerun-if-changed={}", root.display());
         let mut files = site_walk::files_under(&root).expect("reading the site directory");
         assert!(
@@ -33,7 +32,12 @@ fn main() {
         );
         files.sort();
         for (name, path) in files {
-            writeln!(source, "    ({name:?}, include_bytes!({:?})),", path.display()).unwrap();
+            writeln!(
+                source,
+                "    ({name:?}, include_bytes!({:?})),",
+                path.display()
+            )
+            .unwrap();
         }
     }
     source.push_str("];\n");

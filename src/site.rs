@@ -85,11 +85,11 @@ impl SiteFiles {
     pub fn load(source: &SiteSource) -> anyhow::Result<Self> {
         match source {
             SiteSource::Directory(dir) => Self::read_dir(dir),
-            SiteSource::Embedded => Ok(Self::from_entries(
-                embedded::FILES
-                    .iter()
-                    .map(|(path, bytes)| ((*path).to_owned(), Bytes::from_static(bytes))),
-            )),
+            SiteSource::Embedded => {
+                Ok(Self::from_entries(embedded::FILES.iter().map(
+                    |(path, bytes)| ((*path).to_owned(), Bytes::from_static(bytes)),
+                )))
+            }
             SiteSource::Empty => Ok(Self::from_entries([])),
         }
     }
@@ -203,9 +203,9 @@ fn if_none_match(request: &HeaderMap, etag: &HeaderValue) -> bool {
         return false;
     };
     let ours = etag.to_str().unwrap_or_default();
-    tags.split(',').map(str::trim).any(|tag| {
-        tag == "*" || tag == ours || tag.strip_prefix("W/") == Some(ours)
-    })
+    tags.split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag == ours || tag.strip_prefix("W/") == Some(ours))
 }
 
 /// The compressed copies a client's `Accept-Encoding` allows (`q=0` refuses one).
@@ -349,7 +349,10 @@ mod tests {
 
     fn accepting(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(value).unwrap());
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).unwrap(),
+        );
         headers
     }
 
@@ -398,11 +401,32 @@ mod tests {
         };
         assert_eq!(read("gzip, deflate, br"), both);
         assert_eq!(read("*"), both);
-        assert_eq!(read("GZIP;q=0.5"), Accepted { brotli: false, gzip: true });
-        assert_eq!(read("br;q=0, gzip"), Accepted { brotli: false, gzip: true });
-        assert_eq!(read("*, br;q=0"), Accepted { brotli: false, gzip: true });
+        assert_eq!(
+            read("GZIP;q=0.5"),
+            Accepted {
+                brotli: false,
+                gzip: true
+            }
+        );
+        assert_eq!(
+            read("br;q=0, gzip"),
+            Accepted {
+                brotli: false,
+                gzip: true
+            }
+        );
+        assert_eq!(
+            read("*, br;q=0"),
+            Accepted {
+                brotli: false,
+                gzip: true
+            }
+        );
         assert_eq!(read("identity"), Accepted::default());
-        assert_eq!(Accepted::from_headers(&HeaderMap::new()), Accepted::default());
+        assert_eq!(
+            Accepted::from_headers(&HeaderMap::new()),
+            Accepted::default()
+        );
     }
 
     #[test]
@@ -416,9 +440,13 @@ mod tests {
         );
         let response = files.answer("a.txt", &headers, REVALIDATE).unwrap();
         assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
-        let response = files.answer("a.txt", &HeaderMap::new(), REVALIDATE).unwrap();
+        let response = files
+            .answer("a.txt", &HeaderMap::new(), REVALIDATE)
+            .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()[header::ETAG], etag);
-        assert!(files.answer("b.txt", &HeaderMap::new(), REVALIDATE).is_none());
+        assert!(files
+            .answer("b.txt", &HeaderMap::new(), REVALIDATE)
+            .is_none());
     }
 }

@@ -279,12 +279,7 @@ pub fn routes() -> Vec<AxumRouteListing> {
     ROUTES.clone()
 }
 
-fn router<Store>(
-    state: AppState,
-    store: Store,
-    settings: &Settings,
-    site: Arc<SiteFiles>,
-) -> Router
+fn router<Store>(state: AppState, store: Store, settings: &Settings, site: Arc<SiteFiles>) -> Router
 where
     Store: SessionStore + Clone,
 {
@@ -305,41 +300,44 @@ where
         .fold(Router::new(), |router, endpoint| {
             router.route(endpoint.path, endpoint.handler)
         })
-        .leptos_routes_with_context(&state, routes, || (), move || {
-            shell(options.clone(), assets_root.clone())
-        });
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            || (),
+            move || shell(options.clone(), assets_root.clone()),
+        );
     site::with_site_files(pages, site, not_found.with_state(state.clone()))
-    .layer(from_fn_with_state(state.clone(), guard::require_admin))
-    .layer(sessions)
-    .layer(from_fn_with_state(state.clone(), guard::refuse_cross_site))
-    .layer(from_fn_with_state(
-        settings.body_timeout,
-        guard::read_body_within,
-    ))
-    .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-    .layer(from_fn(guard::catch_panics))
-    .layer(from_fn(guard::security_headers))
-    .layer(
-        // Path only: query strings can carry usernames and are nobody's business in a log; and
-        // not the signup-complete page's token.
-        TraceLayer::new_for_http()
-            .make_span_with(|req: &Request| {
-                tracing::info_span!(
-                    "request",
-                    method = %req.method(),
-                    path = %guard::loggable_path(req.uri().path()),
-                    status = tracing::field::Empty,
-                    latency_ms = tracing::field::Empty,
-                )
-            })
-            .on_request(())
-            .on_response(|res: &Response, latency: Duration, span: &tracing::Span| {
-                span.record("status", res.status().as_u16());
-                span.record("latency_ms", latency.as_secs_f64() * 1000.0);
-                tracing::info!("request finished");
-            }),
-    )
-    .with_state(state)
+        .layer(from_fn_with_state(state.clone(), guard::require_admin))
+        .layer(sessions)
+        .layer(from_fn_with_state(state.clone(), guard::refuse_cross_site))
+        .layer(from_fn_with_state(
+            settings.body_timeout,
+            guard::read_body_within,
+        ))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(from_fn(guard::catch_panics))
+        .layer(from_fn(guard::security_headers))
+        .layer(
+            // Path only: query strings can carry usernames and are nobody's business in a log; and
+            // not the signup-complete page's token.
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %guard::loggable_path(req.uri().path()),
+                        status = tracing::field::Empty,
+                        latency_ms = tracing::field::Empty,
+                    )
+                })
+                .on_request(())
+                .on_response(|res: &Response, latency: Duration, span: &tracing::Span| {
+                    span.record("status", res.status().as_u16());
+                    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+                    tracing::info!("request finished");
+                }),
+        )
+        .with_state(state)
 }
 
 /// The 404 page, for a path that is no route and no file: the app, whose route table has no

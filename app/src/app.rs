@@ -17,7 +17,7 @@ use crate::pages::{
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
+use leptos_router::{path, SsrMode};
 
 /// The page around the app, rendered on the server only. `assets_root` is where this build's
 /// files are served (`/assets/<build id>`): their URLs change with their content, so the browser
@@ -62,48 +62,15 @@ fn allow_this_pages_hydration_script() {
     }
 }
 
-/// Each page is its own lazily loaded route: `cargo leptos build --split` puts a page's view code
-/// (and the decoders of its server functions) in a wasm chunk of its own, which the browser loads
-/// only for that page, so the first download holds the shell, the router and what pages share.
-macro_rules! lazy_pages {
-    ($($route:ident => $page:ident),* $(,)?) => {$(
-        #[doc = concat!("The lazily loaded route of [`", stringify!($page), "`].")]
-        struct $route;
-
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
-            }
-
-            fn view(_this: Self) -> AnyView {
-                view! { <$page /> }.into_any()
-            }
-        }
-    )*};
-}
-
-lazy_pages! {
-    LoginRoute => LoginPage,
-    SecondFactorRoute => SecondFactorPage,
-    DashboardRoute => Dashboard,
-    AffiliateRoute => AffiliatePage,
-    ContractsRoute => ContractsPage,
-    NewContractRoute => NewContractPage,
-    ContractDetailRoute => ContractDetailPage,
-    ExplodelySettingsRoute => ExplodelySettingsPage,
-    SignupsRoute => SignupsPage,
-    SignupDetailRoute => SignupDetailPage,
-    ApiTokensRoute => ApiTokensPage,
-    AuditRoute => AuditPage,
-    AdminsRoute => AdminsPage,
-    ChangePasswordRoute => ChangePasswordPage,
-    TwoStepRoute => TwoStepPage,
-}
-
 /// Every route renders with `SsrMode::Async`: the server waits for the page's data and sends
 /// finished HTML, so each page works without JavaScript (out-of-order streaming would need a
 /// script to put `Suspense` content in place). Admin pages are small; the wait is one query.
+///
+/// Every page is in the one wasm module (no lazily loaded routes, no `--split`): measured in the
+/// browser (`bench/page-load`, issue 21), the split build's Affiliate Program page needed 101
+/// requests, most of them small chunks behind the browser's six connections, and was hydrated
+/// after 2.2 s at 100 ms and 10 Mbit/s and 4.4 s on Fast 3G; the one module, the same bytes in
+/// 5 requests, after 0.65 s and 2.3 s. Every later page then costs nothing to load.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -116,22 +83,22 @@ pub fn App() -> impl IntoView {
             // `hydrate()` (lib.rs) sets `data-hydrated` to "true" once the page has hydrated.
             <div id="app" data-hydrated="false">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/login/mfa") view={Lazy::<SecondFactorRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/login/mfa") view=SecondFactorPage ssr=SsrMode::Async />
                     <ParentRoute path=path!("") view=AdminShell ssr=SsrMode::Async>
-                        <Route path=path!("") view={Lazy::<DashboardRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/settings/affiliate") view={Lazy::<AffiliateRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/affiliate/contracts") view={Lazy::<ContractsRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/affiliate/contracts/new") view={Lazy::<NewContractRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/affiliate/contracts/:id") view={Lazy::<ContractDetailRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/settings/explodely") view={Lazy::<ExplodelySettingsRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/signups") view={Lazy::<SignupsRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/signups/:id") view={Lazy::<SignupDetailRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/settings/api-tokens") view={Lazy::<ApiTokensRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/settings/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/settings/admins") view={Lazy::<AdminsRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/account/password") view={Lazy::<ChangePasswordRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/account/mfa") view={Lazy::<TwoStepRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("") view=Dashboard ssr=SsrMode::Async />
+                        <Route path=path!("/settings/affiliate") view=AffiliatePage ssr=SsrMode::Async />
+                        <Route path=path!("/affiliate/contracts") view=ContractsPage ssr=SsrMode::Async />
+                        <Route path=path!("/affiliate/contracts/new") view=NewContractPage ssr=SsrMode::Async />
+                        <Route path=path!("/affiliate/contracts/:id") view=ContractDetailPage ssr=SsrMode::Async />
+                        <Route path=path!("/settings/explodely") view=ExplodelySettingsPage ssr=SsrMode::Async />
+                        <Route path=path!("/signups") view=SignupsPage ssr=SsrMode::Async />
+                        <Route path=path!("/signups/:id") view=SignupDetailPage ssr=SsrMode::Async />
+                        <Route path=path!("/settings/api-tokens") view=ApiTokensPage ssr=SsrMode::Async />
+                        <Route path=path!("/settings/audit") view=AuditPage ssr=SsrMode::Async />
+                        <Route path=path!("/settings/admins") view=AdminsPage ssr=SsrMode::Async />
+                        <Route path=path!("/account/password") view=ChangePasswordPage ssr=SsrMode::Async />
+                        <Route path=path!("/account/mfa") view=TwoStepPage ssr=SsrMode::Async />
                     </ParentRoute>
                 </Routes>
             </div>

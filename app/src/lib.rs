@@ -26,16 +26,10 @@ pub use app::{shell, App};
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    wasm_bindgen_futures::spawn_local(async {
-        let Some(body) = leptos::prelude::document().body() else {
-            return;
-        };
-        // Loads the current page's wasm chunks (see `app::lazy_pages`), then hydrates.
-        leptos::mount::hydrate_from_async(body, App).await.forget();
-        // Only now do the page's buttons and fields run Rust; browser tests wait for this mark
-        // before they type or click (text typed earlier is replaced by hydration).
-        if let Some(app) = leptos::prelude::document().get_element_by_id("app") {
-            let _ = app.set_attribute("data-hydrated", "true");
-        }
-    });
+    leptos::mount::hydrate_body(App);
+    // Only now do the page's buttons and fields run Rust; browser tests wait for this mark before
+    // they type or click (text typed earlier is replaced by hydration).
+    if let Some(app) = leptos::prelude::document().get_element_by_id("app") {
+        let _ = app.set_attribute("data-hydrated", "true");
+    }
 }

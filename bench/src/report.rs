@@ -320,6 +320,29 @@ fn write_floors(w: &mut String, backends: &[Backend]) -> std::fmt::Result {
 }
 
 /// One wrk run per item: requests/s and p99.
+/// Page load in the browser (issue 21), as bench/page-load printed it, beside its targets.
+fn write_page_load(w: &mut String, results: &Path) -> std::fmt::Result {
+    let Ok(table) = std::fs::read_to_string(results.join("page-load.md")) else {
+        return Ok(());
+    };
+    writeln!(w, "## Page load in a browser")?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "`bench/page-load` (issue 21): Debian's Chromium driven by Playwright, logged in, loads \
+         each page of the release as `./scripts/run` serves it (the site inside the binary), with \
+         the network emulated through the DevTools protocol: loopback; 100 ms latency at \
+         10 Mbit/s; Fast 3G (150 ms, 1.6 Mbit/s down, 0.75 up). Cold: a new browser profile for \
+         each load. Warm: the same profile, after one load. Targets (printed, never asserted): a \
+         warm view of any page makes 1 request and is hydrated within 0.5 s at 100 ms; a cold view \
+         of /settings/affiliate is hydrated within 1.0 s at 100 ms and 10 Mbit/s, within 3.0 s on \
+         Fast 3G."
+    )?;
+    writeln!(w)?;
+    writeln!(w, "{}", table.trim_end())?;
+    writeln!(w)
+}
+
 fn wrk_runs(runs: &[Wrk]) -> String {
     runs.iter()
         .map(|r| format!("{} / {} ms", f0(r.rps()), f2(r.p99_us / 1000.0)))
@@ -447,37 +470,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let raw = number("main_raw_bytes");
     let gz = number("main_gzip_bytes");
     // gzip -9 always; what browsers download (the brotli copies a `--precompress` release
-    // serves) when the release has them.
-    for (key, name, always) in [
-        ("main_gzip_bytes", "gzip -9, main module (every page)", true),
-        (
-            "largest_page_gzip_bytes",
-            "gzip -9, largest page (main + its chunks)",
-            true,
-        ),
-        (
-            "main_br_bytes",
-            "as served (brotli), main module (every page)",
-            false,
-        ),
-        (
-            "largest_page_br_bytes",
-            "as served (brotli), largest page (main + its chunks)",
-            false,
-        ),
+    // serves) when the release has them. The 250 KB target is retired (issue 21 measures time to
+    // a working page instead), so the sizes are reported without a verdict.
+    for (key, name) in [
+        ("main_gzip_bytes", "gzip -9"),
+        ("main_br_bytes", "as served (brotli)"),
     ] {
         let bytes = number(key);
-        if bytes.is_nan() && !always {
+        if bytes.is_nan() {
             continue;
         }
-        write!(w, "| P3 wasm {name} | < 250 KB |")?;
+        write!(
+            w,
+            "| P3 wasm, every page's code, {name} | retired: see page load |"
+        )?;
         for _ in &backends {
-            write!(
-                w,
-                " {} KB ({}) |",
-                f0(bytes / 1000.0),
-                verdict(bytes < 250e3, bytes)
-            )?;
+            write!(w, " {} KB |", f0(bytes / 1000.0))?;
         }
         writeln!(w)?;
     }
@@ -693,11 +701,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     writeln!(w)?;
     writeln!(
         w,
-        "wasm main module `{}` (loaded by every page): {} bytes raw, {} bytes gzip -9 (target under 250 KB gzip). \
-         Each page is a lazily loaded route (`cargo leptos build --split`); a page's download is the main module \
-         and the chunks its route needs, each file compressed on its own. All {} files together: {} bytes gzip -9. \
-         affdesk serves the brotli copy of each file that `cargo leptos build --release --precompress` writes (quality 11) \
-         to browsers that accept it, which all current ones do: that column is what a browser downloads.",
+        "wasm module `{}` (every page's code; loaded once, then cached for good under the build's name): \
+         {} bytes raw, {} bytes gzip -9. The old target (main module under 250 KB gzip) is retired: issue 21 \
+         measures time to a working page instead (the page-load table below). Files: {}; all together {} bytes \
+         gzip -9. affdesk serves the brotli copy of each file that `cargo leptos build --release --precompress` \
+         writes (quality 11) to browsers that accept it, which all current ones do: that column is what a \
+         browser downloads.",
         wasm.get("path").map_or("?", String::as_str),
         f0(raw),
         f0(gz),
@@ -771,6 +780,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         writeln!(w, "- {}: {runs}", b.name)?;
     }
     writeln!(w)?;
+    write_page_load(w, &args.results)?;
 
     if let Some(path) = &args.analysis {
         if let Ok(text) = std::fs::read_to_string(path) {

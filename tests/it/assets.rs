@@ -58,7 +58,10 @@ async fn assets_root(app: &TestApp) -> String {
     let (_, _, body) = get(app, "/login", None).await;
     let page = String::from_utf8(body).unwrap();
     let start = page.find("/assets/").expect("the page names its assets");
-    let end = start + page[start..].find("/pkg/affdesk.css").expect("the stylesheet link");
+    let end = start
+        + page[start..]
+            .find("/pkg/affdesk.css")
+            .expect("the stylesheet link");
     page[start..end].to_owned()
 }
 
