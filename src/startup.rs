@@ -180,11 +180,6 @@ fn app_state(
     addr: SocketAddr,
     site: &SiteFiles,
 ) -> anyhow::Result<AppState> {
-    // Leptos reads the wasm split manifest from the site's directory, when there is one.
-    let site_dir = match &settings.site {
-        SiteSource::Directory(dir) => dir.to_string_lossy().into_owned(),
-        SiteSource::Embedded | SiteSource::Empty => String::new(),
-    };
     Ok(AppState::new(Services {
         passwords: PasswordService::default(),
         login_turns: Default::default(),
@@ -207,9 +202,9 @@ fn app_state(
         explodely: ExplodelyClient::new(&settings.explodely_url, settings.explodely_timeout)
             .context("building the Explodely client")?,
         secrets: SecretBox::load(settings.secret_key.as_ref(), &settings.secret_key_file)?,
+        // The site's files are served by `site.rs`; these options only name them in the page.
         leptos_options: LeptosOptions::builder()
             .output_name("affdesk")
-            .site_root(site_dir)
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .env(Env::PROD)

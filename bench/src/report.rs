@@ -154,7 +154,7 @@ const FLOORS: [(&str, &str, &str); 3] = [
     (
         "floor-file",
         "`GET /robots.txt`",
-        "every middleware layer, a file from disk; no session, no database",
+        "every middleware layer, a file from memory (from disk before session 12); no session, no database",
     ),
     (
         "floor-healthz",
