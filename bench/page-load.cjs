@@ -18,7 +18,9 @@ const { chromium } = require(path.join(__dirname, "..", "end2end", "node_modules
 
 const BASE = process.env.AFFDESK_URL;
 const RUNS = Number(process.env.PAGE_LOAD_RUNS ?? 5);
-const CHROMIUM = process.env.AFFDESK_CHROMIUM ?? "/usr/bin/chromium";
+// Debian's Chromium and the flags the browser tests use.
+const BROWSER = require(path.join(__dirname, "..", "end2end", "chromium.json"));
+const CHROMIUM = process.env.AFFDESK_CHROMIUM ?? BROWSER.executablePath;
 
 const ALL_PAGES = [
   "/login",
@@ -182,14 +184,7 @@ async function main() {
     .filter(Boolean);
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
+    args: BROWSER.args,
   });
   const loggedIn = await logIn(browser);
   const rows = [];

@@ -1,7 +1,10 @@
 import { defineConfig } from "@playwright/test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 
-// Debian's Chromium; Playwright's own browser download cannot work on these machines.
-const CHROMIUM = process.env.AFFDESK_CHROMIUM ?? "/usr/bin/chromium";
+// Debian's Chromium and its flags, shared with bench/page-load.
+const chromium = JSON.parse(readFileSync(join(__dirname, "chromium.json"), "utf8"));
+const CHROMIUM = process.env.AFFDESK_CHROMIUM ?? chromium.executablePath;
 
 export default defineConfig({
   testDir: "./tests",
@@ -17,14 +20,7 @@ export default defineConfig({
     trace: "retain-on-failure",
     launchOptions: {
       executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
+      args: chromium.args,
     },
   },
 });
