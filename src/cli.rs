@@ -52,6 +52,13 @@ pub enum Command {
         #[command(subcommand)]
         action: TokenCommand,
     },
+    /// Copy a live SQLite database, consistently, to a new file, and its key file beside it
+    /// (FILE.key). Never migrates, never overwrites. For PostgreSQL, says to use pg_dump.
+    Backup {
+        /// The new file to write (it must not exist).
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,6 +129,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Admin { action }) => admin(&cli.global, action).await,
         Some(Command::Token { action }) => token(&cli.global, action).await,
+        Some(Command::Backup { to }) => crate::backup::run(&cli.global, &cli.serve, &to).await,
     }
 }
 

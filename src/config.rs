@@ -185,16 +185,30 @@ fn trusted_proxies(serve: &ServeArgs) -> anyhow::Result<AllowList> {
     AllowList::parse(listed).map_err(|e| anyhow::anyhow!("AFFDESK_TRUSTED_PROXIES: {e}"))
 }
 
-fn default_key_file(database_url: &str) -> std::path::PathBuf {
-    let path = database_url
+/// The file of a `sqlite://` URL; none for PostgreSQL and in-memory databases.
+pub fn sqlite_file(database_url: &str) -> Option<std::path::PathBuf> {
+    database_url
         .strip_prefix("sqlite://")
         .or_else(|| database_url.strip_prefix("sqlite:"))
         .map(|p| p.split('?').next().unwrap_or(p))
-        .filter(|p| !p.is_empty() && !p.starts_with(':'));
-    match path {
-        Some(p) => std::path::PathBuf::from(format!("{p}.key")),
+        .filter(|p| !p.is_empty() && !p.starts_with(':'))
+        .map(std::path::PathBuf::from)
+}
+
+/// Where the generated key lives when none is configured: beside the SQLite database as
+/// `<file>.key`; `./affdesk.key` for PostgreSQL.
+pub fn default_key_file(database_url: &str) -> std::path::PathBuf {
+    match sqlite_file(database_url) {
+        Some(file) => with_suffix(&file, ".key"),
         None => std::path::PathBuf::from("affdesk.key"),
     }
+}
+
+/// `file` with `suffix` added to its name (`affdesk.db` -> `affdesk.db.key`).
+pub fn with_suffix(file: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(suffix);
+    std::path::PathBuf::from(name)
 }
 
 /// `https://host[:port]`, no path: what browsers send in `Origin`.

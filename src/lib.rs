@@ -2,6 +2,7 @@
 //! application does lives in the `app` crate; this crate only puts it together.
 
 pub mod args;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod serve;

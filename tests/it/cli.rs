@@ -14,10 +14,20 @@ pub(crate) struct Outcome {
 }
 
 pub(crate) async fn affdesk(database_url: &str, args: &[&str], stdin: &str) -> Outcome {
+    affdesk_with(database_url, args, stdin, &[]).await
+}
+
+async fn affdesk_with(
+    database_url: &str,
+    args: &[&str],
+    stdin: &str,
+    env: &[(&str, &str)],
+) -> Outcome {
     let mut child = Command::new(env!("CARGO_BIN_EXE_affdesk"))
         .args(args)
         .env("DATABASE_URL", database_url)
         .env("AFFDESK_LOG", "warn")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -55,6 +65,7 @@ on_both_databases!(
     migrate_prepares_an_empty_database,
     tokens_are_created_once_and_revoked,
     first_start_prints_a_one_time_password_that_logs_in_and_must_be_changed,
+    backup_copies_the_database_and_its_key_or_points_to_pg_dump,
 );
 
 async fn admin_create_refuses_bad_input_with_a_clear_message(url: String) {
@@ -261,4 +272,71 @@ async fn tokens_are_created_once_and_revoked(url: String) {
     );
     let missing = affdesk(&url, &["token", "revoke", "--name", "signup flow"], "").await;
     assert!(!missing.success && missing.stderr.contains("no token is named"));
+}
+
+async fn backup_copies_the_database_and_its_key_or_points_to_pg_dump(url: String) {
+    assert!(
+        create(&url, "kept-admin", "a long enough password")
+            .await
+            .success
+    );
+    let Some(db) = url.strip_prefix("sqlite://").map(std::path::PathBuf::from) else {
+        let out = affdesk(&url, &["backup", "--to", "/tmp/never-written.db"], "").await;
+        assert!(!out.success);
+        assert!(out.stderr.contains("pg_dump"), "{}", out.stderr);
+        assert!(!std::path::Path::new("/tmp/never-written.db").exists());
+        return;
+    };
+    let dir = db.parent().unwrap().to_path_buf();
+    let key = format!("{}.key", db.display());
+    std::fs::write(&key, "ab".repeat(32)).unwrap();
+    let copy = dir.join("copy.db");
+    let copy_arg = copy.to_str().unwrap();
+
+    let out = affdesk(&url, &["backup", "--to", copy_arg], "").await;
+    assert!(out.success, "{}", out.stderr);
+    assert!(out.stdout.contains("copied the database"), "{}", out.stdout);
+    // The key comes along, readable by its owner only; the copy holds the admin.
+    let key_copy = dir.join("copy.db.key");
+    assert_eq!(std::fs::read_to_string(&key_copy).unwrap(), "ab".repeat(32));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_copy).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let copy_url = format!("sqlite://{copy_arg}");
+    let again = create(&copy_url, "kept-admin", "a long enough password").await;
+    assert!(!again.success, "the copy has no admin 'kept-admin'");
+    assert!(again.stderr.contains("exists"), "{}", again.stderr);
+
+    // Never over an existing file.
+    let out = affdesk(&url, &["backup", "--to", copy_arg], "").await;
+    assert!(!out.success);
+    assert!(out.stderr.contains("never overwrites"), "{}", out.stderr);
+
+    // A key from the environment is named, not copied.
+    let second = dir.join("second.db");
+    let out = affdesk_with(
+        &url,
+        &["backup", "--to", second.to_str().unwrap()],
+        "",
+        &[("AFFDESK_SECRET_KEY", &"cd".repeat(32))],
+    )
+    .await;
+    assert!(out.success, "{}", out.stderr);
+    assert!(out.stdout.contains("AFFDESK_SECRET_KEY"), "{}", out.stdout);
+    assert!(second.exists() && !dir.join("second.db.key").exists());
+
+    // No database at the URL: an error, and no empty database made on the way.
+    let missing = dir.join("missing.db");
+    let out = affdesk(
+        &format!("sqlite://{}", missing.display()),
+        &["backup", "--to", dir.join("third.db").to_str().unwrap()],
+        "",
+    )
+    .await;
+    assert!(!out.success);
+    assert!(out.stderr.contains("no SQLite database"), "{}", out.stderr);
+    assert!(!missing.exists());
 }

@@ -245,6 +245,20 @@ impl Db {
         Ok(())
     }
 
+    /// Writes a consistent copy of a live SQLite database to `path` (`VACUUM INTO`: one read
+    /// transaction's snapshot, compacted; writers carry on). `Ok(false)` for PostgreSQL, whose
+    /// tool for this is `pg_dump`. SQLite refuses a `path` that exists.
+    pub async fn copy_into(&self, path: &std::path::Path) -> Result<bool, sqlx::Error> {
+        let Self::Sqlite(pool) = self else {
+            return Ok(false);
+        };
+        sqlx::query("VACUUM INTO ?")
+            .bind(path.to_string_lossy().into_owned())
+            .execute(pool)
+            .await?;
+        Ok(true)
+    }
+
     /// A round trip to the database, for `/healthz`.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
