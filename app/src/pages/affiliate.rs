@@ -324,7 +324,13 @@ fn ProgramSwitch(enabled: RwSignal<bool>) -> impl IntoView {
                 " Use affiliate program"
             </label>
             <p class="hint">
-                "Off: no link fires for new signups. The links below stay saved either way."
+                {move || {
+                    if enabled.get() {
+                        "On: after each eligible signup every link below fires."
+                    } else {
+                        "Off: no link fires for new signups. The links below stay saved either way."
+                    }
+                }}
             </p>
         </div>
     }

@@ -30,7 +30,7 @@ pub fn ApiTokensPage() -> impl IntoView {
                 Ok(list) if list.is_empty() => view! { <p class="hint">"No tokens yet."</p> }.into_any(),
                 Ok(list) => view! {
                     <table class="data" data-testid="tokens">
-                        <thead><tr><th>"Name"</th><th>"Created"</th><th>"Last used"</th><th></th></tr></thead>
+                        <thead><tr><th>"Name"</th><th>"Created"</th><th>"Last used"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                         <tbody>
                             {list.into_iter().map(|t| view! {
                                 <TokenRow name=t.name created_at=t.created_at last_used_at=t.last_used_at revoke />

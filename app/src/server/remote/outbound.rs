@@ -4,6 +4,7 @@
 //! too) unless the operator's allow-list names them.
 
 use crate::domain::address::AllowList;
+use crate::domain::call::CallFailure;
 pub use crate::domain::call::CallOutcome;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -36,7 +37,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
             let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
                 .await
                 .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> {
-                    Box::new(DnsFailure(format!("could not resolve {host}: {e}")))
+                    Box::new(DnsFailure(CallFailure::dns(&host, &e.to_string())))
                 })?
                 .collect();
             let mut refusals = Vec::new();
@@ -66,8 +67,8 @@ impl reqwest::dns::Resolve for GuardedResolver {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct DnsFailure(String);
+#[error("{}", .0.message())]
+struct DnsFailure(CallFailure);
 
 #[derive(Clone)]
 pub struct OutboundClient {
@@ -217,56 +218,43 @@ fn literal_ip(url: &reqwest::Url) -> Option<IpAddr> {
 
 /// A reqwest failure: its kind, and words an admin can act on.
 fn describe(err: &reqwest::Error, timeout: Duration) -> (&'static str, String) {
+    let failure = classify(err, timeout);
+    (failure.kind(), failure.message())
+}
+
+fn classify(err: &reqwest::Error, timeout: Duration) -> CallFailure {
+    let mut chain = Vec::new();
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = source {
         if let Some(denied) = e.downcast_ref::<AddressNotAllowed>() {
-            return ("not_allowed", denied.to_string());
+            return CallFailure::NotAllowed(denied.to_string());
         }
-        if let Some(dns) = e.downcast_ref::<DnsFailure>() {
-            return ("dns", format!("DNS failure: {dns}"));
+        if let Some(DnsFailure(dns)) = e.downcast_ref::<DnsFailure>() {
+            return dns.clone();
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => {
-                    return (
-                        "refused",
-                        "connection refused: nothing is listening at that address and port"
-                            .to_owned(),
-                    )
-                }
-                std::io::ErrorKind::ConnectionReset => {
-                    return (
-                        "connect",
-                        "the connection was reset by the server".to_owned(),
-                    )
-                }
+                std::io::ErrorKind::ConnectionRefused => return CallFailure::Refused,
+                std::io::ErrorKind::ConnectionReset => return CallFailure::Reset,
                 _ => {}
             }
         }
+        chain.push(e.to_string());
         source = e.source();
     }
-    if err.is_timeout() {
-        if err.is_connect() {
-            (
-                "timeout",
-                format!(
-                    "timeout: could not connect within {} s",
-                    CONNECT_TIMEOUT.min(timeout).as_secs()
-                ),
-            )
-        } else {
-            (
-                "timeout",
-                format!("timeout: no complete answer within {} s", timeout.as_secs()),
-            )
+    if err.is_timeout() && err.is_connect() {
+        let secs = CONNECT_TIMEOUT.min(timeout).as_secs();
+        CallFailure::ConnectTimeout { secs }
+    } else if err.is_timeout() {
+        CallFailure::AnswerTimeout {
+            secs: timeout.as_secs(),
         }
     } else if err.is_connect() {
-        (
-            "connect",
-            format!("could not connect: {}", without_url(err)),
-        )
+        // The chain's first entry is reqwest's own, which names the link: never searched.
+        CallFailure::tls_in(chain.get(1..).unwrap_or_default())
+            .unwrap_or_else(|| CallFailure::Connect(without_url(err)))
     } else {
-        ("other", format!("the call failed: {}", without_url(err)))
+        CallFailure::Other(without_url(err))
     }
 }
 
