@@ -94,7 +94,7 @@ fn AdminTable(list: Vec<AdminView>, change: ServerAction<ChangeAdmin>) -> impl I
     view! {
         <table class="data" data-testid="admins">
             <thead>
-                <tr><th>"Admin"</th><th>"Last login"</th><th>"Two-step login"</th><th>"Sessions"</th><th>"Status"</th><th></th></tr>
+                <tr><th>"Admin"</th><th>"Last login"</th><th>"Two-step login"</th><th>"Sessions"</th><th>"Status"</th><th><span class="visually-hidden">"Actions"</span></th></tr>
             </thead>
             <tbody>
                 {list.into_iter().map(|admin| view! { <AdminRow admin change /> }).collect_view()}
