@@ -18,7 +18,7 @@ p1_start() {
   OUT=$1
   local wait_secs=$2
   shift 2
-  [ -x "$BIN" ] || { echo "build first: ./bench/run (or cargo leptos build --release --split --precompress)" >&2; exit 1; }
+  [ -x "$BIN" ] || { echo "build first: ./bench/run (or ./scripts/run)" >&2; exit 1; }
   rm -rf "$OUT" && mkdir -p "$OUT"
   local port password jar version form n
   port=$(free_port)
