@@ -1,5 +1,5 @@
 import { Page } from "@playwright/test";
-import { expect, hydrated, logIn, test } from "./fixtures";
+import { axeViolations, expect, hydrated, logIn, test } from "./fixtures";
 
 async function saveExplodelyAccount(page: Page) {
   await page.goto("/settings/explodely");
@@ -28,6 +28,8 @@ test("create a contract against the stand-in and see it with its Explodely id", 
   await page.getByRole("button", { name: "Create contract" }).click();
   await expect(page).toHaveURL(/\/affiliate\/contracts\/\d+\?created=1$/);
   await expect(page.getByTestId("explodely-id")).toHaveText("12345");
+  await hydrated(page);
+  expect(await axeViolations(page), "a contract's page").toEqual([]);
   expect(affdesk.explodely.calls).toHaveLength(1);
   expect(affdesk.explodely.calls[0]).toMatchObject({
     apiaction: "createaffcontract",

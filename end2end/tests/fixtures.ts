@@ -1,4 +1,5 @@
 import { test as base, expect, Page } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -157,4 +158,12 @@ export async function openAffiliatePage(page: Page) {
   await logIn(page);
   await expect(page).toHaveURL(/\/settings\/affiliate$/);
   await hydrated(page);
+}
+
+/** What axe-core finds wrong on the page as it is now, one line per rule (empty: nothing). */
+export async function axeViolations(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page }).analyze();
+  return results.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
+  );
 }

@@ -1,6 +1,6 @@
 import { Page } from "@playwright/test";
 import { createHmac } from "node:crypto";
-import { expect, hydrated, logIn, test } from "./fixtures";
+import { axeViolations, expect, hydrated, logIn, test } from "./fixtures";
 
 /** RFC 4648 base32, as the set-up page shows the key (groups of four, spaces between). */
 function base32Decode(text: string): Buffer {
@@ -39,12 +39,14 @@ async function setUpTwoStep(page: Page): Promise<{ secret: Buffer; step: number 
   await hydrated(page);
   await page.getByRole("button", { name: "Set up two-step login" }).click();
   await expect(page.getByTestId("two-step-qr").locator("svg")).toBeVisible();
+  expect(await axeViolations(page), "the set-up step").toEqual([]);
   const secret = base32Decode(await page.getByTestId("two-step-secret").innerText());
   expect(secret.length).toBe(20);
   const step = stepNow();
   await page.getByLabel("Code from the app").fill(totp(secret, step));
   await page.getByRole("button", { name: "Turn on two-step login" }).click();
   await expect(page.getByTestId("recovery-codes").locator("li")).toHaveCount(10);
+  expect(await axeViolations(page), "the recovery codes").toEqual([]);
   return { secret, step };
 }
 
@@ -55,6 +57,8 @@ test("enrol two-step login with a code computed from the page's key, log out, lo
   await page.goto("/signups");
   await logIn(page);
   await expect(page).toHaveURL(/\/login\/mfa\?next=%2Fsignups$/);
+  await hydrated(page);
+  expect(await axeViolations(page), "/login/mfa").toEqual([]);
   // A wrong code keeps the admin out.
   await page.getByLabel("Code").fill("000000");
   await page.getByRole("button", { name: "Log in" }).click();
