@@ -1,4 +1,4 @@
-import { test, expect, logIn, axeViolations as violations } from "./fixtures";
+import { test, expect, logIn, axeViolations as violations, phoneWidth } from "./fixtures";
 
 // Issue 22: every page passes axe-core with no violation of any impact, logged out (the login
 // pages) and logged in, after hydration (what an admin's browser shows). The two-step login
@@ -42,6 +42,7 @@ test("every page passes axe-core, logged out and logged in", async ({ page, affd
   await expect(page).toHaveURL(/\/signups\/\d+$/);
   await expect(page.locator("#app")).toHaveAttribute("data-hydrated", "true");
   expect(await violations(page), "a signup's page").toEqual([]);
+  expect(await phoneWidth(page), "a signup's page at 390 px").toBe(390);
   await page.goto("/no-such-page");
   expect(await violations(page), "the 404 page").toEqual([]);
 });

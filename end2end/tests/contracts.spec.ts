@@ -1,5 +1,5 @@
 import { Page } from "@playwright/test";
-import { axeViolations, expect, hydrated, logIn, test } from "./fixtures";
+import { axeViolations, expect, hydrated, logIn, phoneWidth, test } from "./fixtures";
 
 async function saveExplodelyAccount(page: Page) {
   await page.goto("/settings/explodely");
@@ -30,6 +30,7 @@ test("create a contract against the stand-in and see it with its Explodely id", 
   await expect(page.getByTestId("explodely-id")).toHaveText("12345");
   await hydrated(page);
   expect(await axeViolations(page), "a contract's page").toEqual([]);
+  expect(await phoneWidth(page), "a contract's page at 390 px").toBe(390);
   expect(affdesk.explodely.calls).toHaveLength(1);
   expect(affdesk.explodely.calls[0]).toMatchObject({
     apiaction: "createaffcontract",

@@ -167,3 +167,13 @@ export async function axeViolations(page: Page): Promise<string[]> {
     (v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
   );
 }
+
+/** The document's width with the window at a phone's size (390 x 844): 390 when nothing runs off the edge. The
+ * window's size is put back afterwards. */
+export async function phoneWidth(page: Page): Promise<number> {
+  const before = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (before) await page.setViewportSize(before);
+  return width;
+}

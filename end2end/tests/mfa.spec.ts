@@ -1,6 +1,6 @@
 import { Page } from "@playwright/test";
 import { createHmac } from "node:crypto";
-import { axeViolations, expect, hydrated, logIn, test } from "./fixtures";
+import { axeViolations, expect, hydrated, logIn, phoneWidth, test } from "./fixtures";
 
 /** RFC 4648 base32, as the set-up page shows the key (groups of four, spaces between). */
 function base32Decode(text: string): Buffer {
@@ -40,6 +40,7 @@ async function setUpTwoStep(page: Page): Promise<{ secret: Buffer; step: number 
   await page.getByRole("button", { name: "Set up two-step login" }).click();
   await expect(page.getByTestId("two-step-qr").locator("svg")).toBeVisible();
   expect(await axeViolations(page), "the set-up step").toEqual([]);
+  expect(await phoneWidth(page), "the set-up step at 390 px").toBe(390);
   const secret = base32Decode(await page.getByTestId("two-step-secret").innerText());
   expect(secret.length).toBe(20);
   const step = stepNow();
@@ -59,6 +60,7 @@ test("enrol two-step login with a code computed from the page's key, log out, lo
   await expect(page).toHaveURL(/\/login\/mfa\?next=%2Fsignups$/);
   await hydrated(page);
   expect(await axeViolations(page), "/login/mfa").toEqual([]);
+  expect(await phoneWidth(page), "/login/mfa at 390 px").toBe(390);
   // A wrong code keeps the admin out.
   await page.getByLabel("Code").fill("000000");
   await page.getByRole("button", { name: "Log in" }).click();
