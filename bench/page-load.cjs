@@ -22,20 +22,8 @@ const RUNS = Number(process.env.PAGE_LOAD_RUNS ?? 5);
 const BROWSER = require(path.join(__dirname, "..", "end2end", "chromium.json"));
 const CHROMIUM = process.env.AFFDESK_CHROMIUM ?? BROWSER.executablePath;
 
-const ALL_PAGES = [
-  "/login",
-  "/",
-  "/settings/affiliate",
-  "/affiliate/contracts",
-  "/affiliate/contracts/new",
-  "/settings/explodely",
-  "/signups",
-  "/settings/api-tokens",
-  "/settings/audit",
-  "/settings/admins",
-  "/account/password",
-  "/account/mfa",
-];
+// The login page, then every admin page the browser tests visit (one list, end2end/pages.json).
+const ALL_PAGES = ["/login", ...require(path.join(__dirname, "..", "end2end", "pages.json")).adminPages];
 
 // Bytes per second from megabits per second.
 const mbit = (n) => (n * 1_000_000) / 8;

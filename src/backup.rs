@@ -6,7 +6,7 @@
 //! overwrites a file.
 
 use crate::args::{GlobalArgs, ServeArgs};
-use crate::config::{default_key_file, sqlite_file, with_suffix, DatabaseSettings};
+use crate::config::{key_file, sqlite_file, with_suffix, DatabaseSettings};
 use anyhow::{bail, Context};
 use app::server::storage::db::{redact_url, Db};
 use secrecy::ExposeSecret;
@@ -51,19 +51,17 @@ pub async fn run(global: &GlobalArgs, serve: &ServeArgs, to: &Path) -> anyhow::R
         database.display(),
         to.display()
     );
-    copy_key(global, serve, &key_copy)
-}
-
-fn key_file(global: &GlobalArgs, serve: &ServeArgs) -> std::path::PathBuf {
-    serve
-        .secret_key_file
-        .clone()
-        .unwrap_or_else(|| default_key_file(&global.database_url))
+    copy_key(global, serve, &database, &key_copy)
 }
 
 /// The key that decrypts the stored Explodely key: copied when it is a file, named when it comes
 /// from the environment.
-fn copy_key(global: &GlobalArgs, serve: &ServeArgs, to: &Path) -> anyhow::Result<()> {
+fn copy_key(
+    global: &GlobalArgs,
+    serve: &ServeArgs,
+    database: &Path,
+    to: &Path,
+) -> anyhow::Result<()> {
     if serve.secret_key.is_some() {
         println!(
             "affdesk: the encryption key comes from AFFDESK_SECRET_KEY: keep that value with the \
@@ -87,9 +85,7 @@ fn copy_key(global: &GlobalArgs, serve: &ServeArgs, to: &Path) -> anyhow::Result
          back as {} and {}",
         key.display(),
         to.display(),
-        sqlite_file(&global.database_url)
-            .map(|db| db.display().to_string())
-            .unwrap_or_default(),
+        database.display(),
         key.display()
     );
     Ok(())

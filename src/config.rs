@@ -96,10 +96,7 @@ impl Settings {
         if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
             bail!("AFFDESK_DEFAULT_CURRENCY {currency:?} must be an ISO 4217 code such as USD");
         }
-        let secret_key_file = serve
-            .secret_key_file
-            .clone()
-            .unwrap_or_else(|| default_key_file(&global.database_url));
+        let secret_key_file = key_file(global, serve);
         app::domain::explodely::check_endpoint(&serve.explodely_url, &outbound_allow).map_err(
             |why| anyhow::anyhow!("AFFDESK_EXPLODELY_URL {:?} {why}", serve.explodely_url),
         )?;
@@ -193,6 +190,14 @@ pub fn sqlite_file(database_url: &str) -> Option<std::path::PathBuf> {
         .map(|p| p.split('?').next().unwrap_or(p))
         .filter(|p| !p.is_empty() && !p.starts_with(':'))
         .map(std::path::PathBuf::from)
+}
+
+/// Where the key file is: `--secret-key-file`, else [`default_key_file`].
+pub fn key_file(global: &GlobalArgs, serve: &ServeArgs) -> std::path::PathBuf {
+    serve
+        .secret_key_file
+        .clone()
+        .unwrap_or_else(|| default_key_file(&global.database_url))
 }
 
 /// Where the generated key lives when none is configured: beside the SQLite database as

@@ -1,7 +1,7 @@
 import { test as base, expect, Page } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -15,6 +15,11 @@ const BIN =
 export const SITE_ROOT = process.env.LEPTOS_SITE_ROOT ?? join(ROOT, "target", "test-site");
 
 export { BIN };
+/** Every admin page without an id in its path (end2end/pages.json, shared with bench/page-load). */
+export const ADMIN_PAGES: string[] = JSON.parse(
+  readFileSync(join(__dirname, "..", "pages.json"), "utf8"),
+).adminPages;
+
 export const ADMIN = "e2e-admin";
 export const PASSWORD = "correct horse battery";
 
@@ -176,4 +181,19 @@ export async function phoneWidth(page: Page): Promise<number> {
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   if (before) await page.setViewportSize(before);
   return width;
+}
+
+/** Reports an eligible signup through `POST /api/v1/signups` with a new API token named `tokenName`. */
+export async function reportSignup(
+  affdesk: Affdesk,
+  request: import("@playwright/test").APIRequestContext,
+  orderId: string,
+  tokenName: string,
+) {
+  const token = affdesk.cli(["token", "create", "--name", tokenName]).trim();
+  const answer = await request.post("/api/v1/signups", {
+    headers: { Authorization: `Bearer ${token}` },
+    data: { order_id: orderId, account_id: "100042", payment_method: "credit_card", amount: "19.95" },
+  });
+  expect(answer.status()).toBe(201);
 }

@@ -1,21 +1,7 @@
-import { test, expect, logIn } from "./fixtures";
+import { test, expect, logIn, ADMIN_PAGES } from "./fixtures";
 
 // Issue 22: on a phone (390 x 844) every page fits the window: nothing runs off the right edge,
 // so no page needs scrolling sideways (a wide table scrolls inside its own box).
-const PAGES = [
-  "/",
-  "/settings/affiliate",
-  "/settings/api-tokens",
-  "/settings/explodely",
-  "/settings/admins",
-  "/settings/audit",
-  "/affiliate/contracts",
-  "/affiliate/contracts/new",
-  "/signups",
-  "/account/password",
-  "/account/mfa",
-];
-
 test.use({ viewport: { width: 390, height: 844 } });
 
 test("every page fits a phone's width", async ({ page }) => {
@@ -28,7 +14,7 @@ test("every page fits a phone's width", async ({ page }) => {
   expect(await widthOf(), "/login").toEqual({ document: 390, window: 390 });
   await logIn(page);
   await expect(page).not.toHaveURL(/\/login/);
-  for (const path of PAGES) {
+  for (const path of ADMIN_PAGES) {
     await page.goto(path);
     await expect(page.locator("main h1")).toBeVisible();
     expect(await widthOf(), path).toEqual({ document: 390, window: 390 });

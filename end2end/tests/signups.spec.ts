@@ -1,5 +1,5 @@
 import { createServer } from "node:http";
-import { expect, hydrated, openAffiliatePage, test } from "./fixtures";
+import { expect, hydrated, openAffiliatePage, reportSignup, test } from "./fixtures";
 
 test("a signup posted to the API shows on /signups with its deliveries, and Retry now works", async ({
   page,
@@ -22,12 +22,7 @@ test("a signup posted to the API shows on /signups with its deliveries, and Retr
     await page.getByRole("button", { name: "Submit" }).click();
     await expect(page.getByTestId("affiliate-notice")).toHaveText("Settings saved.");
 
-    const token = affdesk.cli(["token", "create", "--name", "e2e"]).trim();
-    const answer = await request.post("/api/v1/signups", {
-      headers: { Authorization: `Bearer ${token}` },
-      data: { order_id: "E2E-1", account_id: "100042", payment_method: "credit_card", amount: "19.95" },
-    });
-    expect(answer.status()).toBe(201);
+    await reportSignup(affdesk, request, "E2E-1", "e2e");
 
     await page.goto("/signups");
     await hydrated(page);
