@@ -2,7 +2,9 @@
 //! and as they are stored once valid. Saving is all or nothing: one bad slot refuses the save.
 
 use super::call::escape_html;
-use super::link_template::{LinkError, LinkTemplate, SignupValues, Token, LINK_SLOTS};
+use super::conditions::{Conditions, ConditionsInput, PlanRule};
+use super::link_template::{LinkKind, LinkTemplate, SignupValues, Token, LINK_SLOTS};
+use super::success::{check_rule_text, ReplyRules};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 
@@ -46,6 +48,13 @@ pub struct SlotInput {
     pub url: String,
     pub enabled: bool,
     pub mode: DeliveryMode,
+    /// Called when a signup this link fired for is refunded, charged back or cancelled.
+    #[serde(default)]
+    pub reversal_url: String,
+    #[serde(default)]
+    pub rules: ReplyRules,
+    #[serde(default)]
+    pub conditions: ConditionsInput,
 }
 
 impl Default for SlotInput {
@@ -54,7 +63,111 @@ impl Default for SlotInput {
             url: String::new(),
             enabled: true,
             mode: DeliveryMode::ServerToServer,
+            reversal_url: String::new(),
+            rules: ReplyRules::default(),
+            conditions: ConditionsInput::default(),
         }
+    }
+}
+
+/// A field of a link slot that can be wrong. `id` is the field's id on the page, with the
+/// slot's number after it (`reversal-2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SlotField {
+    Url,
+    ReversalUrl,
+    Contains,
+    NotContains,
+    Plans,
+    MinAmount,
+    Types,
+}
+
+impl SlotField {
+    pub fn id(self) -> &'static str {
+        match self {
+            SlotField::Url => "link",
+            SlotField::ReversalUrl => "reversal",
+            SlotField::Contains => "contains",
+            SlotField::NotContains => "not-contains",
+            SlotField::Plans => "plans",
+            SlotField::MinAmount => "min-amount",
+            SlotField::Types => "types",
+        }
+    }
+
+    /// How a message names the field, after "Link N".
+    pub fn label(self) -> &'static str {
+        match self {
+            SlotField::Url => "",
+            SlotField::ReversalUrl => " reversal link",
+            SlotField::Contains => " reply must contain",
+            SlotField::NotContains => " reply must not contain",
+            SlotField::Plans => " plans",
+            SlotField::MinAmount => " minimum amount",
+            SlotField::Types => " signup types",
+        }
+    }
+}
+
+/// One problem with one field of one slot (numbered from 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotProblem {
+    pub slot: usize,
+    pub field: SlotField,
+    pub message: String,
+}
+
+impl SlotInput {
+    /// The slot as stored and fired, or every field's problem.
+    pub fn validate(&self) -> Result<SlotConfig, Vec<(SlotField, String)>> {
+        let mut problems = Vec::new();
+        let link = LinkTemplate::parse_slot_as(&self.url, LinkKind::Signup)
+            .map_err(|e| problems.push((SlotField::Url, e.to_string())))
+            .ok()
+            .flatten();
+        let reversal = LinkTemplate::parse_slot_as(&self.reversal_url, LinkKind::Reversal)
+            .map_err(|e| problems.push((SlotField::ReversalUrl, e.to_string())))
+            .ok()
+            .flatten();
+        for (field, text) in [
+            (SlotField::Contains, &self.rules.contains),
+            (SlotField::NotContains, &self.rules.not_contains),
+        ] {
+            if let Err(message) = check_rule_text(text) {
+                problems.push((field, message));
+            }
+        }
+        let conditions = self.conditions.validate().map_err(|errors| {
+            for (field, message) in errors {
+                let field = match field {
+                    "plans" => SlotField::Plans,
+                    "min_amount" => SlotField::MinAmount,
+                    _ => SlotField::Types,
+                };
+                problems.push((field, message));
+            }
+        });
+        match conditions {
+            Ok(conditions) if problems.is_empty() => Ok(SlotConfig {
+                link,
+                enabled: self.enabled,
+                mode: self.mode,
+                reversal,
+                rules: self.rules.clone(),
+                conditions,
+            }),
+            _ => Err(problems),
+        }
+    }
+
+    /// The message for one field, as the page shows it beside that field.
+    pub fn problem(&self, field: SlotField) -> Option<String> {
+        self.validate()
+            .err()?
+            .into_iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m)
     }
 }
 
@@ -80,6 +193,9 @@ pub struct SlotConfig {
     pub link: Option<LinkTemplate>,
     pub enabled: bool,
     pub mode: DeliveryMode,
+    pub reversal: Option<LinkTemplate>,
+    pub rules: ReplyRules,
+    pub conditions: Conditions,
 }
 
 impl SlotConfig {
@@ -101,8 +217,8 @@ pub struct AffiliateConfig {
 pub enum ConfigError {
     #[error("the Affiliate Program has exactly {LINK_SLOTS} links; {found} were sent")]
     WrongSlotCount { found: usize },
-    #[error("{} link(s) need correcting; nothing was saved", .0.len())]
-    InvalidSlots(Vec<(usize, LinkError)>),
+    #[error("{} field(s) need correcting; nothing was saved", .0.len())]
+    InvalidSlots(Vec<SlotProblem>),
 }
 
 impl AffiliateInput {
@@ -115,13 +231,15 @@ impl AffiliateInput {
         let mut errors = Vec::new();
         let mut slots = Vec::with_capacity(LINK_SLOTS);
         for (i, slot) in self.slots.iter().enumerate() {
-            match LinkTemplate::parse_slot(&slot.url) {
-                Ok(link) => slots.push(SlotConfig {
-                    link,
-                    enabled: slot.enabled,
-                    mode: slot.mode,
-                }),
-                Err(err) => errors.push((i + 1, err)),
+            match slot.validate() {
+                Ok(config) => slots.push(config),
+                Err(problems) => errors.extend(problems.into_iter().map(|(field, message)| {
+                    SlotProblem {
+                        slot: i + 1,
+                        field,
+                        message,
+                    }
+                })),
             }
         }
         if errors.is_empty() {
@@ -159,6 +277,20 @@ impl AffiliateInput {
             if b.mode != a.mode {
                 changes.push(format!("made Link {n} {}", a.mode.label().to_lowercase()));
             }
+            match (b.reversal_url.is_empty(), a.reversal_url.is_empty()) {
+                (true, false) => changes.push(format!("set Link {n}'s reversal link")),
+                (false, true) => changes.push(format!("cleared Link {n}'s reversal link")),
+                _ if b.reversal_url != a.reversal_url => {
+                    changes.push(format!("edited Link {n}'s reversal link"))
+                }
+                _ => {}
+            }
+            if b.rules != a.rules {
+                changes.push(format!("changed Link {n}'s reply rules"));
+            }
+            if b.conditions != a.conditions {
+                changes.push(format!("changed Link {n}'s conditions"));
+            }
         }
         if changes.is_empty() {
             changes.push("saved without changes".to_owned());
@@ -187,16 +319,42 @@ pub fn insert_at_selection(text: &str, start: usize, end: usize, insert: &str) -
     (format!("{before}{insert}{after}"), caret)
 }
 
-/// The no-JavaScript Insert: appends the token to the chosen slot (1-5), as H-Sphere's button
-/// did for Link 1. Returns false for a slot that does not exist.
-pub fn append_token(input: &mut AffiliateInput, slot: usize, token: Token) -> bool {
-    match slot.checked_sub(1).and_then(|i| input.slots.get_mut(i)) {
-        Some(s) => {
-            s.url.push_str(&token.placeholder());
-            true
-        }
-        None => false,
+/// The Insert target: Link 1 to 5 are targets 1 to 5, their reversal links 6 to 10.
+pub fn target_field(target: usize) -> Option<(usize, LinkKind)> {
+    match target {
+        1..=LINK_SLOTS => Some((target, LinkKind::Signup)),
+        t if t > LINK_SLOTS && t <= 2 * LINK_SLOTS => Some((t - LINK_SLOTS, LinkKind::Reversal)),
+        _ => None,
     }
+}
+
+/// The Insert target of slot `n`'s link of `kind`.
+pub fn target_of(n: usize, kind: LinkKind) -> usize {
+    match kind {
+        LinkKind::Signup => n,
+        LinkKind::Reversal => n + LINK_SLOTS,
+    }
+}
+
+/// The no-JavaScript Insert: appends the token to the chosen target (see [`target_field`]), as
+/// H-Sphere's button did for Link 1. Says why when it cannot: no such link, or a reversal's
+/// parameter aimed at a signup link.
+pub fn append_token(input: &mut AffiliateInput, target: usize, token: Token) -> Result<(), String> {
+    let Some((n, kind)) = target_field(target) else {
+        return Err("there is no such link".to_owned());
+    };
+    if !kind.allows(token) {
+        return Err(format!(
+            "{} is a reversal's value: choose Link {n} reversal under \"into\"",
+            token.placeholder()
+        ));
+    }
+    let slot = input.slots.get_mut(n - 1).ok_or("there is no such link")?;
+    match kind {
+        LinkKind::Signup => slot.url.push_str(&token.placeholder()),
+        LinkKind::Reversal => slot.reversal_url.push_str(&token.placeholder()),
+    }
+    Ok(())
 }
 
 /// One `<option>` of a drop-down the page writes as HTML.
@@ -235,7 +393,7 @@ pub fn options_html<'a>(
 /// The parameter drop-down: each token's placeholder, its label beside it, its description as
 /// the title.
 pub fn token_options_html(selected: &str) -> String {
-    let options = Token::ALL.into_iter().map(|token| SelectOption {
+    let options = Token::every().map(|token| SelectOption {
         value: token.placeholder(),
         text: format!("{} — {}", token.placeholder(), token.label()),
         title: Some(token.description()),
@@ -243,11 +401,14 @@ pub fn token_options_html(selected: &str) -> String {
     options_html(options, selected)
 }
 
-/// The "into" drop-down: Link 1 to Link 5.
+/// The "into" drop-down: Link 1 to Link 5, then their reversal links.
 pub fn target_options_html(selected: usize) -> String {
-    let options = (1..=LINK_SLOTS).map(|n| SelectOption {
-        value: n.to_string(),
-        text: format!("Link {n}"),
+    let options = (1..=2 * LINK_SLOTS).filter_map(target_field).map(|(n, kind)| SelectOption {
+        value: target_of(n, kind).to_string(),
+        text: match kind {
+            LinkKind::Signup => format!("Link {n}"),
+            LinkKind::Reversal => format!("Link {n} reversal"),
+        },
         title: None,
     });
     options_html(options, &selected.to_string())
@@ -263,12 +424,22 @@ pub fn mode_options_html(selected: DeliveryMode) -> String {
     options_html(options, selected.as_str())
 }
 
+/// A link's plan-rule drop-down.
+pub fn plan_rule_options_html(selected: PlanRule) -> String {
+    let options = PlanRule::ALL.into_iter().map(|rule| SelectOption {
+        value: rule.as_str().to_owned(),
+        text: rule.label().to_owned(),
+        title: None,
+    });
+    options_html(options, selected.as_str())
+}
+
 /// The rows of the page's "All parameters" table, as HTML: each token's placeholder, what it
 /// stands for, and its value in the sample signup the previews use.
 pub fn parameter_rows_html() -> String {
     let sample = SignupValues::sample();
     let mut html = String::with_capacity(4096);
-    for token in Token::ALL {
+    for token in Token::every() {
         let _ = write!(
             html,
             "<tr><td><code>{}</code></td><td>{}</td><td><code>{}</code></td></tr>",
@@ -330,7 +501,8 @@ mod tests {
             .unwrap_err();
         match err {
             ConfigError::InvalidSlots(errors) => {
-                assert_eq!(errors.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 3]);
+                assert_eq!(errors.iter().map(|p| p.slot).collect::<Vec<_>>(), [1, 3]);
+                assert!(errors.iter().all(|p| p.field == SlotField::Url));
             }
             other => panic!("{other:?}"),
         }
@@ -377,10 +549,29 @@ mod tests {
     #[test]
     fn the_no_script_insert_appends_to_the_chosen_link() {
         let mut i = input(["https://t.example/?a=", "", "", "", ""]);
-        assert!(append_token(&mut i, 1, Token::Amount));
+        assert!(append_token(&mut i, 1, Token::Amount).is_ok());
         assert_eq!(i.slots[0].url, "https://t.example/?a=${amount}");
-        assert!(!append_token(&mut i, 6, Token::Amount));
-        assert!(!append_token(&mut i, 0, Token::Amount));
+        assert!(append_token(&mut i, 6, Token::ReversalId).is_ok());
+        assert_eq!(i.slots[0].reversal_url, "${reversal_id}");
+        let refused = append_token(&mut i, 2, Token::ReversalAmount).unwrap_err();
+        assert!(refused.contains("Link 2 reversal"), "{refused}");
+        assert!(append_token(&mut i, 11, Token::Amount).is_err());
+        assert!(append_token(&mut i, 0, Token::Amount).is_err());
+    }
+
+    #[test]
+    fn a_slot_reports_each_bad_field_beside_it() {
+        let mut slot = SlotInput {
+            url: "https://t.example/".into(),
+            reversal_url: "https://t.example/r?x=${nope}".into(),
+            ..SlotInput::default()
+        };
+        slot.rules.contains = "a\nb".into();
+        slot.conditions.min_amount = "ten".into();
+        let fields: Vec<SlotField> = slot.validate().unwrap_err().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, [SlotField::ReversalUrl, SlotField::Contains, SlotField::MinAmount]);
+        assert!(slot.problem(SlotField::Url).is_none());
+        assert!(slot.problem(SlotField::MinAmount).unwrap().contains("not an amount"));
     }
 
     #[test]
@@ -412,8 +603,8 @@ mod tests {
     #[test]
     fn the_drop_down_lists_every_token_once_and_selects_the_chosen_one() {
         let html = token_options_html("${plan_name}");
-        assert_eq!(html.matches("<option ").count(), Token::ALL.len());
-        for token in Token::ALL {
+        assert_eq!(html.matches("<option ").count(), Token::every().count());
+        for token in Token::every() {
             let value = format!("value=\"{}\"", token.placeholder());
             assert_eq!(html.matches(&value).count(), 1, "{value}");
         }
@@ -431,7 +622,9 @@ mod tests {
             target_options_html(2),
             "<option value=\"1\">Link 1</option><option value=\"2\" selected>Link 2</option>\
              <option value=\"3\">Link 3</option><option value=\"4\">Link 4</option>\
-             <option value=\"5\">Link 5</option>"
+             <option value=\"5\">Link 5</option><option value=\"6\">Link 1 reversal</option>\
+             <option value=\"7\">Link 2 reversal</option><option value=\"8\">Link 3 reversal</option>\
+             <option value=\"9\">Link 4 reversal</option><option value=\"10\">Link 5 reversal</option>"
         );
         assert_eq!(
             mode_options_html(DeliveryMode::BrowserPixel),
@@ -459,7 +652,7 @@ mod tests {
     #[test]
     fn the_parameter_table_escapes_the_sample_values() {
         let html = parameter_rows_html();
-        assert_eq!(html.matches("<tr>").count(), Token::ALL.len());
+        assert_eq!(html.matches("<tr>").count(), Token::every().count());
         // The sample plan name has an ampersand; the e-mail a plus sign that needs no escaping.
         assert!(html.contains("<code>Business &amp; Pro</code>"), "{html}");
         assert!(

@@ -17,6 +17,10 @@ pub struct CallOutcome {
     pub error_kind: Option<String>,
     /// The answer's `Retry-After` header, as sent.
     pub retry_after: Option<String>,
+    /// Which of the link's reply rules the answer passed, when it has rules (a broken rule is
+    /// the `error`).
+    #[serde(default)]
+    pub rule: Option<String>,
 }
 
 impl CallOutcome {

@@ -26,10 +26,14 @@ pub enum Token {
     ClickId,
     SignupTime,
     Email,
+    ReversalReason,
+    ReversalAmount,
+    ReversalTime,
+    ReversalId,
 }
 
 impl Token {
-    /// In the order the parameter drop-down lists them.
+    /// The parameters of a signup link, in the order the parameter drop-down lists them.
     pub const ALL: [Token; 13] = [
         Token::Amount,
         Token::AccountId,
@@ -46,6 +50,24 @@ impl Token {
         Token::Email,
     ];
 
+    /// The parameters only a reversal link has: what the refund or chargeback was.
+    pub const REVERSAL: [Token; 4] = [
+        Token::ReversalReason,
+        Token::ReversalAmount,
+        Token::ReversalTime,
+        Token::ReversalId,
+    ];
+
+    /// Every parameter: a signup's, then a reversal's.
+    pub fn every() -> impl Iterator<Item = Token> {
+        Token::ALL.into_iter().chain(Token::REVERSAL)
+    }
+
+    /// Only a reversal link may carry it.
+    pub fn is_reversal(self) -> bool {
+        Token::REVERSAL.contains(&self)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Token::Amount => "amount",
@@ -61,6 +83,10 @@ impl Token {
             Token::ClickId => "click_id",
             Token::SignupTime => "signup_time",
             Token::Email => "email",
+            Token::ReversalReason => "reversal_reason",
+            Token::ReversalAmount => "reversal_amount",
+            Token::ReversalTime => "reversal_time",
+            Token::ReversalId => "reversal_id",
         }
     }
 
@@ -84,6 +110,10 @@ impl Token {
             Token::ClickId => "Click ID (referral id)",
             Token::SignupTime => "Signup time (UTC, ISO 8601)",
             Token::Email => "Email (personal data)",
+            Token::ReversalReason => "Reversal reason (reversal links only)",
+            Token::ReversalAmount => "Reversal amount (reversal links only)",
+            Token::ReversalTime => "Reversal time (reversal links only)",
+            Token::ReversalId => "Reversal ID (reversal links only)",
         }
     }
 
@@ -102,6 +132,10 @@ impl Token {
             Token::ClickId => "The referral id captured from the affiliate's link.",
             Token::SignupTime => "When the signup completed, e.g. 2026-11-22T10:15:00Z.",
             Token::Email => "The customer's email address. Personal data: send it only where your privacy policy allows.",
+            Token::ReversalReason => "refund, chargeback or cancellation.",
+            Token::ReversalAmount => "The amount taken back, e.g. 19.95 (the signup's amount unless the refund was partial).",
+            Token::ReversalTime => "When the refund or chargeback happened, e.g. 2026-12-01T09:00:00Z.",
+            Token::ReversalId => "The reversal's unique id; lets a tracker ignore repeats.",
         }
     }
 
@@ -110,16 +144,37 @@ impl Token {
     }
 
     pub fn from_name(name: &str) -> Option<Token> {
-        Token::ALL.into_iter().find(|t| t.name() == name)
+        Token::every().find(|t| t.name() == name)
     }
 
     /// `${amount}, ${account_id}, …` for messages that list the valid names.
     pub fn all_placeholders() -> String {
-        Token::ALL
-            .iter()
+        Token::every()
             .map(|t| t.placeholder())
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+/// Which link of a slot a text is: the signup link, or the reversal link that tells the same
+/// tracker about a refund, chargeback or cancellation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LinkKind {
+    Signup,
+    Reversal,
+}
+
+impl LinkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::Signup => "signup",
+            LinkKind::Reversal => "reversal",
+        }
+    }
+
+    /// Whether a link of this kind may carry `token`.
+    pub fn allows(self, token: Token) -> bool {
+        self == LinkKind::Reversal || !token.is_reversal()
     }
 }
 
@@ -160,6 +215,8 @@ pub enum LinkError {
         Token::all_placeholders()
     )]
     UnknownToken { position: usize, name: String },
+    #[error("${{{name}}} at character {position} is a reversal's value; it can only be used in a reversal link")]
+    ReversalOnly { position: usize, name: String },
     #[error("the $ at character {position} starts no parameter; write $$ for a literal $ or ${{name}} for a parameter")]
     LoneDollar { position: usize },
     #[error("the link must start with https:// or http://")]
@@ -190,6 +247,7 @@ impl LinkError {
             | LinkError::UnclosedToken { position }
             | LinkError::EmptyToken { position }
             | LinkError::UnknownToken { position, .. }
+            | LinkError::ReversalOnly { position, .. }
             | LinkError::LoneDollar { position }
             | LinkError::TokenInHost { position }
             | LinkError::InvalidHost { position } => Some(*position),
@@ -214,6 +272,18 @@ pub struct SignupValues {
     pub click_id: String,
     pub signup_time: String,
     pub email: String,
+    /// A reversal's values; empty when a signup link is rendered.
+    #[serde(default)]
+    pub reversal: ReversalValues,
+}
+
+/// What a reversal link's own parameters stand for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReversalValues {
+    pub reason: String,
+    pub amount: String,
+    pub time: String,
+    pub id: String,
 }
 
 impl SignupValues {
@@ -232,6 +302,10 @@ impl SignupValues {
             Token::ClickId => &self.click_id,
             Token::SignupTime => &self.signup_time,
             Token::Email => &self.email,
+            Token::ReversalReason => &self.reversal.reason,
+            Token::ReversalAmount => &self.reversal.amount,
+            Token::ReversalTime => &self.reversal.time,
+            Token::ReversalId => &self.reversal.id,
         }
     }
 
@@ -252,6 +326,12 @@ impl SignupValues {
             click_id: "aff-123/xyz".into(),
             signup_time: "2026-11-22T10:15:00Z".into(),
             email: "jane+hosting@example.com".into(),
+            reversal: ReversalValues {
+                reason: "refund".into(),
+                amount: "19.95".into(),
+                time: "2026-12-01T09:00:00Z".into(),
+                id: "TEST-ORDER-0001-refund".into(),
+            },
         }
     }
 }
@@ -259,11 +339,23 @@ impl SignupValues {
 impl LinkTemplate {
     /// Parses a link slot's text: `Ok(None)` for an empty slot (it fires nothing).
     pub fn parse_slot(raw: &str) -> Result<Option<LinkTemplate>, LinkError> {
+        LinkTemplate::parse_slot_as(raw, LinkKind::Signup)
+    }
+
+    /// Parses a slot's signup or reversal link: `Ok(None)` when it is empty.
+    pub fn parse_slot_as(raw: &str, kind: LinkKind) -> Result<Option<LinkTemplate>, LinkError> {
         if raw.is_empty() {
-            Ok(None)
-        } else {
-            LinkTemplate::parse(raw).map(Some)
+            return Ok(None);
         }
+        let link = LinkTemplate::parse(raw)?;
+        if let Some(token) = link.tokens().find(|t| !kind.allows(*t)) {
+            let at = raw.find(&token.placeholder()).unwrap_or(0);
+            return Err(LinkError::ReversalOnly {
+                position: raw[..at].chars().count() + 1,
+                name: token.name().to_owned(),
+            });
+        }
+        Ok(Some(link))
     }
 
     pub fn parse(raw: &str) -> Result<LinkTemplate, LinkError> {
@@ -591,6 +683,22 @@ fn check_host_name(host: &str) -> Result<(), LinkError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_reversal_parameter_belongs_only_in_a_reversal_link() {
+        let text = "https://t.example/r?id=${order_id}&why=${reversal_reason}";
+        let err = LinkTemplate::parse_slot_as(text, LinkKind::Signup).unwrap_err();
+        assert_eq!(err.position(), Some(35));
+        assert!(err.to_string().contains("only be used in a reversal link"), "{err}");
+        let link = LinkTemplate::parse_slot_as(text, LinkKind::Reversal)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            link.render(&SignupValues::sample()),
+            "https://t.example/r?id=TEST-ORDER-0001&why=refund"
+        );
+        assert_eq!(LinkTemplate::parse_slot_as("", LinkKind::Reversal), Ok(None));
+    }
+
     use super::*;
 
     fn render(link: &str, values: &SignupValues) -> String {

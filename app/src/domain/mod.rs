@@ -3,6 +3,7 @@
 pub mod address;
 pub mod affiliate;
 pub mod call;
+pub mod conditions;
 pub mod contract;
 pub mod credentials;
 pub mod eligibility;
@@ -14,8 +15,10 @@ pub mod link_template;
 pub mod next_path;
 pub mod percent;
 pub mod retry;
+pub mod reversal;
 pub mod signup;
 pub mod states;
+pub mod success;
 pub mod throttle;
 /// Server-only: the browser never sees a secret or computes a code.
 #[cfg(feature = "ssr")]

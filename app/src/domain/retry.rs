@@ -16,16 +16,17 @@ pub enum Verdict {
     Retry {
         retry_after: Option<TimeDelta>,
     },
-    /// A 4xx other than 408 and 429: trying again would get the same answer.
+    /// A 3xx, or a 4xx other than 408 and 429: trying again would get the same answer.
     Failed,
 }
 
-/// 2xx and 3xx are delivered; network errors, timeouts, 408, 429 and 5xx are retried (429 and 503
+/// 2xx is delivered; a 3xx is a failure (redirects are never followed, and counting one as
+/// delivered would hide a moved endpoint); network errors, timeouts, 408, 429 and 5xx are retried (429 and 503
 /// honouring `Retry-After`); other 4xx fail.
 pub fn classify(status: Option<u16>, retry_after: Option<TimeDelta>) -> Verdict {
     match status {
         None => Verdict::Retry { retry_after: None },
-        Some(200..=399) => Verdict::Delivered,
+        Some(200..=299) => Verdict::Delivered,
         Some(code @ (429 | 503)) => Verdict::Retry {
             retry_after: retry_after.filter(|_| code == 429 || code == 503),
         },
@@ -114,7 +115,7 @@ mod tests {
     #[test]
     fn answers_are_classified() {
         assert_eq!(classify(Some(200), None), Verdict::Delivered);
-        assert_eq!(classify(Some(302), None), Verdict::Delivered);
+        assert_eq!(classify(Some(302), None), Verdict::Failed);
         assert_eq!(classify(Some(404), None), Verdict::Failed);
         assert_eq!(classify(Some(400), None), Verdict::Failed);
         assert_eq!(classify(None, None), Verdict::Retry { retry_after: None });

@@ -73,6 +73,7 @@ impl SignupIntake {
             click_id: self.click_id.clone(),
             signup_time: self.signup_time.to_rfc3339_opts(SecondsFormat::Secs, true),
             email: self.email.clone(),
+            reversal: Default::default(),
         }
     }
 }
@@ -133,7 +134,7 @@ pub fn parse_intake(
             "the body must be a JSON object with the signup's fields",
         )]);
     };
-    let mut fields = FieldReader::new(object);
+    let mut fields = FieldReader::new(object, &FIELDS);
     let order_id = fields.text("order_id", true, ORDER_ID_MAX_CHARS);
     let account_id = fields.text("account_id", false, TEXT_MAX_CHARS);
     let user_name = fields.text("user_name", false, TEXT_MAX_CHARS);
@@ -152,7 +153,7 @@ pub fn parse_intake(
     let payment_method = fields.payment_method();
     let moderated = fields.flag("moderated");
     let trial = fields.flag("trial");
-    let signup_time = fields.signup_time(now);
+    let signup_time = fields.time("signup_time", now);
 
     match payment_method {
         Some(payment_method) if fields.errors.is_empty() => Ok(SignupIntake {
@@ -178,33 +179,34 @@ pub fn parse_intake(
 
 /// Reads the fields of a request body one by one, collecting every problem in the order it is
 /// found (unknown fields first).
-struct FieldReader<'a> {
+pub(super) struct FieldReader<'a> {
     object: &'a Map<String, Value>,
-    errors: Vec<FieldError>,
+    pub(super) errors: Vec<FieldError>,
 }
 
 impl<'a> FieldReader<'a> {
-    fn new(object: &'a Map<String, Value>) -> Self {
+    /// Reads `object`, whose only fields may be `known`.
+    pub(super) fn new(object: &'a Map<String, Value>, known: &[&str]) -> Self {
         let errors = object
             .keys()
-            .filter(|k| !FIELDS.contains(&k.as_str()))
+            .filter(|k| !known.contains(&k.as_str()))
             .map(|key| {
                 err(
                     key,
-                    format!("unknown field; the fields are {}", FIELDS.join(", ")),
+                    format!("unknown field; the fields are {}", known.join(", ")),
                 )
             })
             .collect();
         Self { object, errors }
     }
 
-    fn push(&mut self, field: &str, message: impl Into<String>) {
+    pub(super) fn push(&mut self, field: &str, message: impl Into<String>) {
         self.errors.push(err(field, message));
     }
 
     /// Free text of at most `max` characters; a number is taken as its text (for a `required`
     /// field, a whole number from 0 only).
-    fn text(&mut self, field: &str, required: bool, max: usize) -> String {
+    pub(super) fn text(&mut self, field: &str, required: bool, max: usize) -> String {
         let object = self.object;
         match object.get(field) {
             None | Some(Value::Null) if required => {
@@ -235,7 +237,7 @@ impl<'a> FieldReader<'a> {
     }
 
     /// An optional string that `check` accepts; `None` when absent or refused.
-    fn checked(
+    pub(super) fn checked(
         &mut self,
         field: &str,
         check: fn(&str) -> Result<String, String>,
@@ -306,16 +308,16 @@ impl<'a> FieldReader<'a> {
         }
     }
 
-    /// The optional `signup_time`; `now` when absent or refused.
-    fn signup_time(&mut self, now: DateTime<Utc>) -> DateTime<Utc> {
+    /// An optional time (RFC 3339); `now` when absent or refused.
+    pub(super) fn time(&mut self, field: &str, now: DateTime<Utc>) -> DateTime<Utc> {
         let object = self.object;
-        let checked = match object.get("signup_time") {
+        let checked = match object.get(field) {
             None | Some(Value::Null) => return now,
             Some(Value::String(s)) => check_signup_time(s),
             Some(other) => Err(format!("must be a string, not {}", kind(other))),
         };
         checked.unwrap_or_else(|message| {
-            self.push("signup_time", message);
+            self.push(field, message);
             now
         })
     }

@@ -84,6 +84,19 @@ text_enum! {
         Failed => "failed",
         /// Every try failed; no more are scheduled.
         Exhausted => "exhausted",
+        /// A reversal arrived before the tracker heard of the signup: never sent.
+        Cancelled => "cancelled",
+        /// A reversal call waiting for its signup call, under way when the reversal arrived:
+        /// released if that call is delivered, cancelled otherwise.
+        Held => "held",
+    }
+}
+
+text_enum! {
+    /// What a delivery tells its tracker (`deliveries.kind`).
+    pub enum DeliveryKind {
+        Signup => "signup",
+        Reversal => "reversal",
     }
 }
 

@@ -40,13 +40,18 @@ pub fn format_time(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-/// The field errors of a refused configuration, one per slot (`link-1` … `link-5`).
+/// The field errors of a refused configuration, one per field (`link-1`, `reversal-2`, …).
 pub fn config_error_fields(err: &ConfigError) -> Vec<FieldError> {
     match err {
         ConfigError::WrongSlotCount { .. } => vec![FieldError::new("links", err.to_string())],
-        ConfigError::InvalidSlots(slots) => slots
+        ConfigError::InvalidSlots(problems) => problems
             .iter()
-            .map(|(n, e)| FieldError::new(format!("link-{n}"), format!("Link {n}: {e}")))
+            .map(|p| {
+                FieldError::new(
+                    format!("{}-{}", p.field.id(), p.slot),
+                    format!("Link {}{}: {}", p.slot, p.field.label(), p.message),
+                )
+            })
             .collect(),
     }
 }

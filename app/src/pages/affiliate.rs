@@ -7,14 +7,17 @@ use crate::api::affiliate::{
     affiliate_settings, save_affiliate_settings, send_test_link, HistoryEntry, PostedAffiliateForm,
 };
 use crate::api::signups::LinkHealthView;
-use crate::components::form::{Banner, Field};
+use crate::components::form::{Banner, Field, FieldMessage};
 use crate::components::load_error::LoadError;
 use crate::domain::affiliate::{
-    insert_at_selection, mode_options_html, parameter_rows_html, target_options_html,
-    token_options_html, AffiliateInput, DeliveryMode, SlotInput,
+    insert_at_selection, mode_options_html, parameter_rows_html, plan_rule_options_html,
+    target_field, target_of, target_options_html, token_options_html, AffiliateInput,
+    DeliveryMode, SlotField, SlotInput,
 };
 use crate::domain::call::CallOutcome;
-use crate::domain::link_template::{LinkTemplate, SignupValues, Token, LINK_SLOTS};
+use crate::domain::conditions::{ConditionsInput, PlanRule};
+use crate::domain::link_template::{LinkKind, LinkTemplate, SignupValues, Token, LINK_SLOTS};
+use crate::domain::success::ReplyRules;
 use crate::domain::states::NoticeKind;
 use crate::model::error::ApiError;
 use leptos::either::Either;
@@ -77,40 +80,73 @@ pub fn AffiliatePage() -> impl IntoView {
     }
 }
 
-/// The signals behind one link slot.
+/// The signals behind one of a slot's two links (the signup link or the reversal link).
 #[derive(Clone, Copy)]
-struct Slot {
-    n: usize,
+struct LinkField {
+    kind: LinkKind,
     url: RwSignal<String>,
-    enabled: RwSignal<bool>,
-    mode: RwSignal<DeliveryMode>,
     input: NodeRef<html::Input>,
     test: RwSignal<Option<Result<CallOutcome, String>>>,
 }
 
-impl Slot {
-    /// Slot `n` (from 1) as loaded or posted, with the answer to its "Send test" if it has one.
-    fn new(n: usize, loaded: &SlotInput, test_results: &[(usize, CallOutcome)]) -> Self {
+impl LinkField {
+    fn new(n: usize, kind: LinkKind, url: &str, test_results: &[(usize, CallOutcome)]) -> Self {
+        let target = target_of(n, kind);
         Self {
-            n,
-            url: RwSignal::new(loaded.url.clone()),
-            enabled: RwSignal::new(loaded.enabled),
-            mode: RwSignal::new(loaded.mode),
+            kind,
+            url: RwSignal::new(url.to_owned()),
             input: NodeRef::new(),
             test: RwSignal::new(
                 test_results
                     .iter()
-                    .find(|(at, _)| *at == n)
+                    .find(|(at, _)| *at == target)
                     .map(|(_, outcome)| Ok(outcome.clone())),
             ),
+        }
+    }
+}
+
+/// The signals behind one link slot.
+#[derive(Clone, Copy)]
+struct Slot {
+    n: usize,
+    link: LinkField,
+    reversal: LinkField,
+    enabled: RwSignal<bool>,
+    mode: RwSignal<DeliveryMode>,
+    rules: RwSignal<ReplyRules>,
+    conditions: RwSignal<ConditionsInput>,
+}
+
+impl Slot {
+    /// Slot `n` (from 1) as loaded or posted, with the answers to its "Send test"s if it has them.
+    fn new(n: usize, loaded: &SlotInput, test_results: &[(usize, CallOutcome)]) -> Self {
+        Self {
+            n,
+            link: LinkField::new(n, LinkKind::Signup, &loaded.url, test_results),
+            reversal: LinkField::new(n, LinkKind::Reversal, &loaded.reversal_url, test_results),
+            enabled: RwSignal::new(loaded.enabled),
+            mode: RwSignal::new(loaded.mode),
+            rules: RwSignal::new(loaded.rules.clone()),
+            conditions: RwSignal::new(loaded.conditions.clone()),
+        }
+    }
+
+    fn field(&self, kind: LinkKind) -> LinkField {
+        match kind {
+            LinkKind::Signup => self.link,
+            LinkKind::Reversal => self.reversal,
         }
     }
 
     fn snapshot(&self) -> SlotInput {
         SlotInput {
-            url: self.url.get_untracked(),
+            url: self.link.url.get_untracked(),
             enabled: self.enabled.get_untracked(),
             mode: self.mode.get_untracked(),
+            reversal_url: self.reversal.url.get_untracked(),
+            rules: self.rules.get_untracked(),
+            conditions: self.conditions.get_untracked(),
         }
     }
 }
@@ -145,7 +181,7 @@ impl FormState {
             history: RwSignal::new(state.history),
             health: RwSignal::new(state.health),
             token_choice: RwSignal::new(token),
-            target_choice: RwSignal::new(target.clamp(1, LINK_SLOTS)),
+            target_choice: RwSignal::new(target.clamp(1, 2 * LINK_SLOTS)),
             last_focused: RwSignal::new(None),
             notice: RwSignal::new(notice.or(saved_notice)),
             slots: StoredValue::new(
@@ -176,7 +212,7 @@ impl FormState {
         if input.validate().is_err() {
             self.tell(
                 NoticeKind::Error,
-                "Nothing was saved: correct the links marked below.",
+                "Nothing was saved: correct the fields marked below.",
             );
             return None;
         }
@@ -189,20 +225,33 @@ impl FormState {
         let Some(token) = chosen_token(&self.token_choice.get_untracked()) else {
             return;
         };
-        let n = self.target_choice.get_untracked();
-        let Some(slot) = self.slots.with_value(|s| s.get(n - 1).copied()) else {
+        let target = self.target_choice.get_untracked();
+        let Some((n, kind)) = target_field(target) else {
+            return;
+        };
+        if !kind.allows(token) {
+            self.tell(
+                NoticeKind::Error,
+                &format!(
+                    "{} is a reversal's value: choose Link {n} reversal under \"into\".",
+                    token.placeholder()
+                ),
+            );
+            return;
+        }
+        let Some(field) = self.slots.with_value(|s| s.get(n - 1).map(|s| s.field(kind))) else {
             return;
         };
         let placeholder = token.placeholder();
-        let Some(el) = slot.input.get_untracked() else {
-            slot.url.update(|u| u.push_str(&placeholder));
+        let Some(el) = field.input.get_untracked() else {
+            field.url.update(|u| u.push_str(&placeholder));
             return;
         };
         let value = el.value();
         let end_of_text = value.encode_utf16().count();
         // The caret of the field that last had focus; a field never focused gets the token at
         // its end, as H-Sphere's Insert did.
-        let (start, end) = if self.last_focused.get_untracked() == Some(n) {
+        let (start, end) = if self.last_focused.get_untracked() == Some(target) {
             let start = el
                 .selection_start()
                 .ok()
@@ -219,10 +268,10 @@ impl FormState {
         };
         let (updated, caret) = insert_at_selection(&value, start, end, &placeholder);
         el.set_value(&updated);
-        slot.url.set(updated);
+        field.url.set(updated);
         let _ = el.focus();
         let _ = el.set_selection_range(caret as u32, caret as u32);
-        self.last_focused.set(Some(n));
+        self.last_focused.set(Some(target));
     }
 }
 
@@ -371,7 +420,7 @@ fn Inserter(form: FormState) -> impl IntoView {
                     prop:value=move || target_choice.get().to_string()
                     on:change=move |ev| {
                         if let Ok(n) = event_target_value(&ev).parse::<usize>() {
-                            target_choice.set(n.clamp(1, LINK_SLOTS));
+                            target_choice.set(n.clamp(1, 2 * LINK_SLOTS));
                         }
                     }
                     inner_html=target_options_html(target_choice.get_untracked())
@@ -442,70 +491,96 @@ fn HistoryItem(entry: HistoryEntry) -> impl IntoView {
 
 #[component]
 fn SlotEditor(link: Slot, form: FormState) -> impl IntoView {
-    let Slot { n, url, test, .. } = link;
+    let n = link.n;
     let health = form.health;
-    let parsed = Memo::new(move |_| LinkTemplate::parse_slot(&url.get()));
-    let error = Signal::derive(move || parsed.get().err().map(|e| e.to_string()));
-    let preview = move || match parsed.get() {
-        Ok(Some(template)) => template.render(&SignupValues::sample()),
-        Ok(None) => "(empty: this link fires nothing)".to_owned(),
-        Err(_) => "(no preview until the link is corrected)".to_owned(),
-    };
+    let test = link.link.test;
 
     view! {
         <fieldset class="card slot" id=format!("slot-{n}")>
             <legend>{format!("Link {n}")}</legend>
-            <SlotUrl link form error />
+            <LinkEditor n field=link.link form />
             <SlotOptions link />
-            <p class="preview">
-                "Preview: "
-                <code data-testid=format!("preview-{n}")>{preview}</code>
-            </p>
             {move || test.get().map(|result| view! { <TestResult result /> })}
             {move || {
                 health
                     .with(|all| all.iter().find(|h| h.link as usize == n).cloned())
                     .map(|h| view! { <LinkHealthLine health=h /> })
             }}
+            <SlotMore link form />
         </fieldset>
     }
 }
 
-/// A slot's link: its (visually hidden) label, the field, and the link's error as it is typed.
+/// One of a slot's links: its label, the field, its error as it is typed, and its preview for
+/// the sample signup.
 #[component]
-fn SlotUrl(link: Slot, form: FormState, error: Signal<Option<String>>) -> impl IntoView {
-    let Slot { n, url, input, .. } = link;
+fn LinkEditor(n: usize, field: LinkField, form: FormState) -> impl IntoView {
+    let LinkField {
+        kind, url, input, ..
+    } = field;
     let FormState {
         target_choice,
         last_focused,
         ..
     } = form;
+    let target = target_of(n, kind);
+    let parsed = Memo::new(move |_| LinkTemplate::parse_slot_as(&url.get(), kind));
+    let error = move || parsed.get().err().map(|e| e.to_string());
+    let preview = move || match parsed.get() {
+        Ok(Some(template)) => template.render(&SignupValues::sample()),
+        Ok(None) => "(empty: this link fires nothing)".to_owned(),
+        Err(_) => "(no preview until the link is corrected)".to_owned(),
+    };
+    let (id, name, label, label_class, preview_id, placeholder) = match kind {
+        LinkKind::Signup => (
+            format!("link-{n}"),
+            format!("url_{n}"),
+            format!("Link {n} URL"),
+            Some("visually-hidden"),
+            format!("preview-{n}"),
+            "https://tracker.example/sale?aid=${account_id}",
+        ),
+        LinkKind::Reversal => (
+            format!("reversal-{n}"),
+            format!("reversal_url_{n}"),
+            format!("Reversal link (called when a signup Link {n} fired for is refunded, charged back or cancelled)"),
+            None,
+            format!("reversal-preview-{n}"),
+            "https://tracker.example/reversal?transaction_id=${order_id}",
+        ),
+    };
+    let error_id = format!("{id}-error");
+    let described_by = error_id.clone();
 
-    // The error line is the slot's own, not a `FieldMessage`: it has no `aria-live="polite"`.
+    // The error line is the field's own, not a `FieldMessage`: it has no `aria-live="polite"`.
     view! {
-        <Field id=format!("link-{n}") label=format!("Link {n} URL") label_class="visually-hidden">
+        <Field id=id.clone() label=label label_class=label_class.unwrap_or("")>
             <input
                 type="text"
-                id=format!("link-{n}")
-                name=format!("url_{n}")
+                id=id
+                name=name
                 class="link-url"
                 value=url.get_untracked()
                 prop:value=move || url.get()
                 node_ref=input
                 spellcheck="false"
                 autocomplete="off"
-                placeholder="https://tracker.example/sale?aid=${account_id}"
-                aria-invalid=move || error.get().is_some().to_string()
-                aria-describedby=format!("link-{n}-error")
+                placeholder=placeholder
+                aria-invalid=move || error().is_some().to_string()
+                aria-describedby=described_by
                 on:input=move |ev| url.set(event_target_value(&ev))
                 on:focus=move |_| {
-                    last_focused.set(Some(n));
-                    target_choice.set(n);
+                    last_focused.set(Some(target));
+                    target_choice.set(target);
                 }
             />
         </Field>
-        <p class="field-error" id=format!("link-{n}-error") role="alert">
-            {move || error.get()}
+        <p class="field-error" id=error_id role="alert">
+            {error}
+        </p>
+        <p class="preview">
+            "Preview: "
+            <code data-testid=preview_id>{preview}</code>
         </p>
     }
 }
@@ -514,13 +589,9 @@ fn SlotUrl(link: Slot, form: FormState, error: Signal<Option<String>>) -> impl I
 #[component]
 fn SlotOptions(link: Slot) -> impl IntoView {
     let Slot {
-        n,
-        url,
-        enabled,
-        mode,
-        input,
-        ..
+        n, enabled, mode, ..
     } = link;
+    let LinkField { url, input, .. } = link.link;
 
     view! {
         <div class="slot-options">
@@ -560,37 +631,194 @@ fn SlotOptions(link: Slot) -> impl IntoView {
             >
                 "Clear"
             </button>
-            <SendTestButton link />
+            <SendTestButton link field=link.link />
         </div>
     }
 }
 
-/// "Send test": calls the link with sample values; the answer shows under the slot.
+/// "Send test": calls the link with sample values and judges the answer by the slot's reply
+/// rules; the answer shows under the link.
 #[component]
-fn SendTestButton(link: Slot) -> impl IntoView {
-    let Slot { n, url, test, .. } = link;
-    let send = Action::new(move |url: &String| send_test_link(url.clone()));
+fn SendTestButton(link: Slot, field: LinkField) -> impl IntoView {
+    let n = link.n;
+    let rules = link.rules;
+    let LinkField { kind, url, test, .. } = field;
+    let send = Action::new(move |(url, rules): &(String, ReplyRules)| {
+        send_test_link(url.clone(), kind, rules.clone())
+    });
     Effect::new(move |_| {
         if let Some(result) = send.value().get() {
-            test.set(Some(result.map_err(|e| describe_error(&e, "url"))));
+            let field = match kind {
+                LinkKind::Signup => "url",
+                LinkKind::Reversal => "reversal_url",
+            };
+            test.set(Some(result.map_err(|e| describe_error(&e, field))));
         }
     });
     let sending = send.pending();
+    let (value, label) = match kind {
+        LinkKind::Signup => (format!("test-{n}"), "Send test"),
+        LinkKind::Reversal => (format!("test-reversal-{n}"), "Send test of the reversal link"),
+    };
 
     view! {
         <button
             type="submit"
             name="intent"
-            value=format!("test-{n}")
+            value=value
             disabled=move || sending.get()
             on:click=move |ev: MouseEvent| {
                 ev.prevent_default();
                 test.set(None);
-                send.dispatch(url.get_untracked());
+                send.dispatch((url.get_untracked(), rules.get_untracked()));
             }
         >
-            {move || if sending.get() { "Sending…" } else { "Send test" }}
+            {move || if sending.get() { "Sending…" } else { label }}
         </button>
+    }
+}
+
+/// The slot's reversal link, reply rules and conditions, folded away until opened (a
+/// `<details>`: it opens without JavaScript, and its fields are posted either way).
+#[component]
+fn SlotMore(link: Slot, form: FormState) -> impl IntoView {
+    let Slot {
+        n,
+        mode,
+        reversal,
+        ..
+    } = link;
+    let test = reversal.test;
+    let pixel_note = move || {
+        (mode.get() == DeliveryMode::BrowserPixel).then(|| {
+            view! {
+                <p class="hint" data-testid=format!("pixel-reversal-{n}")>
+                    "This link fires as a browser pixel; its reversal can only be sent server-to-server, so the reversal link is called by affdesk itself."
+                </p>
+            }
+        })
+    };
+    view! {
+        <details class="slot-more" data-testid=format!("more-{n}")>
+            <summary>"Reversal link, reply rules and conditions"</summary>
+            <LinkEditor n field=reversal form />
+            {pixel_note}
+            <div class="slot-options">
+                <SendTestButton link field=reversal />
+            </div>
+            {move || test.get().map(|result| view! { <TestResult result /> })}
+            <ReplyRulesEditor link />
+            <ConditionsEditor link />
+        </details>
+    }
+}
+
+/// The message of one of slot `n`'s fields, from the same checks the save makes.
+fn slot_problem(link: Slot, field: SlotField) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        let slot = SlotInput {
+            rules: link.rules.get(),
+            conditions: link.conditions.get(),
+            ..SlotInput::default()
+        };
+        slot.problem(field).map(|m| format!("{m}."))
+    })
+}
+
+/// "Delivered means": texts the tracker's reply must and must not contain.
+#[component]
+fn ReplyRulesEditor(link: Slot) -> impl IntoView {
+    let Slot { n, rules, .. } = link;
+    let text_field = move |field: SlotField, name: &'static str, label: &'static str, get: fn(&ReplyRules) -> &String, set: fn(&mut ReplyRules, String)| {
+        let id = format!("{}-{n}", field.id());
+        view! {
+            <Field id=id.clone() label=label message=slot_problem(link, field)>
+                <input
+                    type="text"
+                    id=id.clone()
+                    name=format!("{name}_{n}")
+                    value=rules.with_untracked(|r| get(r).clone())
+                    spellcheck="false"
+                    autocomplete="off"
+                    aria-describedby=format!("{id}-error")
+                    on:input=move |ev| rules.update(|r| set(r, event_target_value(&ev)))
+                />
+            </Field>
+        }
+    };
+    view! {
+        <fieldset class="rules">
+            <legend>"Delivered means: status 2xx, and the reply…"</legend>
+            {text_field(SlotField::Contains, "contains", "contains (e.g. success=true)", |r| &r.contains, |r, v| r.contains = v)}
+            {text_field(SlotField::NotContains, "not_contains", "does not contain (e.g. success=false)", |r| &r.not_contains, |r, v| r.not_contains = v)}
+            <p class="hint">
+                "A reply that breaks a rule is a refusal by the tracker: not retried, shown with the first 200 characters of the reply. A redirect (3xx) is never followed and counts as a failure."
+            </p>
+        </fieldset>
+    }
+}
+
+/// Which counted signups the link fires for.
+#[component]
+fn ConditionsEditor(link: Slot) -> impl IntoView {
+    let Slot { n, conditions, .. } = link;
+    let now = conditions.get_untracked();
+    let tick = move |name: &'static str, label: &'static str, on: bool, set: fn(&mut ConditionsInput, bool)| {
+        view! {
+            <label>
+                <input
+                    type="checkbox"
+                    name=format!("{name}_{n}")
+                    checked=on
+                    on:change=move |ev| conditions.update(|c| set(c, event_target_checked(&ev)))
+                />
+                {label}
+            </label>
+        }
+    };
+    view! {
+        <fieldset class="conditions">
+            <legend>"Fire only for"</legend>
+            <Field id=format!("plan-rule-{n}") label="Plans">
+                <select
+                    id=format!("plan-rule-{n}")
+                    name=format!("plan_rule_{n}")
+                    on:change=move |ev| {
+                        let rule = PlanRule::parse(&event_target_value(&ev)).unwrap_or_default();
+                        conditions.update(|c| c.plan_rule = rule);
+                    }
+                    inner_html=plan_rule_options_html(now.plan_rule)
+                ></select>
+            </Field>
+            <Field id=format!("plans-{n}") label="Plan ids (separated by commas)" message=slot_problem(link, SlotField::Plans)>
+                <input
+                    type="text"
+                    id=format!("plans-{n}")
+                    name=format!("plans_{n}")
+                    value=now.plans.clone()
+                    autocomplete="off"
+                    aria-describedby=format!("plans-{n}-error")
+                    on:input=move |ev| conditions.update(|c| c.plans = event_target_value(&ev))
+                />
+            </Field>
+            <Field id=format!("min-amount-{n}") label="Amount at least (before tax; empty for any)" message=slot_problem(link, SlotField::MinAmount)>
+                <input
+                    type="text"
+                    inputmode="decimal"
+                    id=format!("min-amount-{n}")
+                    name=format!("min_amount_{n}")
+                    value=now.min_amount.clone()
+                    autocomplete="off"
+                    aria-describedby=format!("min-amount-{n}-error")
+                    on:input=move |ev| conditions.update(|c| c.min_amount = event_target_value(&ev))
+                />
+            </Field>
+            <div class="slot-options" role="group" aria-label="Signup types" aria-describedby=format!("types-{n}-error")>
+                {tick("card", " Card signups", now.card, |c, on| c.card = on)}
+                {tick("trial", " Trials", now.trial, |c, on| c.trial = on)}
+            </div>
+            <FieldMessage id=format!("types-{n}-error") message=slot_problem(link, SlotField::Types) />
+        </fieldset>
     }
 }
 

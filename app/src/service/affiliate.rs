@@ -2,9 +2,10 @@
 //! and the plain-form buttons (Insert, Clear, Send test, Submit) for browsers without JavaScript.
 
 use super::error::AppError;
-use crate::domain::affiliate::{append_token, AffiliateInput};
+use crate::domain::affiliate::{append_token, target_field, target_of, AffiliateInput};
 use crate::domain::call::CallOutcome;
-use crate::domain::link_template::{LinkTemplate, SignupValues, Token, LINK_SLOTS};
+use crate::domain::link_template::{LinkKind, LinkTemplate, SignupValues, Token, LINK_SLOTS};
+use crate::domain::success::{check_rule_text, ReplyRules, RuleResult};
 use crate::domain::states::AuditKind;
 use crate::domain::states::{LinkSlot, NoticeKind};
 use crate::model::affiliate::PostedAffiliateForm;
@@ -89,21 +90,43 @@ fn saved_summary(input: &AffiliateInput) -> String {
     format!("Affiliate Program {program}; {links}")
 }
 
-/// Renders `url` (saved or not) with the sample signup and calls it through the guarded client.
-#[tracing::instrument(skip_all)]
-pub async fn send_test(outbound: &OutboundClient, url: &str) -> Result<CallOutcome, AppError> {
-    let template = match LinkTemplate::parse_slot(url) {
+/// Renders `url` (saved or not), a signup or a reversal link, with the sample signup, calls it
+/// through the guarded client, and judges the answer by `rules` as a delivery would be.
+#[tracing::instrument(skip_all, fields(kind = kind.as_str()))]
+pub async fn send_test(
+    outbound: &OutboundClient,
+    url: &str,
+    kind: LinkKind,
+    rules: &ReplyRules,
+) -> Result<CallOutcome, AppError> {
+    let field = match kind {
+        LinkKind::Signup => "url",
+        LinkKind::Reversal => "reversal_url",
+    };
+    let template = match LinkTemplate::parse_slot_as(url, kind) {
         Ok(Some(t)) => t,
         Ok(None) => {
             return Err(AppError::invalid(
-                "url",
+                field,
                 "the link is empty; there is nothing to send",
             ))
         }
-        Err(e) => return Err(AppError::invalid("url", e.to_string())),
+        Err(e) => return Err(AppError::invalid(field, e.to_string())),
     };
+    for text in [&rules.contains, &rules.not_contains] {
+        if let Err(message) = check_rule_text(text) {
+            return Err(AppError::invalid("rules", format!("a reply rule {message}")));
+        }
+    }
     let rendered = template.render(&SignupValues::sample());
-    Ok(outbound.get(&rendered, &[]).await)
+    let mut outcome = outbound.get(&rendered, &[]).await;
+    let judged = rules.judge(outcome.status, None, &outcome.body_excerpt);
+    match judged.rule {
+        Some(RuleResult::Broken(why)) if outcome.error.is_none() => outcome.error = Some(why),
+        Some(RuleResult::Passed(what)) => outcome.rule = Some(format!("Delivered: {what}.")),
+        _ => {}
+    }
+    Ok(outcome)
 }
 
 /// The button a plain form post (no JavaScript) was sent with.
@@ -114,6 +137,8 @@ pub enum Intent {
     Insert,
     Clear(LinkSlot),
     Test(LinkSlot),
+    /// Send test of the slot's reversal link.
+    TestReversal(LinkSlot),
     /// No button, or one this page does not have.
     Unknown,
 }
@@ -129,9 +154,10 @@ impl Intent {
         match intent {
             "save" => Self::Save,
             "insert" => Self::Insert,
-            _ => match (slot("clear-"), slot("test-")) {
-                (Some(n), _) => Self::Clear(n),
-                (_, Some(n)) => Self::Test(n),
+            _ => match (slot("clear-"), slot("test-"), slot("test-reversal-")) {
+                (Some(n), _, _) => Self::Clear(n),
+                (_, Some(n), _) => Self::Test(n),
+                (_, _, Some(n)) => Self::TestReversal(n),
                 _ => Self::Unknown,
             },
         }
@@ -225,17 +251,9 @@ async fn form_action(
             );
             Ok(Some(200))
         }
-        Intent::Test(n) => {
-            let url = &posted.input.slots[n.index()].url;
-            match send_test(&deps.outbound, url).await {
-                Ok(outcome) => form.test_results.push((n.get(), outcome)),
-                Err(err) => {
-                    let err = err.into_api_error();
-                    let text = err.field_message("url").unwrap_or_else(|| err.to_string());
-                    form.notice = notice(NoticeKind::Error, format!("Link {n}: {text}"));
-                }
-            }
-            Ok(Some(200))
+        Intent::Test(n) => Ok(Some(test_from_form(deps, posted, form, n, LinkKind::Signup).await)),
+        Intent::TestReversal(n) => {
+            Ok(Some(test_from_form(deps, posted, form, n, LinkKind::Reversal).await))
         }
         Intent::Unknown => {
             form.notice = notice(
@@ -245,6 +263,40 @@ async fn form_action(
             Ok(Some(400))
         }
     }
+}
+
+/// Send test without JavaScript: the answer shows under the link it was sent for.
+async fn test_from_form(
+    deps: &AffiliateDeps,
+    posted: &PostedForm,
+    form: &mut PostedAffiliateForm,
+    n: LinkSlot,
+    kind: LinkKind,
+) -> u16 {
+    let slot = &posted.input.slots[n.index()];
+    let url = match kind {
+        LinkKind::Signup => &slot.url,
+        LinkKind::Reversal => &slot.reversal_url,
+    };
+    match send_test(&deps.outbound, url, kind, &slot.rules).await {
+        Ok(outcome) => form.test_results.push((target_of(n.get(), kind), outcome)),
+        Err(err) => {
+            let err = err.into_api_error();
+            let text = err
+                .field_message(match kind {
+                    LinkKind::Signup => "url",
+                    LinkKind::Reversal => "reversal_url",
+                })
+                .or_else(|| err.field_message("rules"))
+                .unwrap_or_else(|| err.to_string());
+            let which = match kind {
+                LinkKind::Signup => "",
+                LinkKind::Reversal => " reversal link",
+            };
+            form.notice = notice(NoticeKind::Error, format!("Link {n}{which}: {text}"));
+        }
+    }
+    200
 }
 
 async fn save_from_form(
@@ -271,23 +323,31 @@ async fn save_from_form(
 
 fn insert(posted: &PostedForm, form: &mut PostedAffiliateForm) -> u16 {
     let name = posted.token.trim_start_matches("${").trim_end_matches('}');
-    match Token::from_name(name) {
-        Some(token) if append_token(&mut form.state.input, posted.target, token) => {
+    let Some(token) = Token::from_name(name) else {
+        form.notice = notice(
+            NoticeKind::Error,
+            "Choose a parameter from the list, then a link to insert it into.",
+        );
+        return 422;
+    };
+    match append_token(&mut form.state.input, posted.target, token) {
+        Ok(()) => {
+            let into = match target_field(posted.target) {
+                Some((n, LinkKind::Reversal)) => format!("Link {n}'s reversal link"),
+                Some((n, LinkKind::Signup)) => format!("Link {n}"),
+                None => String::new(),
+            };
             form.notice = notice(
                 NoticeKind::Info,
                 format!(
-                    "Inserted {} at the end of Link {}. Not saved yet: press Submit to save.",
-                    token.placeholder(),
-                    posted.target
+                    "Inserted {} at the end of {into}. Not saved yet: press Submit to save.",
+                    token.placeholder()
                 ),
             );
             200
         }
-        _ => {
-            form.notice = notice(
-                NoticeKind::Error,
-                "Choose a parameter and a link (1 to 5) to insert it into.",
-            );
+        Err(why) => {
+            form.notice = notice(NoticeKind::Error, format!("Nothing was inserted: {why}."));
             422
         }
     }
@@ -310,6 +370,10 @@ mod tests {
             Intent::Test(LinkSlot::new(5).unwrap())
         );
         assert_eq!(Intent::parse("test-6"), Intent::Unknown);
+        assert_eq!(
+            Intent::parse("test-reversal-3"),
+            Intent::TestReversal(LinkSlot::new(3).unwrap())
+        );
         assert_eq!(Intent::parse("clear-0"), Intent::Unknown);
         assert_eq!(Intent::parse(""), Intent::Unknown);
     }

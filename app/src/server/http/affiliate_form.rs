@@ -3,6 +3,7 @@
 //! successful save renders the page again from what was posted, so no unsaved edit is lost.
 
 use crate::domain::affiliate::{AffiliateInput, DeliveryMode, SlotInput};
+use crate::domain::conditions::PlanRule;
 use crate::domain::link_template::LINK_SLOTS;
 use crate::server::http::posted_page::render_with;
 use crate::server::http::session::CurrentAdmin;
@@ -17,6 +18,21 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 pub const SAVED_PATH: &str = "/settings/affiliate?saved=1";
 
+/// The names a slot's fields are posted under, each followed by `_N`.
+const SLOT_FIELDS: [&str; 11] = [
+    "url",
+    "enabled",
+    "mode",
+    "reversal_url",
+    "contains",
+    "not_contains",
+    "plan_rule",
+    "plans",
+    "min_amount",
+    "card",
+    "trial",
+];
+
 fn parse(pairs: Vec<(String, String)>) -> PostedForm {
     let mut posted = PostedForm {
         input: AffiliateInput::default(),
@@ -27,13 +43,13 @@ fn parse(pairs: Vec<(String, String)>) -> PostedForm {
         extra_slot: None,
     };
     // Checkboxes send nothing when unticked, so every slot starts unticked here.
-    posted.input.slots = vec![
-        SlotInput {
-            enabled: false,
-            ..SlotInput::default()
-        };
-        LINK_SLOTS
-    ];
+    let mut unticked = SlotInput {
+        enabled: false,
+        ..SlotInput::default()
+    };
+    unticked.conditions.card = false;
+    unticked.conditions.trial = false;
+    posted.input.slots = vec![unticked; LINK_SLOTS];
     for (key, value) in pairs {
         let slot_field = key
             .rsplit_once('_')
@@ -50,11 +66,21 @@ fn parse(pairs: Vec<(String, String)>) -> PostedForm {
                     "url" => slot.url = value,
                     "enabled" => slot.enabled = true,
                     "mode" => slot.mode = DeliveryMode::parse(&value).unwrap_or_default(),
+                    "reversal_url" => slot.reversal_url = value,
+                    "contains" => slot.rules.contains = value,
+                    "not_contains" => slot.rules.not_contains = value,
+                    "plan_rule" => {
+                        slot.conditions.plan_rule = PlanRule::parse(&value).unwrap_or_default()
+                    }
+                    "plans" => slot.conditions.plans = value,
+                    "min_amount" => slot.conditions.min_amount = value,
+                    "card" => slot.conditions.card = true,
+                    "trial" => slot.conditions.trial = true,
                     _ => {}
                 }
             }
             (_, Some((name, n)))
-                if n > LINK_SLOTS && matches!(name.as_str(), "url" | "enabled" | "mode") =>
+                if n > LINK_SLOTS && SLOT_FIELDS.contains(&name.as_str()) =>
             {
                 posted.extra_slot = Some(key.clone());
             }
@@ -110,6 +136,29 @@ mod tests {
         assert!(!posted.input.slots[2].enabled, "an unticked box is off");
         assert_eq!(posted.version, 4);
         assert!(posted.extra_slot.is_none());
+    }
+
+    #[test]
+    fn a_slots_reversal_link_rules_and_conditions_are_read() {
+        let posted = parse(pairs(&[
+            ("reversal_url_2", "https://t.example/r?id=${reversal_id}"),
+            ("contains_2", "success=true"),
+            ("not_contains_2", "err_msg"),
+            ("plan_rule_2", "only"),
+            ("plans_2", "7, 8"),
+            ("min_amount_2", "10"),
+            ("card_2", "on"),
+        ]));
+        let slot = &posted.input.slots[1];
+        assert_eq!(slot.reversal_url, "https://t.example/r?id=${reversal_id}");
+        assert_eq!(slot.rules.contains, "success=true");
+        assert_eq!(slot.rules.not_contains, "err_msg");
+        assert_eq!(slot.conditions.plan_rule, PlanRule::Only);
+        assert_eq!(slot.conditions.plans, "7, 8");
+        assert_eq!(slot.conditions.min_amount, "10");
+        assert!(slot.conditions.card);
+        assert!(!slot.conditions.trial, "an unticked box is off");
+        assert!(parse(pairs(&[("plans_6", "1")])).extra_slot.is_some());
     }
 
     #[test]

@@ -137,6 +137,7 @@ impl OutboundClient {
             error,
             error_kind,
             retry_after: answer.retry_after,
+            rule: None,
         }
     }
 

@@ -2,6 +2,8 @@
 //! switch, all five slots and the audit record land together or not at all.
 
 use crate::domain::affiliate::{AffiliateConfig, AffiliateInput, DeliveryMode, SlotInput};
+use crate::domain::conditions::ConditionsInput;
+use crate::domain::success::ReplyRules;
 use crate::server::storage::audit_log::AuditEvent;
 use crate::server::storage::db::BeginWrite;
 use crate::server::storage::db::Db;
@@ -60,6 +62,11 @@ struct LinkRow {
     url: String,
     enabled: bool,
     mode: String,
+    reversal_url: String,
+    success_contains: String,
+    success_not_contains: String,
+    /// JSON of the link's [`ConditionsInput`].
+    conditions: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -72,7 +79,8 @@ struct AuditRow {
 
 const SELECT_SETTINGS: &str =
     "SELECT program_enabled, version, updated_at, updated_by FROM affiliate_settings WHERE id = 1";
-const SELECT_LINKS: &str = "SELECT url, enabled, mode FROM affiliate_links ORDER BY slot";
+const SELECT_LINKS: &str = "SELECT url, enabled, mode, reversal_url, success_contains, \
+    success_not_contains, conditions FROM affiliate_links ORDER BY slot";
 
 fn assemble(settings: SettingsRow, links: Vec<LinkRow>) -> Result<StoredSettings, StoreError> {
     let slots = links
@@ -81,10 +89,18 @@ fn assemble(settings: SettingsRow, links: Vec<LinkRow>) -> Result<StoredSettings
             let mode = DeliveryMode::parse(&l.mode).ok_or_else(|| {
                 StoreError::Corrupt(format!("unknown delivery mode {:?}", l.mode))
             })?;
+            let conditions: ConditionsInput = serde_json::from_str(&l.conditions)
+                .map_err(|e| StoreError::Corrupt(format!("a link's conditions: {e}")))?;
             Ok(SlotInput {
                 url: l.url,
                 enabled: l.enabled,
                 mode,
+                reversal_url: l.reversal_url,
+                rules: ReplyRules {
+                    contains: l.success_contains,
+                    not_contains: l.success_not_contains,
+                },
+                conditions,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
@@ -198,7 +214,9 @@ pub async fn load(db: &Db) -> Result<StoredSettings, StoreError> {
 
 const BUMP: &str = "UPDATE affiliate_settings SET program_enabled = $1, version = version + 1, \
     updated_at = $2, updated_by = $3 WHERE id = 1 AND version = $4 RETURNING version";
-const SLOT: &str = "UPDATE affiliate_links SET url = $1, enabled = $2, mode = $3 WHERE slot = $4";
+const SLOT: &str = "UPDATE affiliate_links SET url = $1, enabled = $2, mode = $3, \
+    reversal_url = $4, success_contains = $5, success_not_contains = $6, conditions = $7 \
+    WHERE slot = $8";
 const FORGET_HEALTH: &str = "UPDATE affiliate_links SET failing_since = NULL WHERE slot = $1";
 const FORGET_HOURS: &str = "DELETE FROM link_hours WHERE slot = $1";
 const AUDIT: &str = "INSERT INTO affiliate_settings_audit \
@@ -231,10 +249,16 @@ pub async fn save(
             return Ok(SaveOutcome::Conflict { current: before });
         };
         for (i, slot) in input.slots.iter().enumerate() {
+            let conditions = serde_json::to_string(&slot.conditions)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             sqlx::query(SLOT)
                 .bind(&slot.url)
                 .bind(slot.enabled)
                 .bind(slot.mode.as_str())
+                .bind(&slot.reversal_url)
+                .bind(&slot.rules.contains)
+                .bind(&slot.rules.not_contains)
+                .bind(conditions)
                 .bind(i as i64 + 1)
                 .execute(&mut *tx)
                 .await?;

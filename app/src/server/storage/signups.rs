@@ -3,6 +3,8 @@
 
 use crate::domain::affiliate::{AffiliateConfig, DeliveryMode};
 use crate::domain::call::pixel_html;
+use crate::domain::conditions::{Fired, LinkOutcome};
+use crate::domain::success::ReplyRules;
 use crate::domain::eligibility::Decision;
 use crate::domain::signup::SignupIntake;
 use crate::domain::states::DeliveryState;
@@ -35,6 +37,9 @@ pub struct IntakeAnswer {
     pub pixels: Vec<String>,
     pub pixel_html: String,
     pub complete_url: String,
+    /// Links whose conditions left this signup out, each with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -113,8 +118,11 @@ pub struct Prepared {
     pixels: Vec<String>,
     pixel_json: String,
     complete_url: String,
-    /// The server-to-server links that fire: (slot, URL).
-    server_links: Vec<(i64, String)>,
+    /// The server-to-server links that fire: (slot, URL, the link's reply rules).
+    server_links: Vec<(i64, String, ReplyRules)>,
+    /// What each link did (JSON of [`LinkOutcome`]s), and the skipped ones' reasons.
+    link_outcomes: String,
+    skipped: Vec<String>,
     now: DateTime<Utc>,
 }
 
@@ -132,17 +140,40 @@ impl Prepared {
         let values = intake.values(decision.signup_type);
         let mut server_links = Vec::new();
         let mut pixels = Vec::new();
-        if eligible {
-            for (i, slot) in config.slots.iter().enumerate() {
-                if let Some(link) = slot.fires() {
+        let mut outcomes = Vec::new();
+        let signup_type = decision.signup_type.filter(|_| eligible);
+        for (i, slot) in config.slots.iter().enumerate() {
+            let (Some(link), Some(signup_type)) = (slot.fires(), signup_type) else {
+                continue;
+            };
+            let n = i as i64 + 1;
+            let fired = match slot.conditions.check(&intake.plan_id, &intake.amount, signup_type) {
+                Err(why) => {
+                    let detail = format!("link {n}: {why}");
+                    outcomes.push(LinkOutcome { link: n, fired: Fired::Skipped, detail });
+                    continue;
+                }
+                Ok(()) => {
                     let url = link.render(&values);
                     match slot.mode {
-                        DeliveryMode::ServerToServer => server_links.push((i as i64 + 1, url)),
-                        DeliveryMode::BrowserPixel => pixels.push(url),
+                        DeliveryMode::ServerToServer => {
+                            server_links.push((n, url, slot.rules.clone()));
+                            Fired::Server
+                        }
+                        DeliveryMode::BrowserPixel => {
+                            pixels.push(url);
+                            Fired::Pixel
+                        }
                     }
                 }
-            }
+            };
+            outcomes.push(LinkOutcome { link: n, fired, detail: String::new() });
         }
+        let skipped = outcomes
+            .iter()
+            .filter(|o| o.fired == Fired::Skipped)
+            .map(|o| o.detail.clone())
+            .collect();
         let public_token = random_token(16);
         Ok(Self {
             order_id: intake.order_id.clone(),
@@ -160,6 +191,8 @@ impl Prepared {
             complete_url: format!("{public_base}/signup/complete/{public_token}"),
             public_token,
             server_links,
+            link_outcomes: serde_json::to_string(&outcomes)?,
+            skipped,
             now,
         })
     }
@@ -175,12 +208,13 @@ impl Prepared {
             pixel_html: pixel_html(&self.pixels),
             pixels: self.pixels.clone(),
             complete_url: self.complete_url.clone(),
+            skipped: self.skipped.clone(),
         }
     }
 }
 
-/// How many signups one transaction stores at most. Each is 15 bound values in the signups
-/// insert and up to 35 in the deliveries insert: far below either backend's limit.
+/// How many signups one transaction stores at most. Each is 16 bound values in the signups
+/// insert and up to 45 in the deliveries insert: far below either backend's limit.
 const MAX_GROUP: usize = 64;
 
 /// How many signups may wait for the writer before senders wait too.
@@ -263,9 +297,9 @@ async fn write_jobs(db: &Db, jobs: Vec<Job>) {
 
 const INSERT_SIGNUPS: &str = "INSERT INTO signups (order_id, request_hash, account_id, user_name, \
     payment_method, moderated, trial, eligible, reason, details, answer, public_token, \
-    public_expires_at, pixel_urls, created_at) ";
-const INSERT_DELIVERIES: &str =
-    "INSERT INTO deliveries (signup_id, slot, url, host, state, next_attempt_at, created_at) ";
+    public_expires_at, pixel_urls, created_at, link_outcomes) ";
+const INSERT_DELIVERIES: &str = "INSERT INTO deliveries (signup_id, slot, url, host, state, \
+    next_attempt_at, created_at, success_contains, success_not_contains) ";
 
 /// Stores a group of signups in one transaction and returns one outcome per signup, in order.
 ///
@@ -291,7 +325,8 @@ async fn write_group(db: &Db, signups: &[&Prepared]) -> Result<Vec<RecordOutcome
                 .push_bind(&s.public_token)
                 .push_bind(s.now + COMPLETE_PAGE_LIFETIME)
                 .push_bind(&s.pixel_json)
-                .push_bind(s.now);
+                .push_bind(s.now)
+                .push_bind(&s.link_outcomes);
         });
         insert.push(" ON CONFLICT (order_id) DO NOTHING RETURNING id, order_id");
         let inserted: Vec<(i64, String)> = insert.build_query_as().fetch_all(&mut *tx).await?;
@@ -300,14 +335,16 @@ async fn write_group(db: &Db, signups: &[&Prepared]) -> Result<Vec<RecordOutcome
         let mut queued: HashMap<i64, Vec<QueuedDelivery>> = HashMap::new();
         for chunk in links.chunks(MAX_GROUP * 5) {
             let mut insert = sqlx::QueryBuilder::new(INSERT_DELIVERIES);
-            insert.push_values(chunk, |mut row, (signup_id, slot, url, now)| {
+            insert.push_values(chunk, |mut row, (signup_id, slot, url, rules, now)| {
                 row.push_bind(*signup_id)
                     .push_bind(*slot)
                     .push_bind(*url)
                     .push_bind(host_of(url))
                     .push_bind(DeliveryState::Pending.as_str())
                     .push_bind(*now)
-                    .push_bind(*now);
+                    .push_bind(*now)
+                    .push_bind(&rules.contains)
+                    .push_bind(&rules.not_contains);
             });
             insert.push(" RETURNING id, signup_id, CAST(slot AS BIGINT)");
             let rows: Vec<(i64, i64, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
@@ -343,8 +380,8 @@ fn stored_ids(signups: &[&Prepared], inserted: &[(i64, String)]) -> Vec<Option<i
         .collect()
 }
 
-/// One delivery to queue: (signup id, slot, URL, time).
-type NewDelivery<'a> = (i64, i64, &'a str, DateTime<Utc>);
+/// One delivery to queue: (signup id, slot, URL, reply rules, time).
+type NewDelivery<'a> = (i64, i64, &'a str, &'a ReplyRules, DateTime<Utc>);
 
 /// The deliveries of the signups that were stored.
 fn links_of<'a>(signups: &[&'a Prepared], ids: &[Option<i64>]) -> Vec<NewDelivery<'a>> {
@@ -355,7 +392,7 @@ fn links_of<'a>(signups: &[&'a Prepared], ids: &[Option<i64>]) -> Vec<NewDeliver
         .flat_map(|(id, s)| {
             s.server_links
                 .iter()
-                .map(move |(slot, url)| (id, *slot, url.as_str(), s.now))
+                .map(move |(slot, url, rules)| (id, *slot, url.as_str(), rules, s.now))
         })
         .collect()
 }
@@ -369,8 +406,8 @@ fn queue(
     for (id, signup_id, slot) in rows {
         let url = chunk
             .iter()
-            .find(|(s, l, _, _)| *s == signup_id && *l == slot)
-            .map(|(_, _, url, _)| (*url).to_owned())
+            .find(|(s, l, _, _, _)| *s == signup_id && *l == slot)
+            .map(|(_, _, url, _, _)| (*url).to_owned())
             .unwrap_or_default();
         queued.entry(signup_id).or_default().push(QueuedDelivery {
             id,

@@ -7,7 +7,8 @@
 
 use crate::domain::call::CallOutcome;
 use crate::domain::link_health::{self, FailingSince, TryEnd};
-use crate::domain::retry::{classify, next_attempt_at, parse_retry_after, Verdict};
+use crate::domain::retry::{next_attempt_at, parse_retry_after, Verdict};
+use crate::domain::success::{ReplyRules, RuleResult};
 use crate::domain::states::DeliveryState;
 use crate::server::clock::Clock;
 use crate::server::remote::outbound::OutboundClient;
@@ -55,6 +56,17 @@ struct Claimed {
     host: String,
     tries: i32,
     slot: i32,
+    success_contains: String,
+    success_not_contains: String,
+}
+
+impl Claimed {
+    fn rules(&self) -> ReplyRules {
+        ReplyRules {
+            contains: self.success_contains.clone(),
+            not_contains: self.success_not_contains.clone(),
+        }
+    }
 }
 
 /// What the worker calls trackers with and stores attempts in; nothing else (built from the
@@ -103,12 +115,12 @@ async fn claim(
         AND (lease_until IS NULL OR lease_until < $2) \
         AND host NOT IN (SELECT value FROM json_each($4)) \
         ORDER BY next_attempt_at LIMIT $3) \
-        RETURNING id, url, host, tries, slot";
+        RETURNING id, url, host, tries, slot, success_contains, success_not_contains";
     const POSTGRES: &str = "UPDATE deliveries SET lease_until = $1 WHERE id IN ( \
         SELECT id FROM deliveries WHERE state IN ('pending', 'failing') AND next_attempt_at <= $2 \
         AND (lease_until IS NULL OR lease_until < $2) AND host <> ALL($4) \
         ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
-        RETURNING id, url, host, tries, slot";
+        RETURNING id, url, host, tries, slot, success_contains, success_not_contains";
     let lease_until = now + lease;
     match db {
         Db::Sqlite(pool) => {
@@ -353,11 +365,21 @@ fn health_tries(rows: &[Finished]) -> Vec<link_health::FinishedTry> {
         .collect()
 }
 
-// `VALUES` columns are named column1, column2, … by both SQLite and PostgreSQL.
-const UPDATE_DELIVERIES: &str = "UPDATE deliveries SET state = v.column2, tries = v.column3, \
-    next_attempt_at = v.column4, lease_until = NULL, last_error = v.column5, \
+// `VALUES` columns are named column1, column2, … by both SQLite and PostgreSQL. A delivery a
+// reversal asked to cancel while its call was under way ends cancelled unless it was delivered;
+// those rows come back, so their held reversal deliveries are released or cancelled.
+const UPDATE_DELIVERIES: &str = "UPDATE deliveries SET \
+    state = CASE WHEN deliveries.cancel_requested AND v.column2 <> 'delivered' \
+        THEN 'cancelled' ELSE v.column2 END, \
+    tries = v.column3, next_attempt_at = v.column4, lease_until = NULL, last_error = v.column5, \
     delivered_at = CASE WHEN v.column2 = 'delivered' THEN v.column4 ELSE deliveries.delivered_at END \
     FROM (";
+// The held reversal deliveries of signup deliveries whose call has ended: sent if the signup
+// call was delivered, cancelled otherwise.
+const RELEASE_HELD: &str = "UPDATE deliveries SET \
+    state = CASE WHEN (SELECT p.state FROM deliveries p WHERE p.id = deliveries.parent_id) = 'delivered' \
+        THEN 'pending' ELSE 'cancelled' END \
+    WHERE state = 'held' AND parent_id IN (";
 // The primary key starts with the slot, so this reads the table's few rows.
 const PRUNE_HOURS: &str = "DELETE FROM link_hours WHERE hour < $1";
 const INSERT_ATTEMPTS: &str = "INSERT INTO delivery_attempts (delivery_id, started_at, \
@@ -392,10 +414,20 @@ async fn write_group(
                 .push_bind(f.next_at)
                 .push_bind(&f.last_error);
         });
-        update.push(") AS v WHERE deliveries.id = v.column1");
+        update.push(") AS v WHERE deliveries.id = v.column1 RETURNING deliveries.id, deliveries.cancel_requested");
         let mut tx = pool.begin_write().await?;
         attempts.build().execute(&mut *tx).await?;
-        update.build().execute(&mut *tx).await?;
+        let updated: Vec<(i64, bool)> = update.build_query_as().fetch_all(&mut *tx).await?;
+        let ended: Vec<i64> = updated.into_iter().filter(|(_, asked)| *asked).map(|(id, _)| id).collect();
+        if !ended.is_empty() {
+            let mut release = sqlx::QueryBuilder::new(RELEASE_HELD);
+            let mut ids = release.separated(", ");
+            for id in &ended {
+                ids.push_bind(*id);
+            }
+            release.push(")");
+            release.build().execute(&mut *tx).await?;
+        }
         hours_upsert(&counts).build().execute(&mut *tx).await?;
         if !marks.is_empty() {
             marks_update(&marks).build().execute(&mut *tx).await?;
@@ -468,17 +500,24 @@ where
     update
 }
 
-/// Where a try leaves its delivery: its next state and when it is next due.
+/// Where a try leaves its delivery: its next state and when it is next due, and the reply rule
+/// the answer broke (a refusal by the tracker), if it broke one.
 fn next_step(
     outcome: &CallOutcome,
+    rules: &ReplyRules,
     tries: u32,
     now: DateTime<Utc>,
-) -> (DeliveryState, DateTime<Utc>) {
+) -> (DeliveryState, DateTime<Utc>, Option<String>) {
     let retry_after = outcome
         .retry_after
         .as_deref()
         .and_then(|v| parse_retry_after(v, now));
-    match classify(outcome.status, retry_after) {
+    let judged = rules.judge(outcome.status, retry_after, &outcome.body_excerpt);
+    let broken = match judged.rule {
+        Some(RuleResult::Broken(why)) => Some(why),
+        _ => None,
+    };
+    let (state, at) = match judged.verdict {
         Verdict::Delivered => (DeliveryState::Delivered, now),
         Verdict::Failed => (DeliveryState::Failed, now),
         Verdict::Retry { retry_after } => {
@@ -487,7 +526,8 @@ fn next_step(
                 None => (DeliveryState::Exhausted, now),
             }
         }
-    }
+    };
+    (state, at, broken)
 }
 
 /// One try of one delivery: call, then store the attempt and move the delivery on.
@@ -507,15 +547,19 @@ async fn attempt(ctx: &DeliveryContext, recorder: &Recorder, delivery: Claimed) 
         .await;
     let now = ctx.clock.now();
     let tries = u32::try_from(delivery.tries).unwrap_or(0) + 1;
-    let (next_state, next_at) = next_step(&outcome, tries, now);
-    let last_error = match (&outcome.error, outcome.status) {
+    let (next_state, next_at, refused) = next_step(&outcome, &delivery.rules(), tries, now);
+    let (error_kind, error) = match refused {
+        Some(why) => (Some("refused".to_owned()), Some(why)),
+        None => (outcome.error_kind, outcome.error),
+    };
+    let last_error = match (&error, outcome.status) {
         (Some(e), _) => Some(e.clone()),
         (None, Some(status)) if next_state != DeliveryState::Delivered => {
             Some(format!("HTTP status {status}"))
         }
         _ => None,
     };
-    let error = last_error.as_deref().unwrap_or_default();
+    let said = last_error.as_deref().unwrap_or_default();
     // The delivery's fields are on each event as well as on the span, so a line says which
     // delivery it is about whatever the log level lets through.
     let id = delivery.id;
@@ -525,11 +569,11 @@ async fn attempt(ctx: &DeliveryContext, recorder: &Recorder, delivery: Claimed) 
             tracing::debug!(delivery = id, status = ?outcome.status, tries, "delivered")
         }
         DeliveryState::Failing => tracing::info!(
-            delivery = id, status = ?outcome.status, tries, next_at = %next_at, error,
+            delivery = id, status = ?outcome.status, tries, next_at = %next_at, error = said,
             "delivery failed; will retry"
         ),
         _ => tracing::warn!(
-            delivery = id, status = ?outcome.status, tries, state = %next_state, error,
+            delivery = id, status = ?outcome.status, tries, state = %next_state, error = said,
             "delivery given up"
         ),
     }
@@ -541,8 +585,8 @@ async fn attempt(ctx: &DeliveryContext, recorder: &Recorder, delivery: Claimed) 
         duration_ms: i64::try_from(outcome.elapsed_ms).unwrap_or(i64::MAX),
         status: outcome.status.map(i32::from),
         body_excerpt: outcome.body_excerpt,
-        error_kind: outcome.error_kind,
-        error: outcome.error,
+        error_kind,
+        error,
         state: next_state,
         tries: i32::try_from(tries).unwrap_or(i32::MAX),
         next_at,
