@@ -379,6 +379,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         ),
         endpoint(Method::POST, "/api/v1/signups", intake::post_signup),
         endpoint(
+            Method::POST,
+            "/api/v1/signups/{order_id}/reversals",
+            intake::post_reversal,
+        ),
+        endpoint(
             Method::GET,
             "/signup/complete/{token}",
             intake::complete_page,

@@ -5,6 +5,8 @@ use crate::common::{self, location, spawn_receiver, TestApp};
 use app::api::affiliate::{AffiliateSettings, SaveAffiliateSettings, SendTestLink};
 use app::domain::affiliate::DeliveryMode::{BrowserPixel, ServerToServer};
 use app::domain::affiliate::{AffiliateInput, SlotInput};
+use app::domain::link_template::LinkKind;
+use app::domain::success::ReplyRules;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -27,6 +29,7 @@ fn slot(url: &str) -> SlotInput {
         url: url.to_owned(),
         enabled: true,
         mode: ServerToServer,
+        ..SlotInput::default()
     }
 }
 
@@ -409,7 +412,16 @@ async fn send_test_calls_the_rendered_link_and_reports_the_answer(app: &TestApp)
         "{}/sale?aid=${{account_id}}&plan=${{plan_name}}",
         receiver.base
     );
-    let res = app.call(&client, SendTestLink { url: link }).await;
+    let res = app
+        .call(
+            &client,
+            SendTestLink {
+                url: link,
+                kind: LinkKind::Signup,
+                rules: ReplyRules::default(),
+            },
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let outcome: Value = res.json().await.unwrap();
     assert_eq!(outcome["status"], 200);
@@ -429,6 +441,8 @@ async fn send_test_calls_the_rendered_link_and_reports_the_answer(app: &TestApp)
             &client,
             SendTestLink {
                 url: "https://t.example/?a=${amont}".to_owned(),
+                kind: LinkKind::Signup,
+                rules: ReplyRules::default(),
             },
         )
         .await;
@@ -452,7 +466,16 @@ async fn send_test_explains_refused_and_unreachable_addresses(app: &TestApp) {
         ("http://localhost.invalid/x".to_owned(), "DNS failure"),
     ];
     for (url, expected) in cases {
-        let res = app.call(&client, SendTestLink { url: url.clone() }).await;
+        let res = app
+            .call(
+                &client,
+                SendTestLink {
+                    url: url.clone(),
+                    kind: LinkKind::Signup,
+                    rules: ReplyRules::default(),
+                },
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::OK);
         let outcome: Value = res.json().await.unwrap();
         let error = outcome["error"].as_str().unwrap_or_default();

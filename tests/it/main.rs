@@ -18,6 +18,8 @@ mod cli;
 mod contracts;
 mod mfa;
 mod resilience;
+mod reversals;
 mod secrets;
 mod security;
 mod signups;
+mod whmcs;

@@ -5,15 +5,13 @@
 //! are replaced before a request uses them. Pages rendered many at a time all render, also while
 //! other servers start in the same process.
 
-use crate::common::{self, Backend, TestApp};
+use crate::common::{self, start_process, Backend, TestApp, DELIVERY_CONCURRENCY};
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 /// A tracker that records when each (order, link) arrived. With `faulty` set it answers 500 to
 /// 30% of requests and hangs past any timeout on 10% (seeded, so runs are comparable).
@@ -107,56 +105,6 @@ async fn five_links(app: &TestApp, bases: [&str; 5]) {
         })
         .collect();
     app.set_links(true, &with_modes).await;
-}
-
-/// affdesk as its own process (the real binary), for tests that kill it.
-struct Process {
-    child: Child,
-    base: String,
-}
-
-const DELIVERY_CONCURRENCY: usize = 32;
-
-async fn start_process(database_url: &str) -> Process {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_affdesk"))
-        .env("DATABASE_URL", database_url)
-        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-        .env("AFFDESK_LOG", "info")
-        .env("AFFDESK_LOG_FORMAT", "json")
-        .env("AFFDESK_SECRET_KEY", "00".repeat(32))
-        .env("AFFDESK_OUTBOUND_ALLOW", "127.0.0.0/8")
-        // One tracker host takes all five links here; let it have every delivery slot.
-        .env(
-            "AFFDESK_DELIVERY_CONCURRENCY",
-            DELIVERY_CONCURRENCY.to_string(),
-        )
-        .env(
-            "AFFDESK_DELIVERY_PER_HOST",
-            DELIVERY_CONCURRENCY.to_string(),
-        )
-        // Leases last four call timeouts: a killed process's deliveries are retried after 8 s.
-        .env("AFFDESK_DELIVERY_TIMEOUT", "2")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("affdesk starts");
-    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = stderr.next_line().await.unwrap() {
-            let entry: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-            let message = entry["message"].as_str().unwrap_or_default();
-            if let Some(rest) = message.split("listening on ").nth(1) {
-                return rest.trim().to_owned();
-            }
-        }
-        panic!("affdesk exited before listening");
-    })
-    .await
-    .expect("affdesk listens within 30 s");
-    // Keep reading its log so a full pipe never blocks it.
-    tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
-    Process { child, base }
 }
 
 async fn post_all(

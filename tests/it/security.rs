@@ -98,6 +98,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/login/mfa"),
     ("GET", "/healthz"),
     ("POST", "/api/v1/signups"),
+    ("POST", "/api/v1/signups/{order_id}/reversals"),
     ("GET", "/signup/complete/{token}"),
 ];
 
@@ -158,6 +159,7 @@ async fn every_route_but_the_public_list_refuses_a_request_without_a_session(app
                 ("POST", "/login") => StatusCode::SEE_OTHER, // back to the form: no credentials
                 ("POST", "/login/mfa") => StatusCode::SEE_OTHER, // no login waiting: start again
                 ("POST", "/api/v1/signups") => StatusCode::UNAUTHORIZED, // no bearer token
+                ("POST", "/api/v1/signups/{order_id}/reversals") => StatusCode::UNAUTHORIZED,
                 ("GET", "/signup/complete/{token}") => StatusCode::NOT_FOUND, // unknown token
                 _ => StatusCode::OK,
             };

@@ -70,6 +70,9 @@ pub(crate) mod context {
 #[cfg(all(test, feature = "ssr"))]
 mod wire_format_tests {
     use crate::domain::affiliate::{AffiliateInput, DeliveryMode, SlotInput};
+    use crate::domain::conditions::ConditionsInput;
+    use crate::domain::link_template::LinkKind;
+    use crate::domain::success::ReplyRules;
     use serde::Serialize;
     use serde_json::json;
 
@@ -168,6 +171,12 @@ mod wire_format_tests {
                     url: "https://t.example/?a=${amount}".to_owned(),
                     enabled: true,
                     mode: DeliveryMode::ServerToServer,
+                    reversal_url: "https://t.example/r?id=${reversal_id}".to_owned(),
+                    rules: ReplyRules {
+                        contains: "success=true".to_owned(),
+                        not_contains: String::new(),
+                    },
+                    conditions: ConditionsInput::default(),
                 }],
             },
             version: 3,
@@ -181,6 +190,11 @@ mod wire_format_tests {
                         "url": "https://t.example/?a=${amount}",
                         "enabled": true,
                         "mode": "ServerToServer",
+                        "reversal_url": "https://t.example/r?id=${reversal_id}",
+                        "rules": { "contains": "success=true", "not_contains": "" },
+                        "conditions": {
+                            "plan_rule": "any", "plans": "", "min_amount": "", "types": "both",
+                        },
                     }],
                 },
                 "version": 3,
@@ -188,10 +202,16 @@ mod wire_format_tests {
         );
         let test = super::affiliate::SendTestLink {
             url: "https://t.example/".to_owned(),
+            kind: LinkKind::Reversal,
+            rules: ReplyRules::default(),
         };
         assert_eq!(
             serde_json::to_value(&test).unwrap(),
-            json!({ "url": "https://t.example/" })
+            json!({
+                "url": "https://t.example/",
+                "kind": "Reversal",
+                "rules": { "contains": "", "not_contains": "" },
+            })
         );
     }
 }

@@ -4,7 +4,8 @@ use crate::model::error::ApiError;
 use leptos::prelude::*;
 
 pub use crate::model::signups::{
-    AttemptView, DeliveryView, LinkHealthView, SignupList, SignupListItem, SignupView, TokenView,
+    AttemptView, DeliveryView, LinkHealthView, ReversalView, SignupList, SignupListItem,
+    SignupView, TokenView,
 };
 
 #[server(endpoint = "list_signups")]

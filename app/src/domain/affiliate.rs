@@ -2,7 +2,7 @@
 //! and as they are stored once valid. Saving is all or nothing: one bad slot refuses the save.
 
 use super::call::escape_html;
-use super::conditions::{Conditions, ConditionsInput, PlanRule};
+use super::conditions::{Conditions, ConditionsInput, PlanRule, TypeRule};
 use super::link_template::{LinkKind, LinkTemplate, SignupValues, Token, LINK_SLOTS};
 use super::success::{check_rule_text, ReplyRules};
 use serde::{Deserialize, Serialize};
@@ -80,7 +80,6 @@ pub enum SlotField {
     NotContains,
     Plans,
     MinAmount,
-    Types,
 }
 
 impl SlotField {
@@ -92,7 +91,6 @@ impl SlotField {
             SlotField::NotContains => "not-contains",
             SlotField::Plans => "plans",
             SlotField::MinAmount => "min-amount",
-            SlotField::Types => "types",
         }
     }
 
@@ -105,7 +103,6 @@ impl SlotField {
             SlotField::NotContains => " reply must not contain",
             SlotField::Plans => " plans",
             SlotField::MinAmount => " minimum amount",
-            SlotField::Types => " signup types",
         }
     }
 }
@@ -142,8 +139,7 @@ impl SlotInput {
             for (field, message) in errors {
                 let field = match field {
                     "plans" => SlotField::Plans,
-                    "min_amount" => SlotField::MinAmount,
-                    _ => SlotField::Types,
+                    _ => SlotField::MinAmount,
                 };
                 problems.push((field, message));
             }
@@ -233,13 +229,13 @@ impl AffiliateInput {
         for (i, slot) in self.slots.iter().enumerate() {
             match slot.validate() {
                 Ok(config) => slots.push(config),
-                Err(problems) => errors.extend(problems.into_iter().map(|(field, message)| {
-                    SlotProblem {
+                Err(problems) => {
+                    errors.extend(problems.into_iter().map(|(field, message)| SlotProblem {
                         slot: i + 1,
                         field,
                         message,
-                    }
-                })),
+                    }))
+                }
             }
         }
         if errors.is_empty() {
@@ -403,14 +399,16 @@ pub fn token_options_html(selected: &str) -> String {
 
 /// The "into" drop-down: Link 1 to Link 5, then their reversal links.
 pub fn target_options_html(selected: usize) -> String {
-    let options = (1..=2 * LINK_SLOTS).filter_map(target_field).map(|(n, kind)| SelectOption {
-        value: target_of(n, kind).to_string(),
-        text: match kind {
-            LinkKind::Signup => format!("Link {n}"),
-            LinkKind::Reversal => format!("Link {n} reversal"),
-        },
-        title: None,
-    });
+    let options = (1..=2 * LINK_SLOTS)
+        .filter_map(target_field)
+        .map(|(n, kind)| SelectOption {
+            value: target_of(n, kind).to_string(),
+            text: match kind {
+                LinkKind::Signup => format!("Link {n}"),
+                LinkKind::Reversal => format!("Link {n} reversal"),
+            },
+            title: None,
+        });
     options_html(options, &selected.to_string())
 }
 
@@ -419,6 +417,16 @@ pub fn mode_options_html(selected: DeliveryMode) -> String {
     let options = DeliveryMode::ALL.into_iter().map(|mode| SelectOption {
         value: mode.as_str().to_owned(),
         text: mode.label().to_owned(),
+        title: None,
+    });
+    options_html(options, selected.as_str())
+}
+
+/// A link's signup-types drop-down.
+pub fn type_rule_options_html(selected: TypeRule) -> String {
+    let options = TypeRule::ALL.into_iter().map(|rule| SelectOption {
+        value: rule.as_str().to_owned(),
+        text: rule.label().to_owned(),
         title: None,
     });
     options_html(options, selected.as_str())
@@ -568,10 +576,25 @@ mod tests {
         };
         slot.rules.contains = "a\nb".into();
         slot.conditions.min_amount = "ten".into();
-        let fields: Vec<SlotField> = slot.validate().unwrap_err().into_iter().map(|(f, _)| f).collect();
-        assert_eq!(fields, [SlotField::ReversalUrl, SlotField::Contains, SlotField::MinAmount]);
+        let fields: Vec<SlotField> = slot
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                SlotField::ReversalUrl,
+                SlotField::Contains,
+                SlotField::MinAmount
+            ]
+        );
         assert!(slot.problem(SlotField::Url).is_none());
-        assert!(slot.problem(SlotField::MinAmount).unwrap().contains("not an amount"));
+        assert!(slot
+            .problem(SlotField::MinAmount)
+            .unwrap()
+            .contains("not an amount"));
     }
 
     #[test]

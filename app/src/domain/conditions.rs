@@ -45,8 +45,42 @@ impl PlanRule {
     }
 }
 
+/// Which signup types a link fires for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TypeRule {
+    #[default]
+    Both,
+    CardOnly,
+    TrialOnly,
+}
+
+impl TypeRule {
+    pub const ALL: [TypeRule; 3] = [TypeRule::Both, TypeRule::CardOnly, TypeRule::TrialOnly];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TypeRule::Both => "both",
+            TypeRule::CardOnly => "card",
+            TypeRule::TrialOnly => "trial",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<TypeRule> {
+        TypeRule::ALL.into_iter().find(|r| r.as_str() == raw)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TypeRule::Both => "Card signups and trials",
+            TypeRule::CardOnly => "Card signups only",
+            TypeRule::TrialOnly => "Trials only",
+        }
+    }
+}
+
 /// A link's conditions as typed on the page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConditionsInput {
     #[serde(default)]
     pub plan_rule: PlanRule,
@@ -56,26 +90,8 @@ pub struct ConditionsInput {
     /// The least amount (before tax) the link fires for; empty for any.
     #[serde(default)]
     pub min_amount: String,
-    #[serde(default = "yes")]
-    pub card: bool,
-    #[serde(default = "yes")]
-    pub trial: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl Default for ConditionsInput {
-    fn default() -> Self {
-        Self {
-            plan_rule: PlanRule::Any,
-            plans: String::new(),
-            min_amount: String::new(),
-            card: true,
-            trial: true,
-        }
-    }
+    #[serde(default)]
+    pub types: TypeRule,
 }
 
 /// Valid conditions.
@@ -85,8 +101,7 @@ pub struct Conditions {
     plans: Vec<String>,
     /// In cents.
     min_cents: Option<u64>,
-    card: bool,
-    trial: bool,
+    types: TypeRule,
 }
 
 /// An amount string already accepted by [`check_amount`], in cents.
@@ -116,9 +131,15 @@ impl ConditionsInput {
         if plans.len() > MAX_PLANS {
             errors.push((
                 "plans",
-                format!("lists {} plans; at most {MAX_PLANS} are allowed", plans.len()),
+                format!(
+                    "lists {} plans; at most {MAX_PLANS} are allowed",
+                    plans.len()
+                ),
             ));
-        } else if let Some(bad) = plans.iter().find(|p| p.chars().count() > 255 || p.chars().any(char::is_control)) {
+        } else if let Some(bad) = plans
+            .iter()
+            .find(|p| p.chars().count() > 255 || p.chars().any(char::is_control))
+        {
             errors.push(("plans", format!("{bad:?} is not a plan id")));
         }
         if self.plan_rule != PlanRule::Any && plans.is_empty() {
@@ -137,13 +158,6 @@ impl ConditionsInput {
                 }
             },
         };
-        if !self.card && !self.trial {
-            errors.push((
-                "types",
-                "tick card signups, trials or both: with neither the link never fires (untick Enabled to stop it)"
-                    .to_owned(),
-            ));
-        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -151,8 +165,7 @@ impl ConditionsInput {
             plan_rule: self.plan_rule,
             plans,
             min_cents,
-            card: self.card,
-            trial: self.trial,
+            types: self.types,
         })
     }
 }
@@ -160,15 +173,16 @@ impl ConditionsInput {
 impl Conditions {
     /// Every counted signup.
     pub fn none() -> Self {
-        Self {
-            card: true,
-            trial: true,
-            ..Self::default()
-        }
+        Self::default()
     }
 
     /// `Err` with the reason in words when the link does not fire for this signup.
-    pub fn check(&self, plan_id: &str, amount: &str, signup_type: SignupType) -> Result<(), String> {
+    pub fn check(
+        &self,
+        plan_id: &str,
+        amount: &str,
+        signup_type: SignupType,
+    ) -> Result<(), String> {
         let listed = || self.plans.join(", ");
         match self.plan_rule {
             PlanRule::Only if !self.plans.iter().any(|p| p == plan_id) => {
@@ -189,9 +203,11 @@ impl Conditions {
                 ));
             }
         }
-        match signup_type {
-            SignupType::Card if !self.card => Err("it fires for trials only".to_owned()),
-            SignupType::Trial if !self.trial => Err("it fires for card signups only".to_owned()),
+        match (signup_type, self.types) {
+            (SignupType::Card, TypeRule::TrialOnly) => Err("it fires for trials only".to_owned()),
+            (SignupType::Trial, TypeRule::CardOnly) => {
+                Err("it fires for card signups only".to_owned())
+            }
             _ => Ok(()),
         }
     }
@@ -245,7 +261,10 @@ mod tests {
     #[test]
     fn an_excluded_plan_is_skipped() {
         let c = input(PlanRule::Except, "3 4", "").validate().unwrap();
-        assert!(c.check("3", "10", SignupType::Card).unwrap_err().contains("excluded"));
+        assert!(c
+            .check("3", "10", SignupType::Card)
+            .unwrap_err()
+            .contains("excluded"));
         assert_eq!(c.check("5", "10", SignupType::Card), Ok(()));
     }
 
@@ -264,7 +283,7 @@ mod tests {
     #[test]
     fn signup_types_can_be_left_out() {
         let c = ConditionsInput {
-            trial: false,
+            types: TypeRule::CardOnly,
             ..ConditionsInput::default()
         }
         .validate()
@@ -289,13 +308,12 @@ mod tests {
             plan_rule: PlanRule::Only,
             plans: String::new(),
             min_amount: "ten".into(),
-            card: false,
-            trial: false,
+            types: TypeRule::Both,
         }
         .validate()
         .unwrap_err();
         let fields: Vec<_> = errors.iter().map(|(f, _)| *f).collect();
-        assert_eq!(fields, ["plans", "min_amount", "types"]);
+        assert_eq!(fields, ["plans", "min_amount"]);
     }
 
     #[test]

@@ -687,8 +687,11 @@ mod tests {
     fn a_reversal_parameter_belongs_only_in_a_reversal_link() {
         let text = "https://t.example/r?id=${order_id}&why=${reversal_reason}";
         let err = LinkTemplate::parse_slot_as(text, LinkKind::Signup).unwrap_err();
-        assert_eq!(err.position(), Some(35));
-        assert!(err.to_string().contains("only be used in a reversal link"), "{err}");
+        assert_eq!(err.position(), Some(40));
+        assert!(
+            err.to_string().contains("only be used in a reversal link"),
+            "{err}"
+        );
         let link = LinkTemplate::parse_slot_as(text, LinkKind::Reversal)
             .unwrap()
             .unwrap();
@@ -696,7 +699,10 @@ mod tests {
             link.render(&SignupValues::sample()),
             "https://t.example/r?id=TEST-ORDER-0001&why=refund"
         );
-        assert_eq!(LinkTemplate::parse_slot_as("", LinkKind::Reversal), Ok(None));
+        assert_eq!(
+            LinkTemplate::parse_slot_as("", LinkKind::Reversal),
+            Ok(None)
+        );
     }
 
     use super::*;
@@ -721,6 +727,10 @@ mod tests {
             Token::ClickId => v.click_id = value.into(),
             Token::SignupTime => v.signup_time = value.into(),
             Token::Email => v.email = value.into(),
+            Token::ReversalReason => v.reversal.reason = value.into(),
+            Token::ReversalAmount => v.reversal.amount = value.into(),
+            Token::ReversalTime => v.reversal.time = value.into(),
+            Token::ReversalId => v.reversal.id = value.into(),
         }
         v
     }
@@ -1126,7 +1136,7 @@ mod tests {
         }
 
         fn any_values() -> impl Strategy<Value = SignupValues> {
-            proptest::collection::vec(any_value(), 13).prop_map(|v| {
+            proptest::collection::vec(any_value(), 17).prop_map(|v| {
                 let mut it = v.into_iter();
                 let mut next = || it.next().unwrap();
                 SignupValues {
@@ -1143,12 +1153,18 @@ mod tests {
                     click_id: next(),
                     signup_time: next(),
                     email: next(),
+                    reversal: ReversalValues {
+                        reason: next(),
+                        amount: next(),
+                        time: next(),
+                        id: next(),
+                    },
                 }
             })
         }
 
         fn any_token() -> impl Strategy<Value = Token> {
-            proptest::sample::select(Token::ALL.to_vec())
+            proptest::sample::select(Token::every().collect::<Vec<_>>())
         }
 
         /// The values with each non-empty one replaced by `x`, which means nothing to a URL
@@ -1171,6 +1187,12 @@ mod tests {
                 click_id: x(&values.click_id),
                 signup_time: x(&values.signup_time),
                 email: x(&values.email),
+                reversal: ReversalValues {
+                    reason: x(&values.reversal.reason),
+                    amount: x(&values.reversal.amount),
+                    time: x(&values.reversal.time),
+                    id: x(&values.reversal.id),
+                },
             }
         }
 

@@ -103,7 +103,9 @@ pub fn parse_reversal(
         if asked > paid && object.contains_key("amount") {
             fields.push(
                 "amount",
-                format!("{amount} is more than the signup's amount {signup_amount}; send at most that"),
+                format!(
+                    "{amount} is more than the signup's amount {signup_amount}; send at most that"
+                ),
             );
         }
     }
@@ -257,7 +259,9 @@ mod tests {
         assert_eq!(fields, ["extra", "reason", "amount", "time"]);
         assert!(errors[2].message.contains("more than the signup's amount"));
         let missing = parse_reversal(&json!({}), "A-1", "19.95", now()).unwrap_err();
-        assert!(missing[0].message.contains("refund, chargeback, cancellation"));
+        assert!(missing[0]
+            .message
+            .contains("refund, chargeback, cancellation"));
         assert!(parse_reversal(&json!([1]), "A-1", "1", now()).is_err());
     }
 
@@ -306,12 +310,19 @@ mod tests {
 
     #[test]
     fn nothing_is_sent_for_a_call_the_tracker_never_accepted() {
-        for state in [DeliveryState::Failed, DeliveryState::Exhausted, DeliveryState::Cancelled] {
+        for state in [
+            DeliveryState::Failed,
+            DeliveryState::Exhausted,
+            DeliveryState::Cancelled,
+        ] {
             let call = SignupCall::Server {
                 state,
                 in_call: false,
             };
-            assert_eq!(plan_link(1, call, true).step, LinkStep::Nothing { told: true });
+            assert_eq!(
+                plan_link(1, call, true).step,
+                LinkStep::Nothing { told: true }
+            );
         }
         assert_eq!(
             plan_link(1, SignupCall::None, true).step,

@@ -361,8 +361,17 @@ mod tests {
         );
         assert_eq!(
             texts(DeliveryState::ALL),
-            ["pending", "delivered", "failing", "failed", "exhausted"]
+            [
+                "pending",
+                "delivered",
+                "failing",
+                "failed",
+                "exhausted",
+                "cancelled",
+                "held"
+            ]
         );
+        assert_eq!(texts(DeliveryKind::ALL), ["signup", "reversal"]);
     }
 
     #[test]

@@ -31,7 +31,10 @@ pub fn check_rule_text(text: &str) -> Result<(), String> {
         ));
     }
     if text.chars().any(char::is_control) {
-        return Err("contains a line break or another control character; write the text on one line".to_owned());
+        return Err(
+            "contains a line break or another control character; write the text on one line"
+                .to_owned(),
+        );
     }
     if !text.is_empty() && text.trim().is_empty() {
         return Err("is only spaces; leave it empty for no rule".to_owned());
@@ -108,12 +111,7 @@ impl ReplyRules {
 
     /// Judges an answer: the status first ([`classify`]: 2xx delivered, 3xx failed, some
     /// statuses retried), then, for a 2xx, the body rules.
-    pub fn judge(
-        &self,
-        status: Option<u16>,
-        retry_after: Option<TimeDelta>,
-        body: &str,
-    ) -> Judged {
+    pub fn judge(&self, status: Option<u16>, retry_after: Option<TimeDelta>, body: &str) -> Judged {
         let verdict = classify(status, retry_after);
         if verdict != Verdict::Delivered {
             return Judged {

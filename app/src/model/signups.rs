@@ -16,6 +16,7 @@ pub struct SignupListItem {
     pub pending: i64,
     pub failing: i64,
     pub exhausted: i64,
+    pub reversals: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +40,8 @@ pub struct AttemptView {
 pub struct DeliveryView {
     pub id: i64,
     pub link: i32,
+    /// `signup` or `reversal`.
+    pub kind: String,
     pub url: String,
     pub state: String,
     pub tries: i32,
@@ -63,6 +66,22 @@ pub struct SignupView {
     pub fields: Vec<(String, String)>,
     pub deliveries: Vec<DeliveryView>,
     pub pixels: Vec<String>,
+    /// Links whose conditions left this signup out, each with why.
+    pub skipped: Vec<String>,
+    pub reversals: Vec<ReversalView>,
+}
+
+/// A reversal of the signup, for its page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReversalView {
+    pub reversal_id: String,
+    pub reason: String,
+    pub amount: String,
+    pub time: String,
+    pub received: String,
+    pub summary: String,
+    /// Each link's step: (link, what happened).
+    pub links: Vec<(i64, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,18 +7,18 @@ use crate::api::affiliate::{
     affiliate_settings, save_affiliate_settings, send_test_link, HistoryEntry, PostedAffiliateForm,
 };
 use crate::api::signups::LinkHealthView;
-use crate::components::form::{Banner, Field, FieldMessage};
+use crate::components::form::{Banner, Field};
 use crate::components::load_error::LoadError;
 use crate::domain::affiliate::{
     insert_at_selection, mode_options_html, parameter_rows_html, plan_rule_options_html,
-    target_field, target_of, target_options_html, token_options_html, AffiliateInput,
-    DeliveryMode, SlotField, SlotInput,
+    target_field, target_of, target_options_html, token_options_html, type_rule_options_html,
+    AffiliateInput, DeliveryMode, SlotField, SlotInput,
 };
 use crate::domain::call::CallOutcome;
-use crate::domain::conditions::{ConditionsInput, PlanRule};
+use crate::domain::conditions::{ConditionsInput, PlanRule, TypeRule};
 use crate::domain::link_template::{LinkKind, LinkTemplate, SignupValues, Token, LINK_SLOTS};
-use crate::domain::success::ReplyRules;
 use crate::domain::states::NoticeKind;
+use crate::domain::success::ReplyRules;
 use crate::model::error::ApiError;
 use leptos::either::Either;
 use leptos::ev::{MouseEvent, SubmitEvent};
@@ -239,7 +239,10 @@ impl FormState {
             );
             return;
         }
-        let Some(field) = self.slots.with_value(|s| s.get(n - 1).map(|s| s.field(kind))) else {
+        let Some(field) = self
+            .slots
+            .with_value(|s| s.get(n - 1).map(|s| s.field(kind)))
+        else {
             return;
         };
         let placeholder = token.placeholder();
@@ -642,7 +645,9 @@ fn SlotOptions(link: Slot) -> impl IntoView {
 fn SendTestButton(link: Slot, field: LinkField) -> impl IntoView {
     let n = link.n;
     let rules = link.rules;
-    let LinkField { kind, url, test, .. } = field;
+    let LinkField {
+        kind, url, test, ..
+    } = field;
     let send = Action::new(move |(url, rules): &(String, ReplyRules)| {
         send_test_link(url.clone(), kind, rules.clone())
     });
@@ -658,7 +663,10 @@ fn SendTestButton(link: Slot, field: LinkField) -> impl IntoView {
     let sending = send.pending();
     let (value, label) = match kind {
         LinkKind::Signup => (format!("test-{n}"), "Send test"),
-        LinkKind::Reversal => (format!("test-reversal-{n}"), "Send test of the reversal link"),
+        LinkKind::Reversal => (
+            format!("test-reversal-{n}"),
+            "Send test of the reversal link",
+        ),
     };
 
     view! {
@@ -683,10 +691,7 @@ fn SendTestButton(link: Slot, field: LinkField) -> impl IntoView {
 #[component]
 fn SlotMore(link: Slot, form: FormState) -> impl IntoView {
     let Slot {
-        n,
-        mode,
-        reversal,
-        ..
+        n, mode, reversal, ..
     } = link;
     let test = reversal.test;
     let pixel_note = move || {
@@ -729,7 +734,11 @@ fn slot_problem(link: Slot, field: SlotField) -> Signal<Option<String>> {
 #[component]
 fn ReplyRulesEditor(link: Slot) -> impl IntoView {
     let Slot { n, rules, .. } = link;
-    let text_field = move |field: SlotField, name: &'static str, label: &'static str, get: fn(&ReplyRules) -> &String, set: fn(&mut ReplyRules, String)| {
+    let text_field = move |field: SlotField,
+                           name: &'static str,
+                           label: &'static str,
+                           get: fn(&ReplyRules) -> &String,
+                           set: fn(&mut ReplyRules, String)| {
         let id = format!("{}-{n}", field.id());
         view! {
             <Field id=id.clone() label=label message=slot_problem(link, field)>
@@ -763,19 +772,6 @@ fn ReplyRulesEditor(link: Slot) -> impl IntoView {
 fn ConditionsEditor(link: Slot) -> impl IntoView {
     let Slot { n, conditions, .. } = link;
     let now = conditions.get_untracked();
-    let tick = move |name: &'static str, label: &'static str, on: bool, set: fn(&mut ConditionsInput, bool)| {
-        view! {
-            <label>
-                <input
-                    type="checkbox"
-                    name=format!("{name}_{n}")
-                    checked=on
-                    on:change=move |ev| conditions.update(|c| set(c, event_target_checked(&ev)))
-                />
-                {label}
-            </label>
-        }
-    };
     view! {
         <fieldset class="conditions">
             <legend>"Fire only for"</legend>
@@ -813,11 +809,17 @@ fn ConditionsEditor(link: Slot) -> impl IntoView {
                     on:input=move |ev| conditions.update(|c| c.min_amount = event_target_value(&ev))
                 />
             </Field>
-            <div class="slot-options" role="group" aria-label="Signup types" aria-describedby=format!("types-{n}-error")>
-                {tick("card", " Card signups", now.card, |c, on| c.card = on)}
-                {tick("trial", " Trials", now.trial, |c, on| c.trial = on)}
-            </div>
-            <FieldMessage id=format!("types-{n}-error") message=slot_problem(link, SlotField::Types) />
+            <Field id=format!("types-{n}") label="Signup types">
+                <select
+                    id=format!("types-{n}")
+                    name=format!("types_{n}")
+                    on:change=move |ev| {
+                        let rule = TypeRule::parse(&event_target_value(&ev)).unwrap_or_default();
+                        conditions.update(|c| c.types = rule);
+                    }
+                    inner_html=type_rule_options_html(now.types)
+                ></select>
+            </Field>
         </fieldset>
     }
 }

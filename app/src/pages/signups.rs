@@ -2,7 +2,8 @@
 //! delivery.
 
 use crate::api::signups::{
-    list_signups, signup_detail, DeliveryView, RetryDelivery, SignupList, SignupListItem,
+    list_signups, signup_detail, DeliveryView, RetryDelivery, ReversalView, SignupList,
+    SignupListItem,
 };
 use crate::components::form::{Banner, Field};
 use crate::components::load_error::LoadError;
@@ -12,12 +13,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-const DELIVERY_STATES: [(&str, &str); 5] = [
+const DELIVERY_STATES: [(&str, &str); 6] = [
     ("", "any"),
     ("pending", "pending"),
     ("delivered", "delivered"),
     ("failing", "failing"),
     ("exhausted", "exhausted"),
+    ("reversed", "reversed (refund, chargeback, cancellation)"),
 ];
 
 #[component]
@@ -153,7 +155,10 @@ fn SignupRow(s: SignupListItem) -> impl IntoView {
             <td>{s.user_name}</td>
             <td>{s.payment_method}</td>
             <td title=s.reason.clone()>{if s.eligible { "yes" } else { "no" }}</td>
-            <td>{delivery_summary(s.delivered, s.pending, s.failing, s.exhausted)}</td>
+            <td>
+                {delivery_summary(s.delivered, s.pending, s.failing, s.exhausted)}
+                {(s.reversals > 0).then(|| view! { " · " <span class="state state-reversed">"reversed"</span> })}
+            </td>
         </tr>
     }
 }
@@ -193,6 +198,14 @@ pub fn SignupDetailPage() -> impl IntoView {
                                 <tr><th>"Received"</th><td>{s.created_at}</td></tr>
                             </tbody>
                         </table>
+                        {(!s.skipped.is_empty()).then(|| view! {
+                            <h2>"Links skipped by their conditions"</h2>
+                            <ul data-testid="skipped">{s.skipped.clone().into_iter().map(|why| view! { <li>{why}</li> }).collect_view()}</ul>
+                        })}
+                        {(!s.reversals.is_empty()).then(|| view! {
+                            <h2>"Reversals"</h2>
+                            {s.reversals.clone().into_iter().map(|r| view! { <ReversalCard reversal=r /> }).collect_view()}
+                        })}
                         <h2>"Server-to-server deliveries"</h2>
                         {if s.deliveries.is_empty() {
                             view! { <p class="hint">"None: no server-to-server link fired for this signup."</p> }.into_any()
@@ -214,6 +227,31 @@ pub fn SignupDetailPage() -> impl IntoView {
     }
 }
 
+/// One reversal: what was reported and what it did to each link.
+#[component]
+fn ReversalCard(reversal: ReversalView) -> impl IntoView {
+    view! {
+        <section class="card reversal" data-testid="reversal">
+            <p>
+                <strong>{format!("{} of {}", capitalized(&reversal.reason), reversal.amount)}</strong>
+                {format!(" · {} · id {} · received {}", reversal.time, reversal.reversal_id, reversal.received)}
+            </p>
+            <p>{reversal.summary}</p>
+            <ul>
+                {reversal.links.into_iter().map(|(link, what)| view! { <li>{format!("Link {link}: {what}")}</li> }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// What came of "Retry now".
 #[component]
 fn RetryNotice(retry: ServerAction<RetryDelivery>) -> impl IntoView {
@@ -232,9 +270,9 @@ fn DeliveryCard(delivery: DeliveryView, retry: ServerAction<RetryDelivery>) -> i
     let can_retry = delivery.can_retry();
     let state_class = format!("state state-{}", delivery.state);
     view! {
-        <section class="card delivery" data-testid=format!("delivery-{}", delivery.link)>
+        <section class="card delivery" data-testid=format!("{}-{}", if delivery.kind == "reversal" { "reversal-delivery" } else { "delivery" }, delivery.link)>
             <p>
-                <strong>{format!("Link {}", delivery.link)}</strong>
+                <strong>{if delivery.kind == "reversal" { format!("Link {} · reversal", delivery.link) } else { format!("Link {}", delivery.link) }}</strong>
                 " · "
                 <span class=state_class data-testid="delivery-state">{delivery.state.clone()}</span>
                 {format!(" · {} tries", delivery.tries)}

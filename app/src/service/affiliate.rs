@@ -5,9 +5,9 @@ use super::error::AppError;
 use crate::domain::affiliate::{append_token, target_field, target_of, AffiliateInput};
 use crate::domain::call::CallOutcome;
 use crate::domain::link_template::{LinkKind, LinkTemplate, SignupValues, Token, LINK_SLOTS};
-use crate::domain::success::{check_rule_text, ReplyRules, RuleResult};
 use crate::domain::states::AuditKind;
 use crate::domain::states::{LinkSlot, NoticeKind};
+use crate::domain::success::{check_rule_text, ReplyRules, RuleResult};
 use crate::model::affiliate::PostedAffiliateForm;
 use crate::model::affiliate::{config_error_fields, format_time, AffiliateState, HistoryEntry};
 use crate::model::error::ApiError;
@@ -115,7 +115,10 @@ pub async fn send_test(
     };
     for text in [&rules.contains, &rules.not_contains] {
         if let Err(message) = check_rule_text(text) {
-            return Err(AppError::invalid("rules", format!("a reply rule {message}")));
+            return Err(AppError::invalid(
+                "rules",
+                format!("a reply rule {message}"),
+            ));
         }
     }
     let rendered = template.render(&SignupValues::sample());
@@ -251,10 +254,12 @@ async fn form_action(
             );
             Ok(Some(200))
         }
-        Intent::Test(n) => Ok(Some(test_from_form(deps, posted, form, n, LinkKind::Signup).await)),
-        Intent::TestReversal(n) => {
-            Ok(Some(test_from_form(deps, posted, form, n, LinkKind::Reversal).await))
-        }
+        Intent::Test(n) => Ok(Some(
+            test_from_form(deps, posted, form, n, LinkKind::Signup).await,
+        )),
+        Intent::TestReversal(n) => Ok(Some(
+            test_from_form(deps, posted, form, n, LinkKind::Reversal).await,
+        )),
         Intent::Unknown => {
             form.notice = notice(
                 NoticeKind::Error,

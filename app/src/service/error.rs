@@ -67,7 +67,7 @@ internal_from! {
     axum::Error => "reading the request body",
     crate::server::http::session::SessionError => "session",
     crate::server::storage::affiliate_store::StoreError => "affiliate settings",
-    crate::server::storage::signups::RecordError => "storing a signup",
+    crate::server::storage::signups::RecordError => "storing a signup or a reversal",
 }
 
 /// A full hashing queue is a reason to come back shortly, not a failure of affdesk's.

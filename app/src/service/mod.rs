@@ -11,5 +11,6 @@ pub mod audit;
 pub mod contracts;
 pub mod error;
 pub mod mfa;
+pub mod reversals;
 pub mod signups;
 pub mod tokens;

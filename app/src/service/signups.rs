@@ -2,19 +2,23 @@
 //! retrying a delivery by hand, each link's health, and the signup-complete page's pixels.
 
 use super::error::AppError;
+use crate::domain::conditions::{Fired, LinkOutcome};
 use crate::domain::eligibility::decide;
 use crate::domain::signup::{canonical, parse_intake, SignupIntake};
-use crate::domain::states::{AuditKind, DeliveryId, DeliveryState, SignupId};
+use crate::domain::states::{AuditKind, DeliveryId, SignupId};
 use crate::model::affiliate::format_time;
 use crate::model::error::FieldError;
 use crate::model::signups::{
-    AttemptView, DeliveryView, LinkHealthView, SignupList, SignupListItem, SignupView,
+    AttemptView, DeliveryView, LinkHealthView, ReversalView, SignupList, SignupListItem, SignupView,
 };
 use crate::server::state::{IntakeDeps, SignupDeps};
 use crate::server::storage::api_tokens;
 use crate::server::storage::audit_log::Actor;
+use crate::server::storage::reversals::{self, ReversalAnswer, ReversalRow};
 use crate::server::storage::signup_queries::{self, AttemptRecord, DeliveryRecord};
-use crate::server::storage::signup_queries::{Filter, LinkHealthRow, SignupRow, PAGE_SIZE};
+use crate::server::storage::signup_queries::{
+    Filter, LinkHealthRow, SignupRow, DELIVERY_FILTERS, PAGE_SIZE,
+};
 use crate::server::storage::signups::{self, IntakeAnswer, Prepared, RecordOutcome};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -37,7 +41,10 @@ pub async fn list(deps: &SignupDeps, query: ListQuery) -> Result<SignupList, App
             "no" => Some(false),
             _ => None,
         },
-        delivery: DeliveryState::parse(&query.delivery).filter(|s| *s != DeliveryState::Failed),
+        delivery: DELIVERY_FILTERS
+            .into_iter()
+            .find(|f| *f == query.delivery)
+            .unwrap_or_default(),
         search: query.q.chars().take(128).collect(),
         page: query.page.max(1),
     };
@@ -64,6 +71,7 @@ fn list_item(r: SignupRow) -> SignupListItem {
         pending: r.pending,
         failing: r.failing,
         exhausted: r.exhausted,
+        reversals: r.reversals,
     }
 }
 
@@ -75,6 +83,12 @@ pub async fn detail(deps: &SignupDeps, id: SignupId) -> Result<Option<SignupView
         return Ok(None);
     };
     let intake: SignupIntake = serde_json::from_str(&signup.details)?;
+    let outcomes: Vec<LinkOutcome> = serde_json::from_str(&signup.link_outcomes)?;
+    let reversals = reversals::of_signup(&deps.db, signup.id)
+        .await?
+        .into_iter()
+        .map(reversal_view)
+        .collect::<Result<_, serde_json::Error>>()?;
     Ok(Some(SignupView {
         id: signup.id,
         eligible: signup.eligible,
@@ -86,7 +100,30 @@ pub async fn detail(deps: &SignupDeps, id: SignupId) -> Result<Option<SignupView
             .map(|d| delivery_view(d, &attempts))
             .collect(),
         pixels: serde_json::from_str(&signup.pixel_urls)?,
+        skipped: outcomes
+            .into_iter()
+            .filter(|o| o.fired == Fired::Skipped)
+            .map(|o| o.detail)
+            .collect(),
+        reversals,
     }))
+}
+
+fn reversal_view(row: ReversalRow) -> Result<ReversalView, serde_json::Error> {
+    let answer: ReversalAnswer = serde_json::from_str(&row.answer)?;
+    Ok(ReversalView {
+        reversal_id: answer.reversal_id,
+        reason: answer.reason,
+        amount: answer.amount,
+        time: answer.time,
+        received: format_time(row.created_at),
+        summary: answer.summary,
+        links: answer
+            .links
+            .into_iter()
+            .map(|l| (l.plan.link, l.plan.detail))
+            .collect(),
+    })
 }
 
 /// What the signup reported, labelled for the page.
@@ -118,6 +155,7 @@ fn delivery_view(d: DeliveryRecord, attempts: &[AttemptRecord]) -> DeliveryView 
     DeliveryView {
         id: d.id,
         link: d.slot,
+        kind: d.kind.as_str().to_owned(),
         url: d.url,
         state: d.state.as_str().to_owned(),
         tries: d.tries,
@@ -219,10 +257,7 @@ pub async fn intake(deps: &IntakeDeps, request: IntakeRequest<'_>) -> Result<Rec
     tracing::Span::current().record("order_id", intake.order_id.as_str());
     let config = deps.settings.current(&deps.db).await?;
     let decision = decide(intake.payment_method, intake.moderated, intake.trial);
-    let hash: String = Sha256::digest(canonical(&value).as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = request_hash(&value);
     let base = deps.public_origin.clone().unwrap_or(request.request_base);
     let signup = Prepared::new(&intake, &hash, &config, &decision, now, &base)?;
     match deps.writer.record(signup).await? {
@@ -256,7 +291,15 @@ pub async fn intake(deps: &IntakeDeps, request: IntakeRequest<'_>) -> Result<Rec
     }
 }
 
-async fn authenticate(
+/// The SHA-256 of a request body's canonical form: an identical repeat has the same hash.
+pub(super) fn request_hash(value: &serde_json::Value) -> String {
+    Sha256::digest(canonical(value).as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub(super) async fn authenticate(
     deps: &IntakeDeps,
     token: Option<&str>,
     now: DateTime<Utc>,
@@ -278,7 +321,11 @@ async fn authenticate(
     }
 }
 
-fn rejected(status: StatusCode, code: &'static str, message: impl Into<String>) -> AppError {
+pub(super) fn rejected(
+    status: StatusCode,
+    code: &'static str,
+    message: impl Into<String>,
+) -> AppError {
     AppError::Rejected {
         status,
         code,
@@ -287,7 +334,7 @@ fn rejected(status: StatusCode, code: &'static str, message: impl Into<String>) 
     }
 }
 
-fn invalid_fields(errors: Vec<FieldError>) -> AppError {
+pub(super) fn invalid_fields(errors: Vec<FieldError>) -> AppError {
     AppError::Rejected {
         status: StatusCode::UNPROCESSABLE_ENTITY,
         code: "invalid",

@@ -372,7 +372,6 @@ impl TestApp {
         links: &[(&str, app::domain::affiliate::DeliveryMode)],
     ) {
         use app::domain::affiliate::{AffiliateInput, SlotInput};
-        use app::server::storage::affiliate_store;
         let mut input = AffiliateInput {
             program_enabled,
             ..AffiliateInput::default()
@@ -382,12 +381,19 @@ impl TestApp {
                 url: (*url).to_owned(),
                 enabled: true,
                 mode: *mode,
+                ..SlotInput::default()
             };
         }
+        self.save_settings(&input).await;
+    }
+
+    /// Saves the Affiliate Program settings as an admin's save would.
+    pub async fn save_settings(&self, input: &app::domain::affiliate::AffiliateInput) {
+        use app::server::storage::affiliate_store;
         input.validate().expect("valid test links");
         let version = affiliate_store::load(&self.state.db).await.unwrap().version;
         let audit = self.audit(AuditKind::AffiliateSaved, "test links saved");
-        affiliate_store::save(&self.state.db, &input, version, &audit)
+        affiliate_store::save(&self.state.db, input, version, &audit)
             .await
             .unwrap();
     }
@@ -528,11 +534,19 @@ pub async fn within_limit<F: std::future::Future<Output = ()>>(body: F) {
 /// `#[macro_use]`, so every area module declared after it can use this by name.)
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
+        on_both_backends_with!(|_| {}; $($name),*);
+    };
+}
+
+/// [`on_both_backends`] with the servers' settings adjusted first (e.g. their own delivery
+/// worker off, so a test drives every call itself).
+macro_rules! on_both_backends_with {
+    ($adjust:expr; $($name:ident),* $(,)?) => {
         $(
             mod $name {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite)
+                    let app = $crate::common::TestApp::spawn_with($crate::common::Backend::Sqlite, $adjust)
                         .await
                         .expect("SQLite always runs");
                     $crate::common::within_limit(super::$name(&app)).await;
@@ -541,7 +555,7 @@ macro_rules! on_both_backends {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    let Some(app) = $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await else {
+                    let Some(app) = $crate::common::TestApp::spawn_with($crate::common::Backend::Postgres, $adjust).await else {
                         return;
                     };
                     $crate::common::within_limit(super::$name(&app)).await;
@@ -579,6 +593,59 @@ macro_rules! on_both_databases {
             }
         )*
     };
+}
+
+/// affdesk as its own process (the real binary), for tests that kill it or run other programs
+/// against it.
+pub struct Process {
+    pub child: tokio::process::Child,
+    pub base: String,
+}
+
+pub const DELIVERY_CONCURRENCY: usize = 32;
+
+pub async fn start_process(database_url: &str) -> Process {
+    use std::time::Duration;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_affdesk"))
+        .env("DATABASE_URL", database_url)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("AFFDESK_LOG", "info")
+        .env("AFFDESK_LOG_FORMAT", "json")
+        .env("AFFDESK_SECRET_KEY", "00".repeat(32))
+        .env("AFFDESK_OUTBOUND_ALLOW", "127.0.0.0/8")
+        // One tracker host takes all five links here; let it have every delivery slot.
+        .env(
+            "AFFDESK_DELIVERY_CONCURRENCY",
+            DELIVERY_CONCURRENCY.to_string(),
+        )
+        .env(
+            "AFFDESK_DELIVERY_PER_HOST",
+            DELIVERY_CONCURRENCY.to_string(),
+        )
+        // Leases last four call timeouts: a killed process's deliveries are retried after 8 s.
+        .env("AFFDESK_DELIVERY_TIMEOUT", "2")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("affdesk starts");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let base = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = stderr.next_line().await.unwrap() {
+            let entry: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            let message = entry["message"].as_str().unwrap_or_default();
+            if let Some(rest) = message.split("listening on ").nth(1) {
+                return rest.trim().to_owned();
+            }
+        }
+        panic!("affdesk exited before listening");
+    })
+    .await
+    .expect("affdesk listens within 30 s");
+    // Keep reading its log so a full pipe never blocks it.
+    tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
+    Process { child, base }
 }
 
 /// What a stand-in tracker saw of one request.

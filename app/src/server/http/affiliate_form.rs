@@ -3,7 +3,7 @@
 //! successful save renders the page again from what was posted, so no unsaved edit is lost.
 
 use crate::domain::affiliate::{AffiliateInput, DeliveryMode, SlotInput};
-use crate::domain::conditions::PlanRule;
+use crate::domain::conditions::{PlanRule, TypeRule};
 use crate::domain::link_template::LINK_SLOTS;
 use crate::server::http::posted_page::render_with;
 use crate::server::http::session::CurrentAdmin;
@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 pub const SAVED_PATH: &str = "/settings/affiliate?saved=1";
 
 /// The names a slot's fields are posted under, each followed by `_N`.
-const SLOT_FIELDS: [&str; 11] = [
+const SLOT_FIELDS: [&str; 10] = [
     "url",
     "enabled",
     "mode",
@@ -29,8 +29,7 @@ const SLOT_FIELDS: [&str; 11] = [
     "plan_rule",
     "plans",
     "min_amount",
-    "card",
-    "trial",
+    "types",
 ];
 
 fn parse(pairs: Vec<(String, String)>) -> PostedForm {
@@ -43,13 +42,13 @@ fn parse(pairs: Vec<(String, String)>) -> PostedForm {
         extra_slot: None,
     };
     // Checkboxes send nothing when unticked, so every slot starts unticked here.
-    let mut unticked = SlotInput {
-        enabled: false,
-        ..SlotInput::default()
-    };
-    unticked.conditions.card = false;
-    unticked.conditions.trial = false;
-    posted.input.slots = vec![unticked; LINK_SLOTS];
+    posted.input.slots = vec![
+        SlotInput {
+            enabled: false,
+            ..SlotInput::default()
+        };
+        LINK_SLOTS
+    ];
     for (key, value) in pairs {
         let slot_field = key
             .rsplit_once('_')
@@ -74,14 +73,11 @@ fn parse(pairs: Vec<(String, String)>) -> PostedForm {
                     }
                     "plans" => slot.conditions.plans = value,
                     "min_amount" => slot.conditions.min_amount = value,
-                    "card" => slot.conditions.card = true,
-                    "trial" => slot.conditions.trial = true,
+                    "types" => slot.conditions.types = TypeRule::parse(&value).unwrap_or_default(),
                     _ => {}
                 }
             }
-            (_, Some((name, n)))
-                if n > LINK_SLOTS && SLOT_FIELDS.contains(&name.as_str()) =>
-            {
+            (_, Some((name, n))) if n > LINK_SLOTS && SLOT_FIELDS.contains(&name.as_str()) => {
                 posted.extra_slot = Some(key.clone());
             }
             _ => {}
@@ -147,7 +143,7 @@ mod tests {
             ("plan_rule_2", "only"),
             ("plans_2", "7, 8"),
             ("min_amount_2", "10"),
-            ("card_2", "on"),
+            ("types_2", "card"),
         ]));
         let slot = &posted.input.slots[1];
         assert_eq!(slot.reversal_url, "https://t.example/r?id=${reversal_id}");
@@ -156,8 +152,7 @@ mod tests {
         assert_eq!(slot.conditions.plan_rule, PlanRule::Only);
         assert_eq!(slot.conditions.plans, "7, 8");
         assert_eq!(slot.conditions.min_amount, "10");
-        assert!(slot.conditions.card);
-        assert!(!slot.conditions.trial, "an unticked box is off");
+        assert_eq!(slot.conditions.types, TypeRule::CardOnly);
         assert!(parse(pairs(&[("plans_6", "1")])).extra_slot.is_some());
     }
 

@@ -18,7 +18,8 @@ use std::net::SocketAddr;
 use tower_sessions::Session;
 
 /// Paths anyone may request. Everything else needs a logged-in admin.
-/// `/api/v1/signups` needs no session: it checks its own bearer token.
+/// `/api/v1/signups` (and its reversals, see `is_reversal_api`) needs no session: it checks its
+/// own bearer token.
 pub const PUBLIC_PATHS: &[&str] = &[
     "/login",
     // The second-factor step: it answers only a session whose password was right.
@@ -69,7 +70,16 @@ pub fn loggable_path(path: &str) -> &str {
 }
 
 pub fn is_public(path: &str) -> bool {
-    PUBLIC_PATHS.contains(&path) || PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
+    PUBLIC_PATHS.contains(&path)
+        || PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
+        || is_reversal_api(path)
+}
+
+/// `/api/v1/signups/{order_id}/reversals`: checks its own bearer token, as the intake does.
+fn is_reversal_api(path: &str) -> bool {
+    path.strip_prefix("/api/v1/signups/")
+        .and_then(|rest| rest.strip_suffix("/reversals"))
+        .is_some_and(|order_id| !order_id.is_empty() && !order_id.contains('/'))
 }
 
 fn is_server_fn(path: &str) -> bool {

@@ -1,8 +1,10 @@
-//! `POST /api/v1/signups`, the endpoint a signup flow reports completed signups to, and
+//! `POST /api/v1/signups`, the endpoint a signup flow reports completed signups to,
+//! `POST /api/v1/signups/{order_id}/reversals`, where it reports refunds and chargebacks, and
 //! `GET /signup/complete/<token>`, the public thank-you page carrying a signup's pixels.
 
 use crate::domain::call::{escape_html, pixel_html};
 use crate::server::state::IntakeDeps;
+use crate::service::reversals::{self, ReversalRecorded};
 use crate::service::signups::{self, IntakeRequest, Recorded};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -24,29 +26,48 @@ fn request_base(headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-pub async fn post_signup(
-    State(deps): State<IntakeDeps>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+/// What the API's calls share: the bearer token, the content type and the body.
+fn api_request<'a>(headers: &'a HeaderMap, body: &'a Bytes) -> IntakeRequest<'a> {
     let header = |name| {
         headers
             .get(name)
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
-    let request = IntakeRequest {
+    IntakeRequest {
         token: header(header::AUTHORIZATION)
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim),
         is_json: header(header::CONTENT_TYPE)
             .and_then(|v| v.split(';').next())
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json")),
-        body: &body,
-        request_base: request_base(&headers),
-    };
-    match signups::intake(&deps, request).await {
+        body,
+        request_base: request_base(headers),
+    }
+}
+
+pub async fn post_signup(
+    State(deps): State<IntakeDeps>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match signups::intake(&deps, api_request(&headers, &body)).await {
         Ok(Recorded { status, answer }) => (status, Json(answer)).into_response(),
         Err(err) => err.problem(SEND_AGAIN),
+    }
+}
+
+/// `POST /api/v1/signups/{order_id}/reversals`: a refund, chargeback or cancellation.
+pub async fn post_reversal(
+    State(deps): State<IntakeDeps>,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match reversals::reverse(&deps, &order_id, api_request(&headers, &body)).await {
+        Ok(ReversalRecorded { status, answer }) => (status, Json(answer)).into_response(),
+        Err(err) => err.problem(
+            "affdesk could not store the reversal; send it again (a repeat with the same body is safe)",
+        ),
     }
 }
 

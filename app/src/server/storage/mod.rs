@@ -8,6 +8,7 @@ pub mod contracts;
 pub mod db;
 pub mod login_throttle;
 pub mod mfa;
+pub mod reversals;
 pub mod session_store;
 pub mod signup_queries;
 pub mod signups;

@@ -1,6 +1,6 @@
 //! Reading signups and deliveries for the admin pages, and "Retry now".
 
-use crate::domain::states::DeliveryState;
+use crate::domain::states::{DeliveryKind, DeliveryState};
 use crate::server::storage::audit_log::AuditEvent;
 use crate::server::storage::db::{BeginWrite, Db};
 use crate::with_pool;
@@ -8,11 +8,16 @@ use chrono::{DateTime, Utc};
 
 pub const PAGE_SIZE: i64 = 25;
 
+/// The values the Signups list's "Delivery" filter takes, besides none.
+pub const DELIVERY_FILTERS: [&str; 5] =
+    ["pending", "delivered", "failing", "exhausted", "reversed"];
+
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     pub eligible: Option<bool>,
-    /// Signups with a delivery in this state (`Failing` also matches `Failed`); `None` for all.
-    pub delivery: Option<DeliveryState>,
+    /// Signups with a delivery in this state (`failing` also matches `failed`), or `reversed`
+    /// for signups with a reversal; empty for all. One of [`DELIVERY_FILTERS`].
+    pub delivery: &'static str,
     pub search: String,
     /// From 1.
     pub page: i64,
@@ -32,6 +37,7 @@ pub struct SignupRow {
     pub pending: i64,
     pub failing: i64,
     pub exhausted: i64,
+    pub reversals: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -41,6 +47,7 @@ pub struct SignupRecord {
     pub reason: String,
     pub details: String,
     pub pixel_urls: String,
+    pub link_outcomes: String,
     pub created_at: DateTime<Utc>,
 }
 
@@ -48,6 +55,8 @@ pub struct SignupRecord {
 pub struct DeliveryRecord {
     pub id: i64,
     pub slot: i32,
+    #[sqlx(try_from = "String")]
+    pub kind: DeliveryKind,
     pub url: String,
     #[sqlx(try_from = "String")]
     pub state: DeliveryState,
@@ -95,7 +104,8 @@ const WHERE: &str = "WHERE ($1 IS NULL OR s.eligible = $1) \
       OR ($4 = 'failing' AND EXISTS (SELECT 1 FROM deliveries d WHERE d.signup_id = s.id AND d.state IN ('failing', 'failed'))) \
       OR ($4 = 'exhausted' AND EXISTS (SELECT 1 FROM deliveries d WHERE d.signup_id = s.id AND d.state = 'exhausted')) \
       OR ($4 = 'delivered' AND EXISTS (SELECT 1 FROM deliveries d WHERE d.signup_id = s.id) \
-          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.signup_id = s.id AND d.state <> 'delivered')))";
+          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.signup_id = s.id AND d.state <> 'delivered')) \
+      OR ($4 = 'reversed' AND EXISTS (SELECT 1 FROM reversals r WHERE r.signup_id = s.id)))";
 
 /// One page of signups, newest first, and how many match in all.
 pub async fn list(db: &Db, filter: &Filter) -> Result<(Vec<SignupRow>, i64), sqlx::Error> {
@@ -105,13 +115,14 @@ pub async fn list(db: &Db, filter: &Filter) -> Result<(Vec<SignupRow>, i64), sql
          (SELECT COUNT(*) FROM deliveries d WHERE d.signup_id = s.id AND d.state = 'delivered') AS delivered, \
          (SELECT COUNT(*) FROM deliveries d WHERE d.signup_id = s.id AND d.state = 'pending') AS pending, \
          (SELECT COUNT(*) FROM deliveries d WHERE d.signup_id = s.id AND d.state IN ('failing', 'failed')) AS failing, \
-         (SELECT COUNT(*) FROM deliveries d WHERE d.signup_id = s.id AND d.state = 'exhausted') AS exhausted \
+         (SELECT COUNT(*) FROM deliveries d WHERE d.signup_id = s.id AND d.state = 'exhausted') AS exhausted, \
+         (SELECT COUNT(*) FROM reversals r WHERE r.signup_id = s.id) AS reversals \
          FROM signups s {WHERE} ORDER BY s.id DESC LIMIT $5 OFFSET $6"
     );
     let search = filter.search.trim();
     let pattern = like_pattern(search);
     let offset = (filter.page.max(1) - 1) * PAGE_SIZE;
-    let delivery = filter.delivery.map_or("", DeliveryState::as_str);
+    let delivery = filter.delivery;
     with_pool!(db, pool => {
         let total: i64 = sqlx::query_scalar(&count_sql)
             .bind(filter.eligible)
@@ -138,10 +149,10 @@ pub async fn signup(
     id: i64,
 ) -> Result<Option<(SignupRecord, Vec<DeliveryRecord>, Vec<AttemptRecord>)>, sqlx::Error> {
     const SIGNUP: &str =
-        "SELECT id, eligible, reason, details, pixel_urls, created_at FROM signups WHERE id = $1";
+        "SELECT id, eligible, reason, details, pixel_urls, link_outcomes, created_at FROM signups WHERE id = $1";
     const DELIVERIES: &str =
-        "SELECT id, slot, url, state, tries, next_attempt_at, last_error, delivered_at \
-        FROM deliveries WHERE signup_id = $1 ORDER BY slot";
+        "SELECT id, slot, kind, url, state, tries, next_attempt_at, last_error, delivered_at \
+        FROM deliveries WHERE signup_id = $1 ORDER BY id";
     const ATTEMPTS: &str = "SELECT a.delivery_id, a.started_at, a.duration_ms, a.status_code, a.body_excerpt, \
         a.error_kind, a.error_message FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id \
         WHERE d.signup_id = $1 ORDER BY a.id";

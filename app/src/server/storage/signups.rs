@@ -4,10 +4,10 @@
 use crate::domain::affiliate::{AffiliateConfig, DeliveryMode};
 use crate::domain::call::pixel_html;
 use crate::domain::conditions::{Fired, LinkOutcome};
-use crate::domain::success::ReplyRules;
 use crate::domain::eligibility::Decision;
 use crate::domain::signup::SignupIntake;
 use crate::domain::states::DeliveryState;
+use crate::domain::success::ReplyRules;
 use crate::server::security::tokens::random_token;
 use crate::server::storage::db::{BeginWrite, Db};
 use crate::with_pool;
@@ -59,6 +59,8 @@ pub enum RecordError {
     Json(#[from] serde_json::Error),
     #[error("the signup writer has stopped (the server is shutting down)")]
     WriterStopped,
+    #[error("stored data unreadable: {0}")]
+    Corrupt(String),
 }
 
 /// The decision after the program switch: an eligible signup fires nothing while it is off.
@@ -77,7 +79,7 @@ pub fn final_decision(decision: &Decision, config: &AffiliateConfig) -> (bool, S
 }
 
 /// The tracker a delivery goes to, `host:port`, for the per-host concurrency limit.
-fn host_of(url: &str) -> String {
+pub fn host_of(url: &str) -> String {
     url::Url::parse(url)
         .ok()
         .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
@@ -147,10 +149,17 @@ impl Prepared {
                 continue;
             };
             let n = i as i64 + 1;
-            let fired = match slot.conditions.check(&intake.plan_id, &intake.amount, signup_type) {
+            let fired = match slot
+                .conditions
+                .check(&intake.plan_id, &intake.amount, signup_type)
+            {
                 Err(why) => {
                     let detail = format!("link {n}: {why}");
-                    outcomes.push(LinkOutcome { link: n, fired: Fired::Skipped, detail });
+                    outcomes.push(LinkOutcome {
+                        link: n,
+                        fired: Fired::Skipped,
+                        detail,
+                    });
                     continue;
                 }
                 Ok(()) => {
@@ -167,7 +176,11 @@ impl Prepared {
                     }
                 }
             };
-            outcomes.push(LinkOutcome { link: n, fired, detail: String::new() });
+            outcomes.push(LinkOutcome {
+                link: n,
+                fired,
+                detail: String::new(),
+            });
         }
         let skipped = outcomes
             .iter()

@@ -8,8 +8,8 @@
 use crate::domain::call::CallOutcome;
 use crate::domain::link_health::{self, FailingSince, TryEnd};
 use crate::domain::retry::{next_attempt_at, parse_retry_after, Verdict};
-use crate::domain::success::{ReplyRules, RuleResult};
 use crate::domain::states::DeliveryState;
+use crate::domain::success::{ReplyRules, RuleResult};
 use crate::server::clock::Clock;
 use crate::server::remote::outbound::OutboundClient;
 use crate::server::storage::db::Db;
