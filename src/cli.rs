@@ -59,6 +59,8 @@ pub enum Command {
         #[arg(long)]
         to: std::path::PathBuf,
     },
+    /// Print the API's OpenAPI 3.1 description (the JSON served at /api/v1/openapi.json).
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +132,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Admin { action }) => admin(&cli.global, action).await,
         Some(Command::Token { action }) => token(&cli.global, action).await,
         Some(Command::Backup { to }) => crate::backup::run(&cli.global, &cli.serve, &to).await,
+        Some(Command::Openapi) => {
+            print!("{}", app::server::http::openapi::openapi_json());
+            Ok(())
+        }
     }
 }
 

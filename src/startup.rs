@@ -9,7 +9,9 @@ use app::domain::states::AuditKind;
 use app::server::clock::{Clock, SystemClock};
 use app::server::http::guard;
 use app::server::http::session;
-use app::server::http::{affiliate_form, auth_http, contract_form, intake, posted_page};
+use app::server::http::{
+    affiliate_form, auth_http, contract_form, downloads, intake, openapi, posted_page,
+};
 use app::server::remote::explodely::ExplodelyClient;
 use app::server::remote::outbound::OutboundClient;
 use app::server::security::passwords::PasswordService;
@@ -21,6 +23,7 @@ use app::server::storage::audit_log::{self, Actor};
 use app::server::storage::db::{redact_url, Db};
 use app::server::storage::login_throttle;
 use app::server::storage::session_store::HashedIds;
+use app::server::storage::intake_log::IntakeLog;
 use app::server::storage::signups::SignupWriter;
 use app::server::worker::delivery::{DeliveryWaker, DeliveryWorker};
 use app::{shell, App};
@@ -194,6 +197,7 @@ fn app_state(
             require_mfa: settings.require_mfa,
             ..AuthConfig::default()
         }),
+        intake_log: IntakeLog::spawn(db.clone(), clock.clone()),
         clock,
         signups: SignupWriter::spawn(db.clone()),
         deliveries: DeliveryWaker::default(),
@@ -310,6 +314,10 @@ where
             guard::read_body_within,
         ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(from_fn_with_state(
+            state.intake_log.clone(),
+            intake::log_calls,
+        ))
         .layer(from_fn(guard::catch_panics))
         .layer(from_fn(guard::security_headers))
         .layer(
@@ -377,6 +385,12 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/affiliate/contracts/new",
             contract_form::submit,
         ),
+        endpoint(
+            Method::GET,
+            "/settings/connect/whmcs/{file}",
+            downloads::whmcs_file,
+        ),
+        endpoint(Method::GET, "/api/v1/openapi.json", openapi::serve),
         endpoint(Method::POST, "/api/v1/signups", intake::post_signup),
         endpoint(
             Method::POST,

@@ -6,6 +6,7 @@ use crate::pages::{
     admins::AdminsPage,
     affiliate::AffiliatePage,
     audit::AuditPage,
+    connect::ConnectPage,
     contracts::{ContractDetailPage, ContractsPage, ExplodelySettingsPage, NewContractPage},
     dashboard::Dashboard,
     login::{LoginPage, SecondFactorPage},
@@ -95,6 +96,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/signups") view=SignupsPage ssr=SsrMode::Async />
                         <Route path=path!("/signups/:id") view=SignupDetailPage ssr=SsrMode::Async />
                         <Route path=path!("/settings/api-tokens") view=ApiTokensPage ssr=SsrMode::Async />
+                        <Route path=path!("/settings/connect") view=ConnectPage ssr=SsrMode::Async />
                         <Route path=path!("/settings/audit") view=AuditPage ssr=SsrMode::Async />
                         <Route path=path!("/settings/admins") view=AdminsPage ssr=SsrMode::Async />
                         <Route path=path!("/account/password") view=ChangePasswordPage ssr=SsrMode::Async />

@@ -15,6 +15,7 @@ mod assets;
 mod audit;
 mod auth;
 mod cli;
+mod connect;
 mod contracts;
 mod mfa;
 mod resilience;

@@ -99,6 +99,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("POST", "/api/v1/signups"),
     ("POST", "/api/v1/signups/{order_id}/reversals"),
+    ("GET", "/api/v1/openapi.json"),
     ("GET", "/signup/complete/{token}"),
 ];
 

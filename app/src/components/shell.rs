@@ -36,6 +36,7 @@ pub fn AdminShell() -> impl IntoView {
             <nav class="sidebar" aria-label="Main">
                 <p class="nav-heading">"Settings"</p>
                 <A href="/settings/affiliate">"Affiliate Program"</A>
+                <A href="/settings/connect">"Connect signups"</A>
                 <A href="/settings/api-tokens">"API tokens"</A>
                 <A href="/settings/explodely">"Explodely"</A>
                 <A href="/settings/admins">"Admins"</A>

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A message that belongs beside one form field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub field: String,
     pub message: String,

@@ -11,10 +11,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-const FIELDS: [&str; 4] = ["reason", "amount", "reversal_id", "time"];
+/// Every field a reversal accepts.
+pub const FIELDS: [&str; 4] = ["reason", "amount", "reversal_id", "time"];
 
 /// Why the sale is taken back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReversalReason {
     Refund,
@@ -139,6 +141,7 @@ pub enum SignupCall {
 
 /// What a reversal does to one link.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "action")]
 pub enum LinkStep {
     /// The signup call never reached the tracker: it is cancelled and nothing is sent.
@@ -155,6 +158,7 @@ pub enum LinkStep {
 
 /// One link's step and why, in words for the answer and the signup's page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LinkPlan {
     pub link: i64,
     #[serde(flatten)]

@@ -36,7 +36,8 @@ pub struct SignupIntake {
     pub signup_time: DateTime<Utc>,
 }
 
-const FIELDS: [&str; 15] = [
+/// Every field the intake accepts.
+pub const FIELDS: [&str; 15] = [
     "order_id",
     "account_id",
     "user_name",

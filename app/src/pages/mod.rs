@@ -2,6 +2,7 @@ pub mod account;
 pub mod admins;
 pub mod affiliate;
 pub mod audit;
+pub mod connect;
 pub mod contracts;
 pub mod dashboard;
 pub mod login;

@@ -13,6 +13,7 @@ use crate::server::security::login_turns::LoginTurns;
 use crate::server::security::passwords::PasswordService;
 use crate::server::security::secrets::SecretBox;
 use crate::server::storage::affiliate_store::SettingsCache;
+use crate::server::storage::intake_log::IntakeLog;
 use crate::server::storage::db::Db;
 use crate::server::storage::signups::SignupWriter;
 use crate::server::worker::delivery::{DeliveryContext, DeliveryWaker};
@@ -85,6 +86,8 @@ pub struct Services {
     pub outbound: OutboundClient,
     /// Stores reported signups, several to a transaction.
     pub signups: SignupWriter,
+    /// Logs every call to the signup API.
+    pub intake_log: IntakeLog,
     /// Wakes the delivery worker when a signup queued deliveries.
     pub deliveries: DeliveryWaker,
     /// The affiliate settings as last read, by stored version.
@@ -148,6 +151,13 @@ pub struct IntakeDeps {
     pub clock: Arc<dyn Clock>,
 }
 
+/// Settings → Connect signups: where the API is, and its log.
+#[derive(Debug, Clone)]
+pub struct ConnectDeps {
+    pub db: Db,
+    pub public_origin: Option<String>,
+}
+
 /// Explodely: its credentials and the contracts created through it.
 #[derive(Debug, Clone)]
 pub struct ContractDeps {
@@ -208,6 +218,10 @@ narrow! {
         public_origin: s.auth.public_origin.clone(),
         clock: s.clock.clone(),
     };
+    ConnectDeps => |s| ConnectDeps {
+        db: s.db.clone(),
+        public_origin: s.auth.public_origin.clone(),
+    };
     ContractDeps => |s| ContractDeps {
         db: s.db.clone(),
         secrets: s.secrets.clone(),
@@ -219,6 +233,12 @@ narrow! {
         outbound: s.outbound.clone(),
         clock: s.clock.clone(),
     };
+}
+
+impl FromRef<AppState> for IntakeLog {
+    fn from_ref(state: &AppState) -> Self {
+        state.intake_log.clone()
+    }
 }
 
 impl FromRef<AppState> for Arc<AuthConfig> {

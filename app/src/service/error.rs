@@ -182,7 +182,7 @@ impl AppError {
     }
 
     /// The machine-readable code of a signup-API answer.
-    fn code(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             Self::Refused(ApiError::Unauthorized) => "unauthorized",
             Self::Refused(ApiError::Invalid(_)) => "invalid",

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod admins;
 pub mod affiliate;
 pub mod audit;
+pub mod connect;
 pub mod contracts;
 pub mod error;
 pub mod mfa;

@@ -3,10 +3,12 @@
 //! call that never reached its tracker is cancelled instead.
 
 use super::error::AppError;
-use super::signups::{authenticate, invalid_fields, rejected, request_hash, IntakeRequest};
+use super::signups::{
+    authenticate, invalid_fields, rejected, request_hash, CallNote, IntakeRequest,
+};
 use crate::domain::eligibility::decide;
 use crate::domain::reversal::parse_reversal;
-use crate::domain::signup::SignupIntake;
+use crate::domain::signup::{SignupIntake, ORDER_ID_MAX_CHARS};
 use crate::model::error::FieldError;
 use crate::server::state::IntakeDeps;
 use crate::server::storage::reversals::{
@@ -29,9 +31,11 @@ pub async fn reverse(
     deps: &IntakeDeps,
     order_id: &str,
     request: IntakeRequest<'_>,
+    note: &mut CallNote,
 ) -> Result<ReversalRecorded, AppError> {
     let now = deps.clock.now();
-    authenticate(deps, request.token, now).await?;
+    note.order_id = order_id.chars().take(ORDER_ID_MAX_CHARS).collect();
+    note.token_name = Some(authenticate(deps, request.token, now).await?);
     if !request.is_json {
         return Err(rejected(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -4,7 +4,7 @@
 use super::error::AppError;
 use crate::domain::conditions::{Fired, LinkOutcome};
 use crate::domain::eligibility::decide;
-use crate::domain::signup::{canonical, parse_intake, SignupIntake};
+use crate::domain::signup::{canonical, parse_intake, SignupIntake, ORDER_ID_MAX_CHARS};
 use crate::domain::states::{AuditKind, DeliveryId, SignupId};
 use crate::model::affiliate::format_time;
 use crate::model::error::FieldError;
@@ -233,13 +233,35 @@ pub struct IntakeRequest<'a> {
     pub request_base: String,
 }
 
+/// What the intake log says of a call besides its status: whose token it carried and which
+/// order it named, filled in as the call is read.
+#[derive(Debug, Clone, Default)]
+pub struct CallNote {
+    pub token_name: Option<String>,
+    pub order_id: String,
+    pub outcome: String,
+}
+
+impl CallNote {
+    /// The order id a body names, as far as it names one (for the log, even when refused).
+    pub fn read_order_id(&mut self, body: &serde_json::Value) {
+        if let Some(order_id) = body.get("order_id").and_then(|v| v.as_str()) {
+            self.order_id = order_id.chars().take(ORDER_ID_MAX_CHARS).collect();
+        }
+    }
+}
+
 /// Checks the token and the body, decides what fires, and stores the signup with its
 /// deliveries; an identical repeat gets the first answer, a different body for the same order
 /// a 409.
 #[tracing::instrument(skip_all, fields(order_id = tracing::field::Empty))]
-pub async fn intake(deps: &IntakeDeps, request: IntakeRequest<'_>) -> Result<Recorded, AppError> {
+pub async fn intake(
+    deps: &IntakeDeps,
+    request: IntakeRequest<'_>,
+    note: &mut CallNote,
+) -> Result<Recorded, AppError> {
     let now = deps.clock.now();
-    authenticate(deps, request.token, now).await?;
+    note.token_name = Some(authenticate(deps, request.token, now).await?);
     if !request.is_json {
         return Err(rejected(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -253,6 +275,7 @@ pub async fn intake(deps: &IntakeDeps, request: IntakeRequest<'_>) -> Result<Rec
             format!("the body is not valid JSON: {e}"),
         )])
     })?;
+    note.read_order_id(&value);
     let intake = parse_intake(&value, &deps.default_currency, now).map_err(invalid_fields)?;
     tracing::Span::current().record("order_id", intake.order_id.as_str());
     let config = deps.settings.current(&deps.db).await?;
@@ -299,11 +322,12 @@ pub(super) fn request_hash(value: &serde_json::Value) -> String {
         .collect()
 }
 
+/// The name of the API token the call carried, or a 401 that says what to send.
 pub(super) async fn authenticate(
     deps: &IntakeDeps,
     token: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     let Some(token) = token else {
         return Err(rejected(
             StatusCode::UNAUTHORIZED,
@@ -312,7 +336,7 @@ pub(super) async fn authenticate(
         ));
     };
     match api_tokens::authenticate(&deps.db, token, now).await? {
-        Some(_) => Ok(()),
+        Some(name) => Ok(name),
         None => Err(rejected(
             StatusCode::UNAUTHORIZED,
             "unauthorized",

@@ -29,6 +29,8 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/favicon.svg",
     "/robots.txt",
     "/api/v1/signups",
+    // The API's own description: public, as an API's description is.
+    "/api/v1/openapi.json",
 ];
 /// Static assets built by cargo-leptos (the wasm bundle, its JavaScript and the stylesheet),
 /// and the signup-complete pages customers are sent to (random, expiring tokens).

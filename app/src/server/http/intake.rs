@@ -5,10 +5,14 @@
 use crate::domain::call::{escape_html, pixel_html};
 use crate::server::state::IntakeDeps;
 use crate::service::reversals::{self, ReversalRecorded};
-use crate::service::signups::{self, IntakeRequest, Recorded};
+use crate::server::storage::intake_log::{IntakeCall, IntakeLog};
+use crate::server::storage::signups::IntakeAnswer;
+use crate::service::error::AppError;
+use crate::service::signups::{self, CallNote, IntakeRequest, Recorded};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 
@@ -50,10 +54,106 @@ pub async fn post_signup(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match signups::intake(&deps, api_request(&headers, &body)).await {
-        Ok(Recorded { status, answer }) => (status, Json(answer)).into_response(),
-        Err(err) => err.problem(SEND_AGAIN),
+    let mut note = CallNote::default();
+    let mut response = match signups::intake(&deps, api_request(&headers, &body), &mut note).await
+    {
+        Ok(Recorded { status, answer }) => {
+            note.outcome = signup_outcome(&answer);
+            (status, Json(answer)).into_response()
+        }
+        Err(err) => {
+            note.outcome = refusal_outcome(&err);
+            err.problem(SEND_AGAIN)
+        }
+    };
+    response.extensions_mut().insert(note);
+    response
+}
+
+/// What the intake log says of a stored signup.
+fn signup_outcome(answer: &IntakeAnswer) -> String {
+    let mut outcome = format!(
+        "{}: {}",
+        if answer.eligible { "counted" } else { "not counted" },
+        answer.reason
+    );
+    for skipped in &answer.skipped {
+        outcome.push_str("; skipped ");
+        outcome.push_str(skipped);
     }
+    outcome
+}
+
+/// What the intake log says of a refused call: the message and each field's problem. A field
+/// error about the email leaves the address out: the log never holds one.
+fn refusal_outcome(err: &AppError) -> String {
+    match err {
+        AppError::Rejected {
+            message, errors, ..
+        } => {
+            let mut outcome = message.clone();
+            for e in errors {
+                let text = if e.field == "email" {
+                    "is not a valid email address"
+                } else {
+                    e.message.as_str()
+                };
+                let field = if e.field.is_empty() { "body" } else { &e.field };
+                outcome.push_str(&format!("; {field}: {text}"));
+            }
+            outcome
+        }
+        other => format!("{} ({})", other.status(), other.code()),
+    }
+}
+
+/// Logs every call to the signup API (`POST /api/v1/signups…`), refused ones too: it sits
+/// outside the body limit, so a 413 is logged as well. The handlers leave a [`CallNote`] on
+/// their answer; an answer without one (a 413) is logged from its status.
+pub async fn log_calls(State(log): State<IntakeLog>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let endpoint = match (request.method(), path) {
+        (&Method::POST, "/api/v1/signups") => "signup",
+        (&Method::POST, p) if p.starts_with("/api/v1/signups/") => "reversal",
+        _ => return next.run(request).await,
+    };
+    let path_order_id = path
+        .strip_prefix("/api/v1/signups/")
+        .and_then(|rest| rest.strip_suffix("/reversals"))
+        .map(|id| {
+            percent_decode(id)
+                .chars()
+                .take(crate::domain::signup::ORDER_ID_MAX_CHARS)
+                .collect::<String>()
+        });
+    let started = std::time::Instant::now();
+    let received_at = log.now();
+    let mut response = next.run(request).await;
+    let note = response.extensions_mut().remove::<CallNote>().unwrap_or_else(|| CallNote {
+        order_id: path_order_id.unwrap_or_default(),
+        outcome: match response.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => "the body is over 64 KiB".to_owned(),
+            status => status.to_string(),
+        },
+        ..CallNote::default()
+    });
+    log.record(IntakeCall {
+        received_at,
+        endpoint,
+        token_name: note.token_name,
+        order_id: note.order_id,
+        status: response.status().as_u16(),
+        outcome: note.outcome,
+        duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+    });
+    response
+}
+
+fn percent_decode(text: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
 }
 
 /// `POST /api/v1/signups/{order_id}/reversals`: a refund, chargeback or cancellation.
@@ -63,12 +163,22 @@ pub async fn post_reversal(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match reversals::reverse(&deps, &order_id, api_request(&headers, &body)).await {
-        Ok(ReversalRecorded { status, answer }) => (status, Json(answer)).into_response(),
-        Err(err) => err.problem(
-            "affdesk could not store the reversal; send it again (a repeat with the same body is safe)",
-        ),
-    }
+    let mut note = CallNote::default();
+    let mut response =
+        match reversals::reverse(&deps, &order_id, api_request(&headers, &body), &mut note).await {
+            Ok(ReversalRecorded { status, answer }) => {
+                note.outcome = format!("{} {}: {}", answer.reason, answer.amount, answer.summary);
+                (status, Json(answer)).into_response()
+            }
+            Err(err) => {
+                note.outcome = refusal_outcome(&err);
+                err.problem(
+                    "affdesk could not store the reversal; send it again (a repeat with the same body is safe)",
+                )
+            }
+        };
+    response.extensions_mut().insert(note);
+    response
 }
 
 /// The signup-complete page: a thank-you with the signup's pixel images, as H-Sphere's signup

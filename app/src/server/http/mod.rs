@@ -5,7 +5,9 @@
 pub mod affiliate_form;
 pub mod auth_http;
 pub mod contract_form;
+pub mod downloads;
 pub mod guard;
 pub mod intake;
+pub mod openapi;
 pub mod posted_page;
 pub mod session;

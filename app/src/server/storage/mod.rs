@@ -6,6 +6,7 @@ pub mod api_tokens;
 pub mod audit_log;
 pub mod contracts;
 pub mod db;
+pub mod intake_log;
 pub mod login_throttle;
 pub mod mfa;
 pub mod reversals;

@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 pub const COMPLETE_PAGE_LIFETIME: TimeDelta = TimeDelta::hours(24);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 pub struct QueuedDelivery {
     pub id: i64,
     pub link: i64,
@@ -28,6 +29,7 @@ pub struct QueuedDelivery {
 
 /// The 201 answer, stored so an identical repeat gets exactly the same answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 pub struct IntakeAnswer {
     pub signup_id: i64,
     pub order_id: String,
