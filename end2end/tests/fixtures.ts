@@ -183,17 +183,19 @@ export async function phoneWidth(page: Page): Promise<number> {
   return width;
 }
 
-/** Reports an eligible signup through `POST /api/v1/signups` with a new API token named `tokenName`. */
+/** Reports an eligible signup through `POST /api/v1/signups` with a new API token named `tokenName`;
+ * returns the token. */
 export async function reportSignup(
   affdesk: Affdesk,
   request: import("@playwright/test").APIRequestContext,
   orderId: string,
   tokenName: string,
-) {
+): Promise<string> {
   const token = affdesk.cli(["token", "create", "--name", tokenName]).trim();
   const answer = await request.post("/api/v1/signups", {
     headers: { Authorization: `Bearer ${token}` },
     data: { order_id: orderId, account_id: "100042", payment_method: "credit_card", amount: "19.95" },
   });
   expect(answer.status()).toBe(201);
+  return token;
 }

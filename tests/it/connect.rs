@@ -60,30 +60,86 @@ async fn every_intake_call_is_logged_with_its_answer_and_without_secrets(app: &T
     };
     let json = "application/json";
     let answers = [
-        post(card("LOG-1").to_string(), Some(&token), json).await.unwrap().status(),
-        post(json!({"order_id": "LOG-2", "payment_method": "cheque", "email": "jane@nowhere"}).to_string(), Some(&token), json).await.unwrap().status(),
-        post(card("LOG-3").to_string(), None, json).await.unwrap().status(),
-        post(card("LOG-4").to_string(), Some("affdesk_wrong"), json).await.unwrap().status(),
-        post(card("LOG-5").to_string(), Some(&token), "text/plain").await.unwrap().status(),
-        post(json!({"order_id": "LOG-1", "payment_method": "paypal"}).to_string(), Some(&token), json).await.unwrap().status(),
-        post("x".repeat(70 * 1024), Some(&token), json).await.unwrap().status(),
+        post(card("LOG-1").to_string(), Some(&token), json)
+            .await
+            .unwrap()
+            .status(),
+        post(
+            json!({"order_id": "LOG-2", "payment_method": "cheque", "email": "jane@nowhere"})
+                .to_string(),
+            Some(&token),
+            json,
+        )
+        .await
+        .unwrap()
+        .status(),
+        post(card("LOG-3").to_string(), None, json)
+            .await
+            .unwrap()
+            .status(),
+        post(card("LOG-4").to_string(), Some("affdesk_wrong"), json)
+            .await
+            .unwrap()
+            .status(),
+        post(card("LOG-5").to_string(), Some(&token), "text/plain")
+            .await
+            .unwrap()
+            .status(),
+        post(
+            json!({"order_id": "LOG-1", "payment_method": "paypal"}).to_string(),
+            Some(&token),
+            json,
+        )
+        .await
+        .unwrap()
+        .status(),
+        post("x".repeat(70 * 1024), Some(&token), json)
+            .await
+            .unwrap()
+            .status(),
     ];
-    assert_eq!(answers.map(|s| s.as_u16()), [201, 422, 401, 401, 415, 409, 413]);
+    assert_eq!(
+        answers.map(|s| s.as_u16()),
+        [201, 422, 401, 401, 415, 409, 413]
+    );
 
     let calls = wait_for_calls(app, &admin, 7).await;
-    let statuses: Vec<i64> = calls.iter().rev().map(|c| c["status"].as_i64().unwrap()).collect();
-    assert_eq!(statuses, [201, 422, 401, 401, 415, 409, 413], "oldest last: {calls:?}");
+    let statuses: Vec<i64> = calls
+        .iter()
+        .rev()
+        .map(|c| c["status"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [201, 422, 401, 401, 415, 409, 413],
+        "oldest last: {calls:?}"
+    );
     let newest_first: Vec<&Value> = calls.iter().rev().collect();
     assert_eq!(newest_first[0]["order_id"], "LOG-1");
     assert_eq!(newest_first[0]["token"], "tests");
-    assert!(newest_first[0]["outcome"].as_str().unwrap().starts_with("counted"));
+    assert!(newest_first[0]["outcome"]
+        .as_str()
+        .unwrap()
+        .starts_with("counted"));
     let invalid = newest_first[1]["outcome"].as_str().unwrap();
-    assert!(invalid.contains("payment_method: \"cheque\" is not a payment method"), "{invalid}");
-    assert!(invalid.contains("email: is not a valid email address"), "{invalid}");
+    assert!(
+        invalid.contains("payment_method: \"cheque\" is not a payment method"),
+        "{invalid}"
+    );
+    assert!(
+        invalid.contains("email: is not a valid email address"),
+        "{invalid}"
+    );
     assert_eq!(newest_first[2]["token"], "unknown token");
     assert_eq!(newest_first[3]["token"], "unknown token");
-    assert!(newest_first[5]["outcome"].as_str().unwrap().contains("already reported"));
-    assert!(newest_first[6]["outcome"].as_str().unwrap().contains("64 KiB"));
+    assert!(newest_first[5]["outcome"]
+        .as_str()
+        .unwrap()
+        .contains("already reported"));
+    assert!(newest_first[6]["outcome"]
+        .as_str()
+        .unwrap()
+        .contains("64 KiB"));
     let everything = serde_json::to_string(&calls).unwrap();
     assert!(!everything.contains(&token), "a token is never logged");
     assert!(!everything.contains("affdesk_wrong"), "nor a wrong one");
@@ -93,7 +149,10 @@ async fn every_intake_call_is_logged_with_its_answer_and_without_secrets(app: &T
     assert_eq!(refused.len(), 1);
     assert_eq!(logged(app, &admin, "4xx").await.len(), 6);
     let page = app.page(&admin, "/settings/connect?status=401").await;
-    assert!(page.contains("unknown token") && !page.contains("LOG-1"), "{page}");
+    assert!(
+        page.contains("unknown token") && !page.contains("LOG-1"),
+        "{page}"
+    );
 }
 
 async fn the_intake_log_keeps_seven_days(app: &TestApp) {
@@ -143,8 +202,14 @@ async fn the_connect_page_and_the_whmcs_module_are_for_admins_only(app: &TestApp
     }
     let admin = app.logged_in_admin().await;
     let page = app.page(&admin, "/settings/connect").await;
-    assert!(page.contains("href=\"/settings/api-tokens\""), "the token-creation link");
-    assert!(page.contains(&format!("{}/api/v1/signups", app.base)), "the intake URL");
+    assert!(
+        page.contains("href=\"/settings/api-tokens\""),
+        "the token-creation link"
+    );
+    assert!(
+        page.contains(&format!("{}/api/v1/signups", app.base)),
+        "the intake URL"
+    );
     let module = admin
         .get(app.url("/settings/connect/whmcs/affdesk.php"))
         .send()

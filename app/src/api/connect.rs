@@ -10,8 +10,8 @@ pub use crate::model::connect::{ConnectView, IntakeCallView};
 #[server(endpoint = "connect_info")]
 pub async fn connect_info(status: String) -> Result<ConnectView, ApiError> {
     use super::context::{current_admin, deps};
-    use axum::http::request::Parts;
     use axum::http::header;
+    use axum::http::request::Parts;
     current_admin()?;
     let host = use_context::<Parts>()
         .and_then(|parts| {

@@ -339,6 +339,7 @@ fn AffiliateForm(form: PostedAffiliateForm, saved: bool) -> impl IntoView {
             </button>
         </form>
         <ParameterTable />
+        <ReversalHelp />
         <ChangeHistory history=form.history />
     }
 }
@@ -455,6 +456,36 @@ fn ParameterTable() -> impl IntoView {
         </details>
     }
 }
+
+/// How reversals reach the trackers, with examples: written once, never changes.
+#[component]
+fn ReversalHelp() -> impl IntoView {
+    view! {
+        <details class="card parameters" data-testid="reversal-help">
+            <summary>"Refunds and chargebacks: reversal links and reply rules"</summary>
+            <p>
+                "Your billing system reports a refund, chargeback or cancellation to "
+                <code>"POST /api/v1/signups/{order_id}/reversals"</code>
+                " (see Settings → Connect signups). For each link whose tracker heard of the signup, affdesk calls the link's reversal link; a signup call that has not reached its tracker yet is cancelled instead. A link without a reversal link is marked on the signup's page: its tracker was not told."
+            </p>
+            <pre tabindex="0" class="example"><code>{REVERSAL_CURL}</code></pre>
+            <p>"Everflow reverses a conversion by its transaction id (the click id you report):"</p>
+            <pre tabindex="0" class="example"><code>{EVERFLOW_EXAMPLE}</code></pre>
+            <p>
+                "TUNE (HasOffers) answers 200 even when it refuses a conversion ("
+                <code>"success=false; err_msg=…"</code>
+                "): give its link the reply rule “contains " <code>"success=true"</code> "”, so a refusal is shown as one instead of counted as delivered:"
+            </p>
+            <pre tabindex="0" class="example"><code>{TUNE_EXAMPLE}</code></pre>
+        </details>
+    }
+}
+
+const REVERSAL_CURL: &str = "curl -sS https://affdesk.example.com/api/v1/signups/A-1001/reversals \\\n  -H 'Authorization: Bearer YOUR_TOKEN' -H 'Content-Type: application/json' \\\n  -d '{\"reason\":\"refund\",\"amount\":\"9.95\"}'";
+const EVERFLOW_EXAMPLE: &str =
+    "https://tracking.example.com/reversal?transaction_id=${click_id}&amount=${reversal_amount}";
+const TUNE_EXAMPLE: &str =
+    "https://demo.go2cloud.org/aff_lsr?transaction_id=${click_id}&amount=${amount}&adv_sub=${order_id}";
 
 #[component]
 fn ChangeHistory(history: RwSignal<Vec<HistoryEntry>>) -> impl IntoView {

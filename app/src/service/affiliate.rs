@@ -315,7 +315,7 @@ async fn save_from_form(
         Err(AppError::Refused(err @ (ApiError::Invalid(_) | ApiError::Conflict { .. }))) => {
             let text = match &err {
                 ApiError::Invalid(_) => {
-                    "Nothing was saved: correct the links marked below.".to_owned()
+                    "Nothing was saved: correct the fields marked below.".to_owned()
                 }
                 other => other.to_string(),
             };

@@ -6,7 +6,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 const MODULE: &str = include_str!("../../../../integrations/whmcs/affdesk.php");
-const SAMPLE_CONFIG: &str = include_str!("../../../../integrations/whmcs/affdesk_config.sample.php");
+const SAMPLE_CONFIG: &str =
+    include_str!("../../../../integrations/whmcs/affdesk_config.sample.php");
 
 /// `GET /settings/connect/whmcs/{file}`: `affdesk.php` or `affdesk_config.sample.php`.
 pub async fn whmcs_file(Path(file): Path<String>) -> Response {
@@ -23,7 +24,10 @@ pub async fn whmcs_file(Path(file): Path<String>) -> Response {
     };
     (
         [
-            (header::CONTENT_TYPE, "application/x-php; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_TYPE,
+                "application/x-php; charset=utf-8".to_owned(),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{file}\""),

@@ -4,10 +4,10 @@
 
 use crate::domain::call::{escape_html, pixel_html};
 use crate::server::state::IntakeDeps;
-use crate::service::reversals::{self, ReversalRecorded};
 use crate::server::storage::intake_log::{IntakeCall, IntakeLog};
 use crate::server::storage::signups::IntakeAnswer;
 use crate::service::error::AppError;
+use crate::service::reversals::{self, ReversalRecorded};
 use crate::service::signups::{self, CallNote, IntakeRequest, Recorded};
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
@@ -55,8 +55,7 @@ pub async fn post_signup(
     body: Bytes,
 ) -> Response {
     let mut note = CallNote::default();
-    let mut response = match signups::intake(&deps, api_request(&headers, &body), &mut note).await
-    {
+    let mut response = match signups::intake(&deps, api_request(&headers, &body), &mut note).await {
         Ok(Recorded { status, answer }) => {
             note.outcome = signup_outcome(&answer);
             (status, Json(answer)).into_response()
@@ -74,7 +73,11 @@ pub async fn post_signup(
 fn signup_outcome(answer: &IntakeAnswer) -> String {
     let mut outcome = format!(
         "{}: {}",
-        if answer.eligible { "counted" } else { "not counted" },
+        if answer.eligible {
+            "counted"
+        } else {
+            "not counted"
+        },
         answer.reason
     );
     for skipped in &answer.skipped {
@@ -129,14 +132,17 @@ pub async fn log_calls(State(log): State<IntakeLog>, request: Request, next: Nex
     let started = std::time::Instant::now();
     let received_at = log.now();
     let mut response = next.run(request).await;
-    let note = response.extensions_mut().remove::<CallNote>().unwrap_or_else(|| CallNote {
-        order_id: path_order_id.unwrap_or_default(),
-        outcome: match response.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => "the body is over 64 KiB".to_owned(),
-            status => status.to_string(),
-        },
-        ..CallNote::default()
-    });
+    let note = response
+        .extensions_mut()
+        .remove::<CallNote>()
+        .unwrap_or_else(|| CallNote {
+            order_id: path_order_id.unwrap_or_default(),
+            outcome: match response.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => "the body is over 64 KiB".to_owned(),
+                status => status.to_string(),
+            },
+            ..CallNote::default()
+        });
     log.record(IntakeCall {
         received_at,
         endpoint,
@@ -164,19 +170,25 @@ pub async fn post_reversal(
     body: Bytes,
 ) -> Response {
     let mut note = CallNote::default();
-    let mut response =
-        match reversals::reverse(&deps, &order_id, api_request(&headers, &body), &mut note).await {
-            Ok(ReversalRecorded { status, answer }) => {
-                note.outcome = format!("{} {}: {}", answer.reason, answer.amount, answer.summary);
-                (status, Json(answer)).into_response()
-            }
-            Err(err) => {
-                note.outcome = refusal_outcome(&err);
-                err.problem(
+    let mut response = match reversals::reverse(
+        &deps,
+        &order_id,
+        api_request(&headers, &body),
+        &mut note,
+    )
+    .await
+    {
+        Ok(ReversalRecorded { status, answer }) => {
+            note.outcome = format!("{} {}: {}", answer.reason, answer.amount, answer.summary);
+            (status, Json(answer)).into_response()
+        }
+        Err(err) => {
+            note.outcome = refusal_outcome(&err);
+            err.problem(
                     "affdesk could not store the reversal; send it again (a repeat with the same body is safe)",
                 )
-            }
-        };
+        }
+    };
     response.extensions_mut().insert(note);
     response
 }

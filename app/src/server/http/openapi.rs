@@ -170,11 +170,7 @@ pub fn openapi_json() -> &'static str {
 
 /// `GET /api/v1/openapi.json`: public, like the API's own description should be.
 pub async fn serve() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        openapi_json(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/json")], openapi_json()).into_response()
 }
 
 #[cfg(test)]
@@ -225,7 +221,10 @@ mod tests {
             ),
             (
                 "/api/v1/signups/{order_id}/reversals",
-                ["200", "201", "401", "404", "409", "413", "415", "422", "500"].as_slice(),
+                [
+                    "200", "201", "401", "404", "409", "413", "415", "422", "500",
+                ]
+                .as_slice(),
             ),
         ] {
             let responses = doc["paths"][path]["post"]["responses"]
@@ -235,7 +234,16 @@ mod tests {
             assert_eq!(described, statuses.iter().copied().collect(), "{path}");
         }
         let answer = properties(&doc, "IntakeAnswer");
-        for field in ["signup_id", "eligible", "reason", "deliveries", "pixels", "pixel_html", "complete_url", "skipped"] {
+        for field in [
+            "signup_id",
+            "eligible",
+            "reason",
+            "deliveries",
+            "pixels",
+            "pixel_html",
+            "complete_url",
+            "skipped",
+        ] {
             assert!(answer.contains(field), "IntakeAnswer.{field}");
         }
         let methods = &doc["components"]["schemas"]["PaymentMethod"]["enum"];

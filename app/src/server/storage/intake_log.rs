@@ -7,9 +7,9 @@
 
 use crate::server::clock::Clock;
 use crate::server::storage::db::{BeginWrite, Db};
-use std::sync::Arc;
 use crate::with_pool;
 use chrono::{DateTime, TimeDelta, Utc};
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// How long calls are kept.

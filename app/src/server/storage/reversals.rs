@@ -51,8 +51,7 @@ pub struct NewReversal<'a> {
 }
 
 /// One link's step in the answer, with the reversal delivery it queued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReversalLink {
     #[serde(flatten)]
     pub plan: LinkPlan,
@@ -61,8 +60,7 @@ pub struct ReversalLink {
 }
 
 /// The 201 answer, stored so an identical repeat gets exactly the same answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReversalAnswer {
     pub reversal_id: String,
     pub order_id: String,

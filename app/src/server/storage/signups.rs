@@ -19,8 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 /// How long the signup-complete page of a signup can be opened.
 pub const COMPLETE_PAGE_LIFETIME: TimeDelta = TimeDelta::hours(24);
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueuedDelivery {
     pub id: i64,
     pub link: i64,
@@ -28,8 +27,7 @@ pub struct QueuedDelivery {
 }
 
 /// The 201 answer, stored so an identical repeat gets exactly the same answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IntakeAnswer {
     pub signup_id: i64,
     pub order_id: String,
