@@ -278,6 +278,32 @@ pub fn routes() -> Vec<AxumRouteListing> {
     ROUTES.clone()
 }
 
+/// One span per request with its method, path, status and latency. Path only: query strings can
+/// carry usernames and are nobody's business in a log; and not the signup-complete page's token.
+fn request_trace() -> TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    impl Fn(&Request) -> tracing::Span + Clone,
+    (),
+    impl Fn(&Response, Duration, &tracing::Span) + Clone,
+> {
+    TraceLayer::new_for_http()
+        .make_span_with(|req: &Request| {
+            tracing::info_span!(
+                "request",
+                method = %req.method(),
+                path = %guard::loggable_path(req.uri().path()),
+                status = tracing::field::Empty,
+                latency_ms = tracing::field::Empty,
+            )
+        })
+        .on_request(())
+        .on_response(|res: &Response, latency: Duration, span: &tracing::Span| {
+            span.record("status", res.status().as_u16());
+            span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+            tracing::info!("request finished");
+        })
+}
+
 fn router<Store>(state: AppState, store: Store, settings: &Settings, site: Arc<SiteFiles>) -> Router
 where
     Store: SessionStore + Clone,
@@ -320,26 +346,7 @@ where
         ))
         .layer(from_fn(guard::catch_panics))
         .layer(from_fn(guard::security_headers))
-        .layer(
-            // Path only: query strings can carry usernames and are nobody's business in a log; and
-            // not the signup-complete page's token.
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request| {
-                    tracing::info_span!(
-                        "request",
-                        method = %req.method(),
-                        path = %guard::loggable_path(req.uri().path()),
-                        status = tracing::field::Empty,
-                        latency_ms = tracing::field::Empty,
-                    )
-                })
-                .on_request(())
-                .on_response(|res: &Response, latency: Duration, span: &tracing::Span| {
-                    span.record("status", res.status().as_u16());
-                    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
-                    tracing::info!("request finished");
-                }),
-        )
+        .layer(request_trace())
         .with_state(state)
 }
 

@@ -545,6 +545,39 @@ fn SlotEditor(link: Slot, form: FormState) -> impl IntoView {
     }
 }
 
+/// The names one of slot `n`'s two link fields goes by.
+struct FieldNames {
+    id: String,
+    name: String,
+    label: String,
+    label_class: Option<&'static str>,
+    preview_id: String,
+    placeholder: &'static str,
+}
+
+impl FieldNames {
+    fn of(n: usize, kind: LinkKind) -> Self {
+        match kind {
+            LinkKind::Signup => Self {
+                id: format!("link-{n}"),
+                name: format!("url_{n}"),
+                label: format!("Link {n} URL"),
+                label_class: Some("visually-hidden"),
+                preview_id: format!("preview-{n}"),
+                placeholder: "https://tracker.example/sale?aid=${account_id}",
+            },
+            LinkKind::Reversal => Self {
+                id: format!("reversal-{n}"),
+                name: format!("reversal_url_{n}"),
+                label: format!("Reversal link (called when a signup Link {n} fired for is refunded, charged back or cancelled)"),
+                label_class: None,
+                preview_id: format!("reversal-preview-{n}"),
+                placeholder: "https://tracker.example/reversal?transaction_id=${order_id}",
+            },
+        }
+    }
+}
+
 /// One of a slot's links: its label, the field, its error as it is typed, and its preview for
 /// the sample signup.
 #[component]
@@ -565,24 +598,14 @@ fn LinkEditor(n: usize, field: LinkField, form: FormState) -> impl IntoView {
         Ok(None) => "(empty: this link fires nothing)".to_owned(),
         Err(_) => "(no preview until the link is corrected)".to_owned(),
     };
-    let (id, name, label, label_class, preview_id, placeholder) = match kind {
-        LinkKind::Signup => (
-            format!("link-{n}"),
-            format!("url_{n}"),
-            format!("Link {n} URL"),
-            Some("visually-hidden"),
-            format!("preview-{n}"),
-            "https://tracker.example/sale?aid=${account_id}",
-        ),
-        LinkKind::Reversal => (
-            format!("reversal-{n}"),
-            format!("reversal_url_{n}"),
-            format!("Reversal link (called when a signup Link {n} fired for is refunded, charged back or cancelled)"),
-            None,
-            format!("reversal-preview-{n}"),
-            "https://tracker.example/reversal?transaction_id=${order_id}",
-        ),
-    };
+    let FieldNames {
+        id,
+        name,
+        label,
+        label_class,
+        preview_id,
+        placeholder,
+    } = FieldNames::of(n, kind);
     let error_id = format!("{id}-error");
     let described_by = error_id.clone();
 

@@ -3,7 +3,7 @@
 
 use crate::api::signups::{
     list_signups, signup_detail, DeliveryView, RetryDelivery, ReversalView, SignupList,
-    SignupListItem,
+    SignupListItem, SignupView,
 };
 use crate::components::form::{Banner, Field};
 use crate::components::load_error::LoadError;
@@ -184,46 +184,52 @@ pub fn SignupDetailPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
                 detail.get().map(|result| match result {
-                    Ok(Some(s)) => view! {
-                        <h1>{format!("Signup {}", s.fields.first().map(|f| f.1.clone()).unwrap_or_default())}</h1>
-                        <div class=if s.eligible { "banner banner-success" } else { "banner banner-info" } data-testid="decision">
-                            <p>
-                                <strong>{if s.eligible { "Counted. " } else { "Not counted. " }}</strong>
-                                {s.reason.clone()}
-                            </p>
-                        </div>
-                        <table class="data fields">
-                            <tbody>
-                                {s.fields.into_iter().map(|(k, v)| view! { <tr><th>{k}</th><td>{v}</td></tr> }).collect_view()}
-                                <tr><th>"Received"</th><td>{s.created_at}</td></tr>
-                            </tbody>
-                        </table>
-                        {(!s.skipped.is_empty()).then(|| view! {
-                            <h2>"Links skipped by their conditions"</h2>
-                            <ul data-testid="skipped">{s.skipped.clone().into_iter().map(|why| view! { <li>{why}</li> }).collect_view()}</ul>
-                        })}
-                        {(!s.reversals.is_empty()).then(|| view! {
-                            <h2>"Reversals"</h2>
-                            {s.reversals.clone().into_iter().map(|r| view! { <ReversalCard reversal=r /> }).collect_view()}
-                        })}
-                        <h2>"Server-to-server deliveries"</h2>
-                        {if s.deliveries.is_empty() {
-                            view! { <p class="hint">"None: no server-to-server link fired for this signup."</p> }.into_any()
-                        } else {
-                            s.deliveries.into_iter().map(|d| view! { <DeliveryCard delivery=d retry /> }).collect_view().into_any()
-                        }}
-                        <h2>"Browser pixels"</h2>
-                        {if s.pixels.is_empty() {
-                            view! { <p class="hint">"None."</p> }.into_any()
-                        } else {
-                            view! { <ul class="pixels">{s.pixels.into_iter().map(|p| view! { <li><code>{p}</code></li> }).collect_view()}</ul> }.into_any()
-                        }}
-                    }.into_any(),
+                    Ok(Some(s)) => view! { <SignupBody s retry /> }.into_any(),
                     Ok(None) => view! { <h1>"Signup not found"</h1><p>"There is no signup with this number."</p> }.into_any(),
                     Err(error) => view! { <LoadError error /> }.into_any(),
                 })
             }}
         </Suspense>
+    }
+}
+
+/// A signup: what it reported, the decision, skipped links, reversals, deliveries and pixels.
+#[component]
+fn SignupBody(s: SignupView, retry: ServerAction<RetryDelivery>) -> impl IntoView {
+    view! {
+        <h1>{format!("Signup {}", s.fields.first().map(|f| f.1.clone()).unwrap_or_default())}</h1>
+        <div class=if s.eligible { "banner banner-success" } else { "banner banner-info" } data-testid="decision">
+            <p>
+                <strong>{if s.eligible { "Counted. " } else { "Not counted. " }}</strong>
+                {s.reason.clone()}
+            </p>
+        </div>
+        <table class="data fields">
+            <tbody>
+                {s.fields.into_iter().map(|(k, v)| view! { <tr><th>{k}</th><td>{v}</td></tr> }).collect_view()}
+                <tr><th>"Received"</th><td>{s.created_at}</td></tr>
+            </tbody>
+        </table>
+        {(!s.skipped.is_empty()).then(|| view! {
+            <h2>"Links skipped by their conditions"</h2>
+            <ul data-testid="skipped">{s.skipped.clone().into_iter().map(|why| view! { <li>{why}</li> }).collect_view()}</ul>
+        })}
+        {(!s.reversals.is_empty()).then(|| view! {
+            <h2>"Reversals"</h2>
+            {s.reversals.clone().into_iter().map(|r| view! { <ReversalCard reversal=r /> }).collect_view()}
+        })}
+        <h2>"Server-to-server deliveries"</h2>
+        {if s.deliveries.is_empty() {
+            view! { <p class="hint">"None: no server-to-server link fired for this signup."</p> }.into_any()
+        } else {
+            s.deliveries.into_iter().map(|d| view! { <DeliveryCard delivery=d retry /> }).collect_view().into_any()
+        }}
+        <h2>"Browser pixels"</h2>
+        {if s.pixels.is_empty() {
+            view! { <p class="hint">"None."</p> }.into_any()
+        } else {
+            view! { <ul class="pixels">{s.pixels.into_iter().map(|p| view! { <li><code>{p}</code></li> }).collect_view()}</ul> }.into_any()
+        }}
     }
 }
 

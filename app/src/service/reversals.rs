@@ -6,10 +6,10 @@ use super::error::AppError;
 use super::signups::{
     authenticate, invalid_fields, rejected, request_hash, CallNote, IntakeRequest,
 };
+use crate::domain::affiliate::AffiliateConfig;
 use crate::domain::eligibility::decide;
-use crate::domain::reversal::parse_reversal;
+use crate::domain::reversal::{parse_reversal, Reversal};
 use crate::domain::signup::{SignupIntake, ORDER_ID_MAX_CHARS};
-use crate::model::error::FieldError;
 use crate::server::state::IntakeDeps;
 use crate::server::storage::reversals::{
     self, NewReversal, ReversalAnswer, ReversalCall, ReversalOutcome,
@@ -36,19 +36,7 @@ pub async fn reverse(
     let now = deps.clock.now();
     note.order_id = order_id.chars().take(ORDER_ID_MAX_CHARS).collect();
     note.token_name = Some(authenticate(deps, request.token, now).await?);
-    if !request.is_json {
-        return Err(rejected(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the reversal as JSON with Content-Type: application/json",
-        ));
-    }
-    let value: serde_json::Value = serde_json::from_slice(request.body).map_err(|e| {
-        invalid_fields(vec![FieldError::new(
-            "",
-            format!("the body is not valid JSON: {e}"),
-        )])
-    })?;
+    let value = request.json("reversal")?;
     let Some(signup) = reversals::find_signup(&deps.db, order_id).await? else {
         return Err(rejected(
             StatusCode::NOT_FOUND,
@@ -61,19 +49,7 @@ pub async fn reverse(
     let intake: SignupIntake = serde_json::from_str(&signup.details)?;
     let reversal = parse_reversal(&value, order_id, &intake.amount, now).map_err(invalid_fields)?;
     let config = deps.settings.current(&deps.db).await?;
-    let mut values =
-        intake.values(decide(intake.payment_method, intake.moderated, intake.trial).signup_type);
-    values.reversal = reversal.values();
-    let calls = config
-        .slots
-        .iter()
-        .map(|slot| {
-            slot.reversal.as_ref().map(|link| ReversalCall {
-                url: link.render(&values),
-                rules: slot.rules.clone(),
-            })
-        })
-        .collect();
+    let calls = reversal_calls(&config, &intake, &reversal);
     let hash = request_hash(&value);
     let new = NewReversal {
         signup: &signup,
@@ -83,7 +59,39 @@ pub async fn reverse(
         calls,
         now,
     };
-    match reversals::record(&deps.db, new).await? {
+    let outcome = reversals::record(&deps.db, new).await?;
+    answered(deps, outcome, &reversal.reversal_id)
+}
+
+/// Each link's reversal call for this signup and reversal, rendered now; `None` for a link
+/// without a reversal link.
+fn reversal_calls(
+    config: &AffiliateConfig,
+    intake: &SignupIntake,
+    reversal: &Reversal,
+) -> Vec<Option<ReversalCall>> {
+    let signup_type = decide(intake.payment_method, intake.moderated, intake.trial).signup_type;
+    let mut values = intake.values(signup_type);
+    values.reversal = reversal.values();
+    config
+        .slots
+        .iter()
+        .map(|slot| {
+            slot.reversal.as_ref().map(|link| ReversalCall {
+                url: link.render(&values),
+                rules: slot.rules.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The answer to a stored (or repeated, or conflicting) reversal.
+fn answered(
+    deps: &IntakeDeps,
+    outcome: ReversalOutcome,
+    reversal_id: &str,
+) -> Result<ReversalRecorded, AppError> {
+    match outcome {
         ReversalOutcome::Created(answer) => {
             let queued = answer.links.iter().filter(|l| l.delivery_id.is_some()).count();
             tracing::info!(
@@ -108,8 +116,7 @@ pub async fn reverse(
             StatusCode::CONFLICT,
             "conflict",
             format!(
-                "reversal_id {:?} was already reported for this order with different values; a reversal is recorded once",
-                reversal.reversal_id
+                "reversal_id {reversal_id:?} was already reported for this order with different values; a reversal is recorded once"
             ),
         )),
     }

@@ -233,6 +233,26 @@ pub struct IntakeRequest<'a> {
     pub request_base: String,
 }
 
+impl IntakeRequest<'_> {
+    /// The body as JSON: a 415 for another content type, a 422 for JSON that does not parse.
+    /// `what` names what the body should hold ("signup", "reversal").
+    pub(super) fn json(&self, what: &str) -> Result<serde_json::Value, AppError> {
+        if !self.is_json {
+            return Err(rejected(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("send the {what} as JSON with Content-Type: application/json"),
+            ));
+        }
+        serde_json::from_slice(self.body).map_err(|e| {
+            invalid_fields(vec![FieldError::new(
+                "",
+                format!("the body is not valid JSON: {e}"),
+            )])
+        })
+    }
+}
+
 /// What the intake log says of a call besides its status: whose token it carried and which
 /// order it named, filled in as the call is read.
 #[derive(Debug, Clone, Default)]
@@ -262,19 +282,7 @@ pub async fn intake(
 ) -> Result<Recorded, AppError> {
     let now = deps.clock.now();
     note.token_name = Some(authenticate(deps, request.token, now).await?);
-    if !request.is_json {
-        return Err(rejected(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the signup as JSON with Content-Type: application/json",
-        ));
-    }
-    let value: serde_json::Value = serde_json::from_slice(request.body).map_err(|e| {
-        invalid_fields(vec![FieldError::new(
-            "",
-            format!("the body is not valid JSON: {e}"),
-        )])
-    })?;
+    let value = request.json("signup")?;
     note.read_order_id(&value);
     let intake = parse_intake(&value, &deps.default_currency, now).map_err(invalid_fields)?;
     tracing::Span::current().record("order_id", intake.order_id.as_str());

@@ -249,8 +249,6 @@ pub async fn save(
             return Ok(SaveOutcome::Conflict { current: before });
         };
         for (i, slot) in input.slots.iter().enumerate() {
-            let conditions = serde_json::to_string(&slot.conditions)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             sqlx::query(SLOT)
                 .bind(&slot.url)
                 .bind(slot.enabled)
@@ -258,7 +256,7 @@ pub async fn save(
                 .bind(&slot.reversal_url)
                 .bind(&slot.rules.contains)
                 .bind(&slot.rules.not_contains)
-                .bind(conditions)
+                .bind(serde_json::to_string(&slot.conditions).map_err(|e| StoreError::Corrupt(e.to_string()))?)
                 .bind(i as i64 + 1)
                 .execute(&mut *tx)
                 .await?;

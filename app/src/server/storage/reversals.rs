@@ -119,17 +119,115 @@ fn signup_calls(
     Ok(calls)
 }
 
+/// What one link's step writes: the signup delivery to cancel now, the one to cancel unless its
+/// call under way is delivered, and the reversal delivery to queue (its state and the signup
+/// delivery it waits for).
+struct LinkWork {
+    plan: LinkPlan,
+    cancel: Option<i64>,
+    follow: Option<i64>,
+    queue: Option<(DeliveryState, Option<i64>, ReversalCall)>,
+}
+
+/// Each link's step, from what its signup call has come to and whether it has a reversal call.
+fn link_work(
+    deliveries: &[SignupDelivery],
+    outcomes: &[LinkOutcome],
+    calls: &[Option<ReversalCall>],
+    now: DateTime<Utc>,
+) -> Result<Vec<LinkWork>, RecordError> {
+    let mut work = Vec::new();
+    for (i, (call, signup_delivery)) in signup_calls(deliveries, outcomes, now)?
+        .into_iter()
+        .enumerate()
+    {
+        let reversal_call = calls.get(i).cloned().flatten();
+        let plan = plan_link(i as i64 + 1, call, reversal_call.is_some());
+        let (cancel, follow, state) = match (&plan.step, signup_delivery) {
+            (LinkStep::CancelSignup, id) => (id, None, None),
+            (LinkStep::AfterCall { reverse }, Some(id)) => {
+                (None, Some(id), reverse.then_some(DeliveryState::Held))
+            }
+            (LinkStep::QueueReversal, _) => (None, None, Some(DeliveryState::Pending)),
+            _ => (None, None, None),
+        };
+        let queue = state
+            .zip(reversal_call)
+            .map(|(state, call)| (state, follow, call));
+        work.push(LinkWork {
+            plan,
+            cancel,
+            follow,
+            queue,
+        });
+    }
+    Ok(work)
+}
+
+impl LinkWork {
+    /// The statements (each with the signup delivery's id) this step runs on signup deliveries.
+    fn updates(&self) -> impl Iterator<Item = (&'static str, i64)> {
+        let cancel = self.cancel.map(|id| (CANCEL, id));
+        let follow = self.follow.map(|id| (CANCEL_AFTER_CALL, id));
+        cancel.into_iter().chain(follow)
+    }
+}
+
+/// One insert of the reversal deliveries the steps queue (returning each one's id and slot);
+/// `None` when no step queues one.
+fn queue_reversals<'a, DB>(
+    signup_id: i64,
+    reversal_row: i64,
+    now: DateTime<Utc>,
+    work: &'a [LinkWork],
+) -> Option<sqlx::QueryBuilder<'a, DB>>
+where
+    DB: sqlx::Database,
+    DB::Arguments<'a>: Default,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Option<i64>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    DateTime<Utc>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let rows: Vec<(i64, &(DeliveryState, Option<i64>, ReversalCall))> = work
+        .iter()
+        .filter_map(|w| w.queue.as_ref().map(|q| (w.plan.link, q)))
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let mut insert = sqlx::QueryBuilder::new(INSERT_DELIVERIES);
+    insert.push_values(rows, |mut row, (slot, (state, parent, call))| {
+        row.push_bind(signup_id)
+            .push_bind(slot)
+            .push_bind(DeliveryKind::Reversal.as_str())
+            .push_bind(reversal_row)
+            .push_bind(*parent)
+            .push_bind(call.url.as_str())
+            .push_bind(host_of(&call.url))
+            .push_bind(state.as_str())
+            .push_bind(now)
+            .push_bind(now)
+            .push_bind(call.rules.contains.as_str())
+            .push_bind(call.rules.not_contains.as_str());
+    });
+    insert.push(" RETURNING id, CAST(slot AS BIGINT)");
+    Some(insert)
+}
+
 const EXISTING: &str =
     "SELECT request_hash, answer FROM reversals WHERE signup_id = $1 AND reversal_key = $2";
 const INSERT_REVERSAL: &str = "INSERT INTO reversals (signup_id, reversal_key, reason, amount, \
     reversed_at, request_hash, answer, created_at) VALUES ($1, $2, $3, $4, $5, $6, '', $7) \
     ON CONFLICT (signup_id, reversal_key) DO NOTHING RETURNING id";
-const CANCEL: &str =
-    "UPDATE deliveries SET state = 'cancelled', lease_until = NULL, last_error = $2 WHERE id = $1";
+// Why a cancelled signup delivery was never sent, as its page shows.
+const CANCEL: &str = "UPDATE deliveries SET state = 'cancelled', lease_until = NULL, \
+    last_error = 'cancelled: the signup was reversed before the tracker heard of it' WHERE id = $1";
 const CANCEL_AFTER_CALL: &str = "UPDATE deliveries SET cancel_requested = TRUE WHERE id = $1";
-const INSERT_DELIVERY: &str = "INSERT INTO deliveries (signup_id, slot, kind, reversal_id, \
+const INSERT_DELIVERIES: &str = "INSERT INTO deliveries (signup_id, slot, kind, reversal_id, \
     parent_id, url, host, state, next_attempt_at, created_at, success_contains, \
-    success_not_contains) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) RETURNING id";
+    success_not_contains) ";
 const STORE_ANSWER: &str = "UPDATE reversals SET answer = $2 WHERE id = $1";
 
 /// The answer an earlier reversal with this id got, or a conflict for another body.
@@ -146,19 +244,24 @@ fn earlier(
     })
 }
 
+/// The signup's own deliveries. On PostgreSQL they are locked: the worker's claim skips locked
+/// rows, and its write of a call's end waits until the reversal's transaction has decided.
+fn signup_deliveries_sql(db: &Db) -> &'static str {
+    const SQL: &str =
+        "SELECT id, slot, state, lease_until FROM deliveries WHERE signup_id = $1 AND kind = 'signup'";
+    const LOCKED: &str = "SELECT id, slot, state, lease_until FROM deliveries \
+        WHERE signup_id = $1 AND kind = 'signup' FOR UPDATE";
+    match db {
+        Db::Sqlite(_) => SQL,
+        Db::Postgres(_) => LOCKED,
+    }
+}
+
 /// Stores the reversal and each link's step in one transaction.
 pub async fn record(db: &Db, new: NewReversal<'_>) -> Result<ReversalOutcome, RecordError> {
     let signup = new.signup;
     let outcomes: Vec<LinkOutcome> = serde_json::from_str(&signup.link_outcomes)?;
-    // PostgreSQL: the worker's claim skips locked rows, and its write of a call's end waits
-    // until this transaction has decided.
-    let select = format!(
-        "SELECT id, slot, state, lease_until FROM deliveries WHERE signup_id = $1 AND kind = 'signup'{}",
-        match db {
-            Db::Sqlite(_) => "",
-            Db::Postgres(_) => " FOR UPDATE",
-        }
-    );
+    let select = signup_deliveries_sql(db);
     let r = new.reversal;
     with_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
@@ -184,49 +287,27 @@ pub async fn record(db: &Db, new: NewReversal<'_>) -> Result<ReversalOutcome, Re
             let row = sqlx::query_as(EXISTING).bind(signup.id).bind(&r.reversal_id).fetch_optional(pool).await?;
             return Ok(earlier(row, new.request_hash)?.unwrap_or(ReversalOutcome::Conflict));
         };
-        let mut links = Vec::new();
-        if signup.eligible {
+        let work = if signup.eligible {
             let deliveries: Vec<SignupDelivery> =
-                sqlx::query_as(&select).bind(signup.id).fetch_all(&mut *tx).await?;
-            for (i, (call, signup_delivery)) in signup_calls(&deliveries, &outcomes, new.now)?.into_iter().enumerate() {
-                let slot = i as i64 + 1;
-                let reversal_call = new.calls.get(i).cloned().flatten();
-                let plan = plan_link(slot, call, reversal_call.is_some());
-                let (parent, state) = match (&plan.step, signup_delivery) {
-                    (LinkStep::CancelSignup, Some(id)) => {
-                        sqlx::query(CANCEL).bind(id).bind("cancelled: the signup was reversed before the tracker heard of it")
-                            .execute(&mut *tx).await?;
-                        (None, None)
-                    }
-                    (LinkStep::AfterCall { reverse }, Some(id)) => {
-                        sqlx::query(CANCEL_AFTER_CALL).bind(id).execute(&mut *tx).await?;
-                        (Some(id), reverse.then_some(DeliveryState::Held))
-                    }
-                    (LinkStep::QueueReversal, _) => (None, Some(DeliveryState::Pending)),
-                    _ => (None, None),
-                };
-                let delivery_id = match (state, reversal_call) {
-                    (Some(state), Some(call)) => Some(
-                        sqlx::query_scalar(INSERT_DELIVERY)
-                            .bind(signup.id)
-                            .bind(slot)
-                            .bind(DeliveryKind::Reversal.as_str())
-                            .bind(reversal_row)
-                            .bind(parent)
-                            .bind(&call.url)
-                            .bind(host_of(&call.url))
-                            .bind(state.as_str())
-                            .bind(new.now)
-                            .bind(&call.rules.contains)
-                            .bind(&call.rules.not_contains)
-                            .fetch_one(&mut *tx)
-                            .await?,
-                    ),
-                    _ => None,
-                };
-                links.push(ReversalLink { plan, delivery_id });
-            }
+                sqlx::query_as(select).bind(signup.id).fetch_all(&mut *tx).await?;
+            link_work(&deliveries, &outcomes, &new.calls, new.now)?
+        } else {
+            Vec::new()
+        };
+        for (sql, id) in work.iter().flat_map(LinkWork::updates) {
+            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
         }
+        let queued: Vec<(i64, i64)> = match queue_reversals(signup.id, reversal_row, new.now, &work) {
+            Some(mut insert) => insert.build_query_as().fetch_all(&mut *tx).await?,
+            None => Vec::new(),
+        };
+        let links = work
+            .into_iter()
+            .map(|w| ReversalLink {
+                delivery_id: queued.iter().find(|(_, slot)| *slot == w.plan.link).map(|(id, _)| *id),
+                plan: w.plan,
+            })
+            .collect();
         let answer = answer(&new, links);
         sqlx::query(STORE_ANSWER)
             .bind(reversal_row)

@@ -4,7 +4,8 @@
 use crate::domain::affiliate::{AffiliateConfig, DeliveryMode};
 use crate::domain::call::pixel_html;
 use crate::domain::conditions::{Fired, LinkOutcome};
-use crate::domain::eligibility::Decision;
+use crate::domain::eligibility::{Decision, SignupType};
+use crate::domain::link_template::SignupValues;
 use crate::domain::signup::SignupIntake;
 use crate::domain::states::DeliveryState;
 use crate::domain::success::ReplyRules;
@@ -103,6 +104,56 @@ async fn existing(
     })
 }
 
+/// What a signup's links do: the server-to-server calls to queue, the pixels, and what each
+/// link did (skipped ones with why).
+#[derive(Debug, Default)]
+struct FiredLinks {
+    server_links: Vec<(i64, String, ReplyRules)>,
+    pixels: Vec<String>,
+    outcomes: Vec<LinkOutcome>,
+}
+
+/// Renders the links a counted signup (`signup_type` is `Some`) fires, each by its conditions.
+fn fire(
+    config: &AffiliateConfig,
+    intake: &SignupIntake,
+    values: &SignupValues,
+    signup_type: Option<SignupType>,
+) -> FiredLinks {
+    let mut fired = FiredLinks::default();
+    let Some(signup_type) = signup_type else {
+        return fired;
+    };
+    for (i, slot) in config.slots.iter().enumerate() {
+        let Some(link) = slot.fires() else {
+            continue;
+        };
+        let n = i as i64 + 1;
+        let (how, detail) =
+            match slot
+                .conditions
+                .check(&intake.plan_id, &intake.amount, signup_type)
+            {
+                Err(why) => (Fired::Skipped, format!("link {n}: {why}")),
+                Ok(()) if slot.mode == DeliveryMode::ServerToServer => {
+                    let url = link.render(values);
+                    fired.server_links.push((n, url, slot.rules.clone()));
+                    (Fired::Server, String::new())
+                }
+                Ok(()) => {
+                    fired.pixels.push(link.render(values));
+                    (Fired::Pixel, String::new())
+                }
+            };
+        fired.outcomes.push(LinkOutcome {
+            link: n,
+            fired: how,
+            detail,
+        });
+    }
+    fired
+}
+
 /// A signup ready to store: everything but the ids the database gives it.
 #[derive(Debug)]
 pub struct Prepared {
@@ -140,48 +191,12 @@ impl Prepared {
     ) -> Result<Self, RecordError> {
         let (eligible, reason) = final_decision(decision, config);
         let values = intake.values(decision.signup_type);
-        let mut server_links = Vec::new();
-        let mut pixels = Vec::new();
-        let mut outcomes = Vec::new();
         let signup_type = decision.signup_type.filter(|_| eligible);
-        for (i, slot) in config.slots.iter().enumerate() {
-            let (Some(link), Some(signup_type)) = (slot.fires(), signup_type) else {
-                continue;
-            };
-            let n = i as i64 + 1;
-            let fired = match slot
-                .conditions
-                .check(&intake.plan_id, &intake.amount, signup_type)
-            {
-                Err(why) => {
-                    let detail = format!("link {n}: {why}");
-                    outcomes.push(LinkOutcome {
-                        link: n,
-                        fired: Fired::Skipped,
-                        detail,
-                    });
-                    continue;
-                }
-                Ok(()) => {
-                    let url = link.render(&values);
-                    match slot.mode {
-                        DeliveryMode::ServerToServer => {
-                            server_links.push((n, url, slot.rules.clone()));
-                            Fired::Server
-                        }
-                        DeliveryMode::BrowserPixel => {
-                            pixels.push(url);
-                            Fired::Pixel
-                        }
-                    }
-                }
-            };
-            outcomes.push(LinkOutcome {
-                link: n,
-                fired,
-                detail: String::new(),
-            });
-        }
+        let FiredLinks {
+            server_links,
+            pixels,
+            outcomes,
+        } = fire(config, intake, &values, signup_type);
         let skipped = outcomes
             .iter()
             .filter(|o| o.fired == Fired::Skipped)

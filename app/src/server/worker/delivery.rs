@@ -530,6 +530,29 @@ fn next_step(
     (state, at, broken)
 }
 
+/// Logs a finished try. The delivery's fields are on each event as well as on the span, so a
+/// line says which delivery it is about whatever the log level lets through.
+fn log_try(
+    id: i64,
+    status: Option<u16>,
+    tries: u32,
+    (next_state, next_at): (DeliveryState, DateTime<Utc>),
+    error: &str,
+) {
+    match next_state {
+        // A busy day delivers tens of thousands; they are counted on the pages, not logged.
+        DeliveryState::Delivered => tracing::debug!(delivery = id, ?status, tries, "delivered"),
+        DeliveryState::Failing => tracing::info!(
+            delivery = id, ?status, tries, next_at = %next_at, error,
+            "delivery failed; will retry"
+        ),
+        _ => tracing::warn!(
+            delivery = id, ?status, tries, state = %next_state, error,
+            "delivery given up"
+        ),
+    }
+}
+
 /// One try of one delivery: call, then store the attempt and move the delivery on.
 #[tracing::instrument(
     name = "delivery_attempt",
@@ -559,24 +582,14 @@ async fn attempt(ctx: &DeliveryContext, recorder: &Recorder, delivery: Claimed) 
         }
         _ => None,
     };
-    let said = last_error.as_deref().unwrap_or_default();
-    // The delivery's fields are on each event as well as on the span, so a line says which
-    // delivery it is about whatever the log level lets through.
+    log_try(
+        delivery.id,
+        outcome.status,
+        tries,
+        (next_state, next_at),
+        last_error.as_deref().unwrap_or_default(),
+    );
     let id = delivery.id;
-    match next_state {
-        // A busy day delivers tens of thousands; they are counted on the pages, not logged.
-        DeliveryState::Delivered => {
-            tracing::debug!(delivery = id, status = ?outcome.status, tries, "delivered")
-        }
-        DeliveryState::Failing => tracing::info!(
-            delivery = id, status = ?outcome.status, tries, next_at = %next_at, error = said,
-            "delivery failed; will retry"
-        ),
-        _ => tracing::warn!(
-            delivery = id, status = ?outcome.status, tries, state = %next_state, error = said,
-            "delivery given up"
-        ),
-    }
     let finished = Finished {
         delivery_id: delivery.id,
         slot: delivery.slot,
