@@ -280,28 +280,25 @@ pub fn routes() -> Vec<AxumRouteListing> {
 
 /// One span per request with its method, path, status and latency. Path only: query strings can
 /// carry usernames and are nobody's business in a log; and not the signup-complete page's token.
-fn request_trace() -> TraceLayer<
-    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
-    impl Fn(&Request) -> tracing::Span + Clone,
-    (),
-    impl Fn(&Response, Duration, &tracing::Span) + Clone,
-> {
-    TraceLayer::new_for_http()
-        .make_span_with(|req: &Request| {
-            tracing::info_span!(
-                "request",
-                method = %req.method(),
-                path = %guard::loggable_path(req.uri().path()),
-                status = tracing::field::Empty,
-                latency_ms = tracing::field::Empty,
-            )
-        })
-        .on_request(())
-        .on_response(|res: &Response, latency: Duration, span: &tracing::Span| {
-            span.record("status", res.status().as_u16());
-            span.record("latency_ms", latency.as_secs_f64() * 1000.0);
-            tracing::info!("request finished");
-        })
+fn traced<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router.layer(
+        TraceLayer::new_for_http()
+            .make_span_with(|req: &Request| {
+                tracing::info_span!(
+                    "request",
+                    method = %req.method(),
+                    path = %guard::loggable_path(req.uri().path()),
+                    status = tracing::field::Empty,
+                    latency_ms = tracing::field::Empty,
+                )
+            })
+            .on_request(())
+            .on_response(|res: &Response, latency: Duration, span: &tracing::Span| {
+                span.record("status", res.status().as_u16());
+                span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+                tracing::info!("request finished");
+            }),
+    )
 }
 
 fn router<Store>(state: AppState, store: Store, settings: &Settings, site: Arc<SiteFiles>) -> Router
@@ -331,7 +328,7 @@ where
             || (),
             move || shell(options.clone(), assets_root.clone()),
         );
-    site::with_site_files(pages, site, not_found.with_state(state.clone()))
+    let site = site::with_site_files(pages, site, not_found.with_state(state.clone()))
         .layer(from_fn_with_state(state.clone(), guard::require_admin))
         .layer(sessions)
         .layer(from_fn_with_state(state.clone(), guard::refuse_cross_site))
@@ -345,9 +342,8 @@ where
             intake::log_calls,
         ))
         .layer(from_fn(guard::catch_panics))
-        .layer(from_fn(guard::security_headers))
-        .layer(request_trace())
-        .with_state(state)
+        .layer(from_fn(guard::security_headers));
+    traced(site).with_state(state)
 }
 
 /// The 404 page, for a path that is no route and no file: the app, whose route table has no

@@ -824,57 +824,69 @@ fn ReplyRulesEditor(link: Slot) -> impl IntoView {
 /// Which counted signups the link fires for.
 #[component]
 fn ConditionsEditor(link: Slot) -> impl IntoView {
-    let Slot { n, conditions, .. } = link;
-    let now = conditions.get_untracked();
+    let now = link.conditions.get_untracked();
     view! {
         <fieldset class="conditions">
             <legend>"Fire only for"</legend>
-            <Field id=format!("plan-rule-{n}") label="Plans">
-                <select
-                    id=format!("plan-rule-{n}")
-                    name=format!("plan_rule_{n}")
-                    on:change=move |ev| {
-                        let rule = PlanRule::parse(&event_target_value(&ev)).unwrap_or_default();
-                        conditions.update(|c| c.plan_rule = rule);
-                    }
-                    inner_html=plan_rule_options_html(now.plan_rule)
-                ></select>
-            </Field>
-            <Field id=format!("plans-{n}") label="Plan ids (separated by commas)" message=slot_problem(link, SlotField::Plans)>
-                <input
-                    type="text"
-                    id=format!("plans-{n}")
-                    name=format!("plans_{n}")
-                    value=now.plans.clone()
-                    autocomplete="off"
-                    aria-describedby=format!("plans-{n}-error")
-                    on:input=move |ev| conditions.update(|c| c.plans = event_target_value(&ev))
-                />
-            </Field>
-            <Field id=format!("min-amount-{n}") label="Amount at least (before tax; empty for any)" message=slot_problem(link, SlotField::MinAmount)>
-                <input
-                    type="text"
-                    inputmode="decimal"
-                    id=format!("min-amount-{n}")
-                    name=format!("min_amount_{n}")
-                    value=now.min_amount.clone()
-                    autocomplete="off"
-                    aria-describedby=format!("min-amount-{n}-error")
-                    on:input=move |ev| conditions.update(|c| c.min_amount = event_target_value(&ev))
-                />
-            </Field>
-            <Field id=format!("types-{n}") label="Signup types">
-                <select
-                    id=format!("types-{n}")
-                    name=format!("types_{n}")
-                    on:change=move |ev| {
-                        let rule = TypeRule::parse(&event_target_value(&ev)).unwrap_or_default();
-                        conditions.update(|c| c.types = rule);
-                    }
-                    inner_html=type_rule_options_html(now.types)
-                ></select>
-            </Field>
+            {condition_select(link, "plan-rule", "plans", plan_rule_options_html(now.plan_rule), |c, v| {
+                c.plan_rule = PlanRule::parse(v).unwrap_or_default();
+            })}
+            {condition_text(link, SlotField::Plans, ("plans", "text"), "Plan ids (separated by commas)", now.plans, |c, v| c.plans = v)}
+            {condition_text(link, SlotField::MinAmount, ("min_amount", "decimal"), "Amount at least (before tax; empty for any)", now.min_amount, |c, v| c.min_amount = v)}
+            {condition_select(link, "types", "signup types", type_rule_options_html(now.types), |c, v| {
+                c.types = TypeRule::parse(v).unwrap_or_default();
+            })}
         </fieldset>
+    }
+}
+
+/// A drop-down of a link's conditions, posted as `{name}_{n}` (`name` is `id` with `_`).
+fn condition_select(
+    link: Slot,
+    id: &'static str,
+    label: &'static str,
+    options: String,
+    set: fn(&mut ConditionsInput, &str),
+) -> impl IntoView {
+    let Slot { n, conditions, .. } = link;
+    let label = format!("{}{}", label[..1].to_uppercase(), &label[1..]);
+    view! {
+        <Field id=format!("{id}-{n}") label=label>
+            <select
+                id=format!("{id}-{n}")
+                name=format!("{}_{n}", id.replace('-', "_"))
+                on:change=move |ev| conditions.update(|c| set(c, &event_target_value(&ev)))
+                inner_html=options
+            ></select>
+        </Field>
+    }
+}
+
+/// A text field of a link's conditions, with its message from the save's own checks. `name`
+/// is (posted name, input mode).
+fn condition_text(
+    link: Slot,
+    field: SlotField,
+    (name, mode): (&'static str, &'static str),
+    label: &'static str,
+    value: String,
+    set: fn(&mut ConditionsInput, String),
+) -> impl IntoView {
+    let Slot { n, conditions, .. } = link;
+    let id = format!("{}-{n}", field.id());
+    view! {
+        <Field id=id.clone() label=label message=slot_problem(link, field)>
+            <input
+                type="text"
+                inputmode=mode
+                id=id.clone()
+                name=format!("{name}_{n}")
+                value=value
+                autocomplete="off"
+                aria-describedby=format!("{id}-error")
+                on:input=move |ev| conditions.update(|c| set(c, event_target_value(&ev)))
+            />
+        </Field>
     }
 }
 

@@ -126,8 +126,11 @@ struct LinkWork {
     plan: LinkPlan,
     cancel: Option<i64>,
     follow: Option<i64>,
-    queue: Option<(DeliveryState, Option<i64>, ReversalCall)>,
+    queue: Option<Queued>,
 }
+
+/// A reversal delivery to queue: its state (pending, or held for the signup delivery named).
+type Queued = (DeliveryState, Option<i64>, ReversalCall);
 
 /// Each link's step, from what its signup call has come to and whether it has a reversal call.
 fn link_work(
@@ -190,7 +193,7 @@ where
     &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     DateTime<Utc>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
-    let rows: Vec<(i64, &(DeliveryState, Option<i64>, ReversalCall))> = work
+    let rows: Vec<(i64, &Queued)> = work
         .iter()
         .filter_map(|w| w.queue.as_ref().map(|q| (w.plan.link, q)))
         .collect();
