@@ -133,6 +133,10 @@ pub struct ServeArgs {
     /// database as <file>.key; ./affdesk.key for PostgreSQL].
     #[arg(long, env = "AFFDESK_SECRET_KEY_FILE")]
     pub secret_key_file: Option<std::path::PathBuf>,
+    /// Where to serve Prometheus metrics (GET /metrics), e.g. 127.0.0.1:9464. Unset: no metrics
+    /// listener and nothing recorded. Keep it off the public network: it needs no login.
+    #[arg(long, env = "AFFDESK_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
     /// Username of the admin created, with a printed one-time password, when none exists.
     #[arg(long, env = "AFFDESK_INITIAL_ADMIN", default_value = "admin")]
     pub initial_admin: String,

@@ -56,6 +56,8 @@ pub struct Settings {
     pub secret_key_file: std::path::PathBuf,
     /// Created with a printed one-time password when no admin exists; `None` creates nobody.
     pub bootstrap_admin: Option<Username>,
+    /// The Prometheus metrics listener's address; `None`: no metrics.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl DatabaseSettings {
@@ -128,6 +130,7 @@ impl Settings {
             audit_retention: TimeDelta::days(i64::from(serve.audit_days)),
             outbound_allow,
             bootstrap_admin: Some(bootstrap_admin),
+            metrics_addr: serve.metrics_addr,
         })
     }
 
@@ -162,6 +165,7 @@ impl Settings {
             secret_key: Some(SecretString::from("00".repeat(32))),
             secret_key_file: std::path::PathBuf::from("affdesk.key"),
             bootstrap_admin: None,
+            metrics_addr: None,
         }
     }
 }

@@ -12,6 +12,7 @@ use app::server::http::session;
 use app::server::http::{
     affiliate_form, auth_http, contract_form, downloads, intake, openapi, posted_page,
 };
+use app::server::metrics::{self, Scrape};
 use app::server::remote::explodely::ExplodelyClient;
 use app::server::remote::outbound::OutboundClient;
 use app::server::security::passwords::PasswordService;
@@ -61,6 +62,8 @@ pub struct Application {
     /// The delivery worker, stopped gracefully: calls under way finish first.
     worker: Option<(tokio::sync::watch::Sender<bool>, JoinHandle<()>)>,
     connections: ConnectionLimits,
+    /// The Prometheus metrics listener, when AFFDESK_METRICS_ADDR is set.
+    metrics: Option<(TcpListener, Scrape)>,
 }
 
 impl Application {
@@ -78,6 +81,19 @@ impl Application {
             .with_context(|| format!("cannot listen on {} (LEPTOS_SITE_ADDR)", settings.addr))?;
         let addr = listener.local_addr()?;
         let site = Arc::new(load_site(&settings.site)?);
+        let metrics = match settings.metrics_addr {
+            Some(at) => Some((
+                TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("cannot listen on {at} (AFFDESK_METRICS_ADDR)"))?,
+                Scrape {
+                    handle: metrics::install(),
+                    db: db.clone(),
+                    clock: clock.clone(),
+                },
+            )),
+            None => None,
+        };
         let state = app_state(&settings, db.clone(), clock, addr, &site)?;
         if let Some(username) = &settings.bootstrap_admin {
             bootstrap_first_admin(&state, username, addr).await?;
@@ -121,7 +137,15 @@ impl Application {
                 per_address: settings.max_connections_per_address,
                 unlimited: settings.trusted_proxies.clone(),
             },
+            metrics,
         })
+    }
+
+    /// Where the metrics listener listens, when it is on.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -148,8 +172,21 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.address(), "affdesk listening on http://{}", self.address());
+        let mut background = self.background;
+        if let Some((listener, scrape)) = self.metrics {
+            let at = listener.local_addr()?;
+            tracing::info!(address = %at, "metrics on http://{at}/metrics");
+            let metrics = Router::new()
+                .route("/metrics", axum::routing::get(metrics::scrape))
+                .with_state(scrape);
+            background.push(tokio::spawn(async move {
+                if let Err(err) = axum::serve(listener, metrics).await {
+                    tracing::error!(error = %err, "the metrics listener stopped");
+                }
+            }));
+        }
         serve(self.listener, self.router, self.connections, shutdown).await;
-        for task in &self.background {
+        for task in &background {
             task.abort();
         }
         if let Some((stop, handle)) = self.worker {
@@ -328,6 +365,12 @@ where
             || (),
             move || shell(options.clone(), assets_root.clone()),
         );
+    // Counted by route only when metrics are on: off, a page view costs nothing more.
+    let pages = if settings.metrics_addr.is_some() {
+        pages.route_layer(from_fn(metrics::track_requests))
+    } else {
+        pages
+    };
     let site = site::with_site_files(pages, site, not_found.with_state(state.clone()))
         .layer(from_fn_with_state(state.clone(), guard::require_admin))
         .layer(sessions)

@@ -17,6 +17,7 @@ mod auth;
 mod cli;
 mod connect;
 mod contracts;
+mod metrics;
 mod mfa;
 mod resilience;
 mod reversals;

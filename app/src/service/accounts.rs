@@ -95,6 +95,7 @@ pub async fn log_in(
             "wrong username or password"
         };
         audit_log::record(db, &actor.event(AuditKind::LoginFailed, why, now)).await?;
+        crate::server::metrics::login_failure("password");
         return Ok(LoginOutcome::Refused);
     };
     login_throttle::forget(db, &counted).await?;
@@ -214,6 +215,7 @@ pub async fn log_in_second_factor(
             now,
         );
         audit_log::record(db, &event).await?;
+        crate::server::metrics::login_failure("code");
         // A few wrong codes end the wait: the password must be typed again.
         if session::wrong_code(session).await? {
             return Ok(LoginOutcome::Expired);

@@ -8,7 +8,7 @@ use super::signups::{
 };
 use crate::domain::affiliate::AffiliateConfig;
 use crate::domain::eligibility::decide;
-use crate::domain::reversal::{parse_reversal, Reversal};
+use crate::domain::reversal::{parse_reversal, Reversal, ReversalReason};
 use crate::domain::signup::{SignupIntake, ORDER_ID_MAX_CHARS};
 use crate::server::state::IntakeDeps;
 use crate::server::storage::reversals::{
@@ -100,6 +100,9 @@ fn answered(
                 queued,
                 "reversal recorded"
             );
+            if let Some(reason) = ReversalReason::parse(&answer.reason) {
+                crate::server::metrics::reversal(reason.as_str());
+            }
             if queued > 0 {
                 deps.deliveries.wake();
             }

@@ -299,6 +299,7 @@ pub async fn intake(
                 deliveries = answer.deliveries.len(),
                 "signup recorded"
             );
+            crate::server::metrics::signup(answer.eligible);
             if !answer.deliveries.is_empty() {
                 deps.deliveries.wake();
             }

@@ -33,6 +33,8 @@ pub struct TestApp {
     pub base: String,
     pub state: AppState,
     pub clock: ManualClock,
+    /// The Prometheus metrics listener's address, when the test turned it on.
+    pub metrics: Option<std::net::SocketAddr>,
     pub database_url: String,
     _dir: tempfile::TempDir,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -205,6 +207,7 @@ impl TestApp {
             .await
             .expect("application builds");
         let base = format!("http://{}", app.address());
+        let metrics = app.metrics_address();
         let state = app.state().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -216,6 +219,7 @@ impl TestApp {
         });
         Self {
             base,
+            metrics,
             state,
             clock,
             database_url,

@@ -8,7 +8,7 @@
 use crate::domain::call::CallOutcome;
 use crate::domain::link_health::{self, FailingSince, TryEnd};
 use crate::domain::retry::{next_attempt_at, parse_retry_after, Verdict};
-use crate::domain::states::DeliveryState;
+use crate::domain::states::{DeliveryKind, DeliveryState};
 use crate::domain::success::{ReplyRules, RuleResult};
 use crate::server::clock::Clock;
 use crate::server::remote::outbound::OutboundClient;
@@ -56,6 +56,8 @@ struct Claimed {
     host: String,
     tries: i32,
     slot: i32,
+    #[sqlx(try_from = "String")]
+    kind: DeliveryKind,
     success_contains: String,
     success_not_contains: String,
 }
@@ -115,12 +117,12 @@ async fn claim(
         AND (lease_until IS NULL OR lease_until < $2) \
         AND host NOT IN (SELECT value FROM json_each($4)) \
         ORDER BY next_attempt_at LIMIT $3) \
-        RETURNING id, url, host, tries, slot, success_contains, success_not_contains";
+        RETURNING id, url, host, tries, slot, kind, success_contains, success_not_contains";
     const POSTGRES: &str = "UPDATE deliveries SET lease_until = $1 WHERE id IN ( \
         SELECT id FROM deliveries WHERE state IN ('pending', 'failing') AND next_attempt_at <= $2 \
         AND (lease_until IS NULL OR lease_until < $2) AND host <> ALL($4) \
         ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
-        RETURNING id, url, host, tries, slot, success_contains, success_not_contains";
+        RETURNING id, url, host, tries, slot, kind, success_contains, success_not_contains";
     let lease_until = now + lease;
     match db {
         Db::Sqlite(pool) => {
@@ -582,6 +584,12 @@ async fn attempt(ctx: &DeliveryContext, recorder: &Recorder, delivery: Claimed) 
         }
         _ => None,
     };
+    crate::server::metrics::delivery_call(
+        delivery.slot,
+        delivery.kind.as_str(),
+        next_state.as_str(),
+        outcome.elapsed_ms as f64 / 1000.0,
+    );
     log_try(
         delivery.id,
         outcome.status,

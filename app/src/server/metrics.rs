@@ -1,0 +1,127 @@
+//! Prometheus metrics, on a listener of their own (`AFFDESK_METRICS_ADDR`, off by default).
+//!
+//! Counters and the call-time histogram are recorded where things happen (the intake, the
+//! reversal API, the delivery worker, logins, every routed request) through the `metrics`
+//! facade: with no recorder installed (metrics off) each call does nothing. The gauges that
+//! describe the database (pending deliveries and the oldest one's age) are read at each scrape.
+
+use crate::server::clock::Clock;
+use crate::server::storage::db::Db;
+use crate::with_pool;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::{Arc, OnceLock};
+
+/// How long one call to a tracker took, in seconds: buckets from 50 ms to the 15 s default
+/// timeout and past it.
+const CALL_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0];
+
+/// The process's one recorder. A process holds one (`metrics` has a single global recorder), so
+/// several servers in one process (the tests) share it.
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the recorder (once per process) and returns its handle.
+pub fn install() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("affdesk_delivery_call_seconds".to_owned()),
+                    &CALL_BUCKETS,
+                )
+                .expect("the bucket list is not empty")
+                .build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!(
+                    "a metrics recorder was already installed; affdesk's metrics may be missing"
+                );
+            }
+            handle
+        })
+        .clone()
+}
+
+/// A signup stored by the intake: counted or not.
+pub fn signup(counted: bool) {
+    let decision = if counted { "counted" } else { "not_counted" };
+    counter!("affdesk_signups_total", "decision" => decision).increment(1);
+}
+
+/// A reversal stored by the reversal API.
+pub fn reversal(reason: &'static str) {
+    counter!("affdesk_reversals_total", "reason" => reason).increment(1);
+}
+
+/// One finished call of a delivery: its link, kind (`signup`, `reversal`), where it left the
+/// delivery (`delivered`, `failing`, `failed`, `exhausted`) and how long it took.
+pub fn delivery_call(link: i32, kind: &'static str, outcome: &'static str, seconds: f64) {
+    let link = link.to_string();
+    counter!("affdesk_deliveries_total", "link" => link.clone(), "kind" => kind, "outcome" => outcome)
+        .increment(1);
+    histogram!("affdesk_delivery_call_seconds", "link" => link).record(seconds);
+}
+
+/// A login refused at `step` (`password` or `code`).
+pub fn login_failure(step: &'static str) {
+    counter!("affdesk_login_failures_total", "step" => step).increment(1);
+}
+
+/// Counts every routed request by its route (the pattern, never the path: ids and tokens stay
+/// out of the labels) and status.
+pub async fn track_requests(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "other".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    counter!(
+        "affdesk_http_requests_total",
+        "route" => route,
+        "status" => response.status().as_u16().to_string()
+    )
+    .increment(1);
+    response
+}
+
+/// What the metrics listener serves from.
+#[derive(Clone)]
+pub struct Scrape {
+    pub handle: PrometheusHandle,
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// `GET /metrics`: the gauges read from the database now, then everything in Prometheus's text
+/// format.
+pub async fn scrape(State(scrape): State<Scrape>) -> Response {
+    match pending(&scrape.db).await {
+        Ok((count, oldest)) => {
+            gauge!("affdesk_deliveries_pending").set(count as f64);
+            let age = oldest.map_or(0.0, |at| {
+                (scrape.clock.now() - at).num_milliseconds().max(0) as f64 / 1000.0
+            });
+            gauge!("affdesk_oldest_pending_delivery_seconds").set(age);
+        }
+        Err(err) => tracing::warn!(error = %err, "metrics: cannot read the pending deliveries"),
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        scrape.handle.render(),
+    )
+        .into_response()
+}
+
+/// How many deliveries wait to be sent (pending, failing or held), and since when the oldest.
+async fn pending(db: &Db) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
+    const SQL: &str = "SELECT COUNT(*), MIN(created_at) FROM deliveries \
+        WHERE state IN ('pending', 'failing', 'held')";
+    with_pool!(db, pool => sqlx::query_as(SQL).fetch_one(pool).await)
+}
