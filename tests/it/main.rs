@@ -19,6 +19,7 @@ mod connect;
 mod contracts;
 mod metrics;
 mod mfa;
+mod overview;
 mod resilience;
 mod reversals;
 mod secrets;

@@ -8,6 +8,7 @@ pub mod affiliate;
 pub mod audit;
 pub mod connect;
 pub mod contracts;
+pub mod overview;
 pub mod signups;
 
 #[cfg(feature = "ssr")]

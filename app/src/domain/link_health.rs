@@ -13,8 +13,9 @@ pub const WINDOW_HOURS: i64 = 24;
 /// A link is warned about once it has failed, without a success since, for this long.
 pub const WARN_AFTER: TimeDelta = TimeDelta::hours(24);
 
-/// Counts older than this are deleted (kept a day past the window for the hour being filled).
-pub const KEEP_HOURS: i64 = 2 * WINDOW_HOURS;
+/// Counts older than this are deleted: the overview page charts 30 days (a day more for the
+/// hour being filled).
+pub const KEEP_HOURS: i64 = 31 * WINDOW_HOURS;
 
 /// How one try ended, as far as the link's health goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

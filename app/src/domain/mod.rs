@@ -13,6 +13,7 @@ pub mod forwarded;
 pub mod link_health;
 pub mod link_template;
 pub mod next_path;
+pub mod overview;
 pub mod percent;
 pub mod retry;
 pub mod reversal;

@@ -10,4 +10,5 @@ pub mod audit;
 pub mod connect;
 pub mod contracts;
 pub mod error;
+pub mod overview;
 pub mod signups;

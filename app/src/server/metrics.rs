@@ -7,11 +7,10 @@
 
 use crate::server::clock::Clock;
 use crate::server::storage::db::Db;
-use crate::with_pool;
+use crate::server::storage::signup_queries;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::{Arc, OnceLock};
@@ -99,7 +98,7 @@ pub struct Scrape {
 /// `GET /metrics`: the gauges read from the database now, then everything in Prometheus's text
 /// format.
 pub async fn scrape(State(scrape): State<Scrape>) -> Response {
-    match pending(&scrape.db).await {
+    match signup_queries::pending_deliveries(&scrape.db).await {
         Ok((count, oldest)) => {
             gauge!("affdesk_deliveries_pending").set(count as f64);
             let age = oldest.map_or(0.0, |at| {
@@ -117,11 +116,4 @@ pub async fn scrape(State(scrape): State<Scrape>) -> Response {
         scrape.handle.render(),
     )
         .into_response()
-}
-
-/// How many deliveries wait to be sent (pending, failing or held), and since when the oldest.
-async fn pending(db: &Db) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
-    const SQL: &str = "SELECT COUNT(*), MIN(created_at) FROM deliveries \
-        WHERE state IN ('pending', 'failing', 'held')";
-    with_pool!(db, pool => sqlx::query_as(SQL).fetch_one(pool).await)
 }

@@ -12,6 +12,7 @@ pub mod connect;
 pub mod contracts;
 pub mod error;
 pub mod mfa;
+pub mod overview;
 pub mod reversals;
 pub mod signups;
 pub mod tokens;

@@ -9,6 +9,7 @@ pub mod db;
 pub mod intake_log;
 pub mod login_throttle;
 pub mod mfa;
+pub mod overview;
 pub mod reversals;
 pub mod session_store;
 pub mod signup_queries;

@@ -4,6 +4,7 @@
 //! stores the answer: a 201 means nothing can be lost any more.
 
 use crate::domain::conditions::{Fired, LinkOutcome};
+use crate::domain::link_health::hour_of;
 use crate::domain::reversal::{plan_link, LinkPlan, LinkStep, Reversal, SignupCall};
 use crate::domain::states::{DeliveryKind, DeliveryState};
 use crate::domain::success::ReplyRules;
@@ -232,6 +233,9 @@ const INSERT_DELIVERIES: &str = "INSERT INTO deliveries (signup_id, slot, kind, 
     parent_id, url, host, state, next_attempt_at, created_at, success_contains, \
     success_not_contains) ";
 const STORE_ANSWER: &str = "UPDATE reversals SET answer = $2 WHERE id = $1";
+// The overview page's count of reversals, by the hour they were reported.
+const COUNT_REVERSED: &str = "INSERT INTO signup_hours (hour, reversed) VALUES ($1, 1) \
+    ON CONFLICT (hour) DO UPDATE SET reversed = signup_hours.reversed + 1";
 
 /// The answer an earlier reversal with this id got, or a conflict for another body.
 fn earlier(
@@ -312,11 +316,9 @@ pub async fn record(db: &Db, new: NewReversal<'_>) -> Result<ReversalOutcome, Re
             })
             .collect();
         let answer = answer(&new, links);
-        sqlx::query(STORE_ANSWER)
-            .bind(reversal_row)
-            .bind(serde_json::to_string(&answer)?)
-            .execute(&mut *tx)
-            .await?;
+        let stored = serde_json::to_string(&answer)?;
+        sqlx::query(STORE_ANSWER).bind(reversal_row).bind(stored).execute(&mut *tx).await?;
+        sqlx::query(COUNT_REVERSED).bind(hour_of(new.now)).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(ReversalOutcome::Created(answer))
     })

@@ -183,6 +183,13 @@ pub async fn retry_now(db: &Db, delivery_id: i64, audit: &AuditEvent) -> Result<
     })
 }
 
+/// How many deliveries wait to be sent (pending, failing or held), and since when the oldest.
+pub async fn pending_deliveries(db: &Db) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
+    const SQL: &str = "SELECT COUNT(*), MIN(created_at) FROM deliveries \
+        WHERE state IN ('pending', 'failing', 'held')";
+    with_pool!(db, pool => sqlx::query_as(SQL).fetch_one(pool).await)
+}
+
 /// Per link, over the last 24 hours (by the hour): tries delivered, failed and given up, and
 /// since when the link has been failing without a success. Reads the counters the delivery worker
 /// keeps (at most 5 × 24 rows), not the deliveries. Links with nothing to report are left out.

@@ -5,6 +5,7 @@ use crate::domain::affiliate::{AffiliateConfig, DeliveryMode};
 use crate::domain::call::pixel_html;
 use crate::domain::conditions::{Fired, LinkOutcome};
 use crate::domain::eligibility::{Decision, SignupType};
+use crate::domain::link_health::hour_of;
 use crate::domain::link_template::SignupValues;
 use crate::domain::signup::SignupIntake;
 use crate::domain::states::DeliveryState;
@@ -359,6 +360,9 @@ async fn write_group(db: &Db, signups: &[&Prepared]) -> Result<Vec<RecordOutcome
         insert.push(" ON CONFLICT (order_id) DO NOTHING RETURNING id, order_id");
         let inserted: Vec<(i64, String)> = insert.build_query_as().fetch_all(&mut *tx).await?;
         let signup_ids = stored_ids(signups, &inserted);
+        if let Some(mut hours) = hours_upsert(signups, &signup_ids) {
+            hours.build().execute(&mut *tx).await?;
+        }
         let links = links_of(signups, &signup_ids);
         let mut queued: HashMap<i64, Vec<QueuedDelivery>> = HashMap::new();
         for chunk in links.chunks(MAX_GROUP * 5) {
@@ -393,6 +397,43 @@ async fn write_group(db: &Db, signups: &[&Prepared]) -> Result<Vec<RecordOutcome
         created
     });
     outcomes(db, signups, created).await
+}
+
+/// Adds the stored signups to their hour's counters (counted or not), for the overview page;
+/// `None` when none was stored.
+fn hours_upsert<'a, DB>(
+    signups: &[&Prepared],
+    ids: &[Option<i64>],
+) -> Option<sqlx::QueryBuilder<'a, DB>>
+where
+    DB: sqlx::Database,
+    DB::Arguments<'a>: Default,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut hours: std::collections::BTreeMap<i64, (i64, i64)> = Default::default();
+    for (s, _) in signups.iter().zip(ids).filter(|(_, id)| id.is_some()) {
+        let counts = hours.entry(hour_of(s.now)).or_default();
+        if s.eligible {
+            counts.0 += 1;
+        } else {
+            counts.1 += 1;
+        }
+    }
+    if hours.is_empty() {
+        return None;
+    }
+    let mut upsert =
+        sqlx::QueryBuilder::new("INSERT INTO signup_hours (hour, counted, not_counted) ");
+    upsert.push_values(hours, |mut row, (hour, (counted, not_counted))| {
+        row.push_bind(hour)
+            .push_bind(counted)
+            .push_bind(not_counted);
+    });
+    upsert.push(
+        " ON CONFLICT (hour) DO UPDATE SET counted = signup_hours.counted + excluded.counted, \
+        not_counted = signup_hours.not_counted + excluded.not_counted",
+    );
+    Some(upsert)
 }
 
 /// The id each signup was stored under; `None` for an order id stored before (or earlier in
