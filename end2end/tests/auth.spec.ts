@@ -15,7 +15,7 @@ test("log in from a protected page, see the shell, and log out", async ({ page }
 
   // Client-side navigation inside the shell keeps the session.
   await hydrated(page);
-  await nav.getByRole("link", { name: "Signups" }).click();
+  await nav.getByRole("link", { name: "Signups", exact: true }).click();
   await expect(page).toHaveURL(/\/signups$/);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Signups");
 

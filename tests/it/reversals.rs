@@ -19,6 +19,8 @@ on_both_backends_with!(|s| s.run_delivery_worker = false;
     reversal_requests_are_idempotent_and_refused_with_every_reason,
     a_reversal_during_the_signup_call_follows_a_delivered_call,
     a_reversal_during_the_signup_call_cancels_a_failed_call_and_its_reversal,
+    a_call_under_way_whose_worker_dies_is_not_sent_again_after_a_reversal,
+    partial_refunds_take_back_at_most_the_sale_and_retry_now_spares_a_reversed_signup,
     an_accepted_reversal_is_sent_after_a_restart,
     a_reversal_of_a_signup_that_did_not_count_fires_nothing,
     a_tune_style_refusal_with_status_200_fails_without_retry,
@@ -335,6 +337,95 @@ async fn a_reversal_during_the_signup_call_cancels_a_failed_call_and_its_reversa
             (1, "reversal".to_owned(), "cancelled".to_owned()),
         ]
     );
+}
+
+async fn a_call_under_way_whose_worker_dies_is_not_sent_again_after_a_reversal(app: &TestApp) {
+    let tracker = gated_tracker().await;
+    save(app, vec![tracked(&tracker.base, "s")]).await;
+    let token = app.api_token().await;
+    app.post_signup(&token, &card("W-1")).await;
+    let worker = DeliveryWorker::new(app.state.delivery_context(), Default::default());
+    let call = tokio::spawn(async move { worker.run_once().await });
+    crate::common::wait_until(10, "the signup call reaches the tracker", || {
+        let hits = tracker.hits.clone();
+        async move { !hits.lock().unwrap().is_empty() }
+    })
+    .await;
+    let res = reverse(app, &token, "W-1", json!({"reason": "refund"})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    // The worker dies mid-call; once its lease has run out the delivery is claimed again.
+    call.abort();
+    app.clock.advance(chrono::TimeDelta::minutes(5));
+    tracker.gate.add_permits(10);
+    app.drain_deliveries().await;
+    assert_eq!(
+        tracker.hits.lock().unwrap().len(),
+        1,
+        "the signup call is not sent again"
+    );
+    assert_eq!(
+        deliveries(app).await,
+        [
+            (1, "signup".to_owned(), "cancelled".to_owned()),
+            (1, "reversal".to_owned(), "cancelled".to_owned()),
+        ]
+    );
+}
+
+async fn partial_refunds_take_back_at_most_the_sale_and_retry_now_spares_a_reversed_signup(
+    app: &TestApp,
+) {
+    let tracker = spawn_receiver().await;
+    save(app, vec![tracked(&tracker.base, "a")]).await;
+    let token = app.api_token().await;
+    app.post_signup(&token, &card("P-9")).await;
+    app.drain_deliveries().await;
+    let first = reverse(
+        app,
+        &token,
+        "P-9",
+        json!({"reason": "refund", "amount": "15.00", "reversal_id": "r1"}),
+    )
+    .await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let too_much = reverse(
+        app,
+        &token,
+        "P-9",
+        json!({"reason": "refund", "amount": "5.00", "reversal_id": "r2"}),
+    )
+    .await;
+    assert_eq!(too_much.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = too_much.json().await.unwrap();
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("4.95"),
+        "{problem}"
+    );
+    let rest = reverse(app, &token, "P-9", json!({"reason": "cancellation"})).await;
+    assert_eq!(
+        rest.json::<Value>().await.unwrap()["amount"],
+        "4.95",
+        "what remains"
+    );
+
+    // A signup call that failed for good is not retried by hand once the signup is reversed.
+    app.post_signup(&token, &card("P-10")).await;
+    const FAIL: &str =
+        "UPDATE deliveries SET state = 'failed' WHERE kind = 'signup' AND state = 'pending'";
+    app::with_pool!(&app.state.db, pool => sqlx::query(FAIL).execute(pool).await.map(|_| ()))
+        .unwrap();
+    reverse(app, &token, "P-10", json!({"reason": "refund"})).await;
+    let id: i64 = app::with_pool!(&app.state.db, pool => sqlx::query_scalar(
+        "SELECT d.id FROM deliveries d JOIN signups s ON s.id = d.signup_id WHERE s.order_id = 'P-10'"
+    ).fetch_one(pool).await).unwrap();
+    let admin = app.logged_in_admin().await;
+    let retry = app
+        .call(&admin, app::api::signups::RetryDelivery { delivery_id: id })
+        .await;
+    assert_eq!(retry.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 async fn an_accepted_reversal_is_sent_after_a_restart(app: &TestApp) {

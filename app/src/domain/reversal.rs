@@ -111,6 +111,12 @@ pub fn parse_reversal(
             );
         }
     }
+    if object.contains_key("amount") && signup_amount.is_empty() {
+        fields.push(
+            "amount",
+            "the signup was reported without an amount, so none can be taken back; leave amount out",
+        );
+    }
     let reversal_id = fields.text("reversal_id", false, ORDER_ID_MAX_CHARS);
     let time = fields.time("time", now);
     match reason {
@@ -125,6 +131,42 @@ pub fn parse_reversal(
             time,
         }),
         _ => Err(fields.errors),
+    }
+}
+
+/// `1995` as `"19.95"`.
+pub fn format_cents(cents: u64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+/// Settles the amount against what earlier reversals of the signup took back (`earlier`, in
+/// cents): a reversal without an amount takes back what remains, one with an amount may take no
+/// more than that. `explicit` says whether the body named an amount.
+pub fn settle_amount(
+    reversal: &mut Reversal,
+    explicit: bool,
+    signup_amount: &str,
+    earlier: u64,
+) -> Result<(), FieldError> {
+    let Some(paid) = cents(signup_amount) else {
+        return Ok(());
+    };
+    let remaining = paid.saturating_sub(earlier);
+    if !explicit {
+        reversal.amount = format_cents(remaining);
+        return Ok(());
+    }
+    match cents(&reversal.amount) {
+        Some(asked) if asked > remaining => Err(FieldError::new(
+            "amount",
+            format!(
+                "{} is more than what remains of the signup's amount {signup_amount}: {} (earlier reversals took back {}); send at most that",
+                reversal.amount,
+                format_cents(remaining),
+                format_cents(earlier)
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -267,6 +309,31 @@ mod tests {
             .message
             .contains("refund, chargeback, cancellation"));
         assert!(parse_reversal(&json!([1]), "A-1", "1", now()).is_err());
+    }
+
+    #[test]
+    fn partial_refunds_never_take_back_more_than_the_sale() {
+        let body = json!({"reason": "refund", "amount": "15.00"});
+        let mut r = parse_reversal(&body, "A-1", "19.95", now()).unwrap();
+        assert!(settle_amount(&mut r, true, "19.95", 0).is_ok());
+        let err = settle_amount(&mut r, true, "19.95", 1000).unwrap_err();
+        assert!(
+            err.message.contains("at most that") && err.message.contains("9.95"),
+            "{err:?}"
+        );
+        let mut rest =
+            parse_reversal(&json!({"reason": "cancellation"}), "A-1", "19.95", now()).unwrap();
+        settle_amount(&mut rest, false, "19.95", 1500).unwrap();
+        assert_eq!(rest.amount, "4.95", "no amount: what remains");
+        settle_amount(&mut rest, false, "19.95", 9999).unwrap();
+        assert_eq!(rest.amount, "0.00");
+        let free = parse_reversal(
+            &json!({"reason": "refund", "amount": "1"}),
+            "A-1",
+            "",
+            now(),
+        );
+        assert!(free.unwrap_err()[0].message.contains("without an amount"));
     }
 
     #[test]

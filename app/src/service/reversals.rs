@@ -7,12 +7,14 @@ use super::signups::{
     authenticate, invalid_fields, rejected, request_hash, CallNote, IntakeRequest,
 };
 use crate::domain::affiliate::AffiliateConfig;
+use crate::domain::affiliate::DeliveryMode;
+use crate::domain::conditions::{Fired, LinkOutcome};
 use crate::domain::eligibility::decide;
-use crate::domain::reversal::{parse_reversal, Reversal, ReversalReason};
+use crate::domain::reversal::{parse_reversal, settle_amount, Reversal, ReversalReason};
 use crate::domain::signup::{SignupIntake, ORDER_ID_MAX_CHARS};
 use crate::server::state::IntakeDeps;
 use crate::server::storage::reversals::{
-    self, NewReversal, ReversalAnswer, ReversalCall, ReversalOutcome,
+    self, NewReversal, ReversalAnswer, ReversalCall, ReversalOutcome, ReversedSignup,
 };
 use axum::http::StatusCode;
 
@@ -47,8 +49,14 @@ pub async fn reverse(
         ));
     };
     let intake: SignupIntake = serde_json::from_str(&signup.details)?;
-    let reversal = parse_reversal(&value, order_id, &intake.amount, now).map_err(invalid_fields)?;
+    let mut reversal =
+        parse_reversal(&value, order_id, &intake.amount, now).map_err(invalid_fields)?;
+    let earlier = reversals::earlier_cents(&deps.db, signup.id, &reversal.reversal_id).await?;
+    let explicit = value.get("amount").is_some_and(|a| !a.is_null());
+    settle_amount(&mut reversal, explicit, &intake.amount, earlier)
+        .map_err(|e| invalid_fields(vec![e]))?;
     let config = deps.settings.current(&deps.db).await?;
+    let signup = with_pixel_fallback(signup, &config);
     let calls = reversal_calls(&config, &intake, &reversal);
     let hash = request_hash(&value);
     let new = NewReversal {
@@ -61,6 +69,29 @@ pub async fn reverse(
     };
     let outcome = reversals::record(&deps.db, new).await?;
     answered(deps, outcome, &reversal.reversal_id)
+}
+
+/// A signup stored before affdesk kept what each link did has its pixels but not their links:
+/// the links that fire as pixels now stand in for them, so their trackers hear of the reversal.
+fn with_pixel_fallback(mut signup: ReversedSignup, config: &AffiliateConfig) -> ReversedSignup {
+    if signup.link_outcomes.trim() != "[]" || signup.pixel_urls.trim() == "[]" {
+        return signup;
+    }
+    let pixels: Vec<LinkOutcome> = config
+        .slots
+        .iter()
+        .enumerate()
+        .filter(|(_, slot)| slot.fires().is_some() && slot.mode == DeliveryMode::BrowserPixel)
+        .map(|(i, _)| LinkOutcome {
+            link: i as i64 + 1,
+            fired: Fired::Pixel,
+            detail: String::new(),
+        })
+        .collect();
+    if let Ok(json) = serde_json::to_string(&pixels) {
+        signup.link_outcomes = json;
+    }
+    signup
 }
 
 /// Each link's reversal call for this signup and reversal, rendered now; `None` for a link

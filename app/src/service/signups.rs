@@ -187,7 +187,7 @@ pub async fn retry(deps: &SignupDeps, actor: &Actor, delivery: DeliveryId) -> Re
     if !signup_queries::retry_now(&deps.db, delivery.get(), &audit).await? {
         return Err(AppError::invalid(
             "delivery",
-            "only a failing, failed or exhausted delivery can be retried",
+            "only a failing, failed or exhausted delivery can be retried, and not the signup call of a reversed signup",
         ));
     }
     tracing::info!(admin = %actor.name, delivery_id = %delivery, "delivery retried by hand");

@@ -3,7 +3,7 @@
 //! `domain::reversal`, cancels what never reached its tracker, queues the reversal calls and
 //! stores the answer: a 201 means nothing can be lost any more.
 
-use crate::domain::conditions::{Fired, LinkOutcome};
+use crate::domain::conditions::{cents, Fired, LinkOutcome};
 use crate::domain::link_health::hour_of;
 use crate::domain::reversal::{plan_link, LinkPlan, LinkStep, Reversal, SignupCall};
 use crate::domain::states::{DeliveryKind, DeliveryState};
@@ -22,14 +22,29 @@ pub struct ReversedSignup {
     pub reason: String,
     /// The signup's fields as accepted (JSON of `SignupIntake`).
     pub details: String,
-    /// JSON of the [`LinkOutcome`]s.
+    /// JSON of the [`LinkOutcome`]s (`[]` for signups stored before they were kept).
     pub link_outcomes: String,
+    /// JSON of the pixel URLs its complete page carried.
+    pub pixel_urls: String,
 }
 
 pub async fn find_signup(db: &Db, order_id: &str) -> Result<Option<ReversedSignup>, sqlx::Error> {
-    const SQL: &str = "SELECT id, eligible, reason, details, link_outcomes FROM signups \
-        WHERE order_id = $1";
+    const SQL: &str = "SELECT id, eligible, reason, details, link_outcomes, pixel_urls \
+        FROM signups WHERE order_id = $1";
     with_pool!(db, pool => sqlx::query_as(SQL).bind(order_id).fetch_optional(pool).await)
+}
+
+/// What earlier reversals of the signup (other than `reversal_key`) took back, in cents.
+pub async fn earlier_cents(
+    db: &Db,
+    signup_id: i64,
+    reversal_key: &str,
+) -> Result<u64, sqlx::Error> {
+    const SQL: &str = "SELECT amount FROM reversals WHERE signup_id = $1 AND reversal_key <> $2";
+    let amounts: Vec<String> = with_pool!(db, pool => {
+        sqlx::query_scalar(SQL).bind(signup_id).bind(reversal_key).fetch_all(pool).await
+    })?;
+    Ok(amounts.iter().filter_map(|a| cents(a)).sum())
 }
 
 /// One link's reversal call, rendered before the transaction: its URL and reply rules.
@@ -254,10 +269,11 @@ fn earlier(
 /// The signup's own deliveries. On PostgreSQL they are locked: the worker's claim skips locked
 /// rows, and its write of a call's end waits until the reversal's transaction has decided.
 fn signup_deliveries_sql(db: &Db) -> &'static str {
-    const SQL: &str =
-        "SELECT id, slot, state, lease_until FROM deliveries WHERE signup_id = $1 AND kind = 'signup'";
+    const SQL: &str = "SELECT id, slot, state, lease_until FROM deliveries \
+        WHERE signup_id = $1 AND kind = 'signup' ORDER BY id";
+    // Locked in id order, so two transactions locking the same rows wait rather than deadlock.
     const LOCKED: &str = "SELECT id, slot, state, lease_until FROM deliveries \
-        WHERE signup_id = $1 AND kind = 'signup' FOR UPDATE";
+        WHERE signup_id = $1 AND kind = 'signup' ORDER BY id FOR UPDATE";
     match db {
         Db::Sqlite(_) => SQL,
         Db::Postgres(_) => LOCKED,

@@ -166,12 +166,14 @@ pub async fn signup(
     })
 }
 
-/// Makes a failing, failed or exhausted delivery due now. Returns false for any other delivery.
+/// Makes a failing, failed or exhausted delivery due now. Returns false for any other delivery,
+/// and for the signup call of a signup since reversed (its tracker must not hear of the sale now).
 /// Records `audit` with it.
 pub async fn retry_now(db: &Db, delivery_id: i64, audit: &AuditEvent) -> Result<bool, sqlx::Error> {
     const SQL: &str =
         "UPDATE deliveries SET state = 'failing', next_attempt_at = $1, lease_until = NULL \
-        WHERE id = $2 AND state IN ('failing', 'failed', 'exhausted')";
+        WHERE id = $2 AND state IN ('failing', 'failed', 'exhausted') \
+        AND NOT (kind = 'signup' AND EXISTS (SELECT 1 FROM reversals r WHERE r.signup_id = deliveries.signup_id))";
     with_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let due = sqlx::query(SQL).bind(audit.at).bind(delivery_id).execute(&mut *tx).await?.rows_affected() == 1;

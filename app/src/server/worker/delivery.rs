@@ -60,6 +60,9 @@ struct Claimed {
     kind: DeliveryKind,
     success_contains: String,
     success_not_contains: String,
+    /// A reversal asked to cancel it while an earlier try was under way, and that try never
+    /// finished (its worker died): it is not sent again.
+    cancel_requested: bool,
 }
 
 impl Claimed {
@@ -117,12 +120,12 @@ async fn claim(
         AND (lease_until IS NULL OR lease_until < $2) \
         AND host NOT IN (SELECT value FROM json_each($4)) \
         ORDER BY next_attempt_at LIMIT $3) \
-        RETURNING id, url, host, tries, slot, kind, success_contains, success_not_contains";
+        RETURNING id, url, host, tries, slot, kind, success_contains, success_not_contains, cancel_requested";
     const POSTGRES: &str = "UPDATE deliveries SET lease_until = $1 WHERE id IN ( \
         SELECT id FROM deliveries WHERE state IN ('pending', 'failing') AND next_attempt_at <= $2 \
         AND (lease_until IS NULL OR lease_until < $2) AND host <> ALL($4) \
         ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
-        RETURNING id, url, host, tries, slot, kind, success_contains, success_not_contains";
+        RETURNING id, url, host, tries, slot, kind, success_contains, success_not_contains, cancel_requested";
     let lease_until = now + lease;
     match db {
         Db::Sqlite(pool) => {
@@ -416,7 +419,10 @@ async fn write_group(
                 .push_bind(f.next_at)
                 .push_bind(&f.last_error);
         });
-        update.push(") AS v WHERE deliveries.id = v.column1 RETURNING deliveries.id, deliveries.cancel_requested");
+        // A delivery a reversal cancelled meanwhile stays cancelled, whatever this try says.
+        update.push(") AS v WHERE deliveries.id = v.column1 \
+            AND deliveries.state IN ('pending', 'failing') \
+            RETURNING deliveries.id, deliveries.cancel_requested");
         let mut tx = pool.begin_write().await?;
         attempts.build().execute(&mut *tx).await?;
         let updated: Vec<(i64, bool)> = update.build_query_as().fetch_all(&mut *tx).await?;
@@ -563,13 +569,27 @@ fn log_try(
 )]
 async fn attempt(ctx: &DeliveryContext, recorder: &Recorder, delivery: Claimed) {
     let started_at = ctx.clock.now();
-    let outcome = ctx
-        .outbound
-        .get(
-            &delivery.url,
-            &[("Idempotency-Key", delivery.id.to_string())],
-        )
-        .await;
+    let outcome = if delivery.cancel_requested {
+        // Stored as a failed try, which the group update turns into `cancelled` (and its held
+        // reversal with it).
+        CallOutcome {
+            url: delivery.url.clone(),
+            status: None,
+            elapsed_ms: 0,
+            body_excerpt: String::new(),
+            error: Some("not sent: the signup was reversed while an earlier try was under way, and that try never finished".to_owned()),
+            error_kind: Some("cancelled".to_owned()),
+            retry_after: None,
+            rule: None,
+        }
+    } else {
+        ctx.outbound
+            .get(
+                &delivery.url,
+                &[("Idempotency-Key", delivery.id.to_string())],
+            )
+            .await
+    };
     let now = ctx.clock.now();
     let tries = u32::try_from(delivery.tries).unwrap_or(0) + 1;
     let (next_state, next_at, refused) = next_step(&outcome, &delivery.rules(), tries, now);
@@ -595,7 +615,12 @@ async fn attempt(ctx: &DeliveryContext, recorder: &Recorder, delivery: Claimed) 
         outcome.status,
         tries,
         (next_state, next_at),
-        last_error.as_deref().unwrap_or_default(),
+        // A refusal's words quote the tracker's reply, which may echo personal data from the
+        // link: the log says only that a rule refused it (the attempt log has the rest).
+        match error_kind.as_deref() {
+            Some("refused") => "the tracker refused it (a reply rule); see the attempt log",
+            _ => last_error.as_deref().unwrap_or_default(),
+        },
     );
     let id = delivery.id;
     let finished = Finished {
