@@ -81,19 +81,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {} (LEPTOS_SITE_ADDR)", settings.addr))?;
         let addr = listener.local_addr()?;
         let site = Arc::new(load_site(&settings.site)?);
-        let metrics = match settings.metrics_addr {
-            Some(at) => Some((
-                TcpListener::bind(at)
-                    .await
-                    .with_context(|| format!("cannot listen on {at} (AFFDESK_METRICS_ADDR)"))?,
-                Scrape {
-                    handle: metrics::install(),
-                    db: db.clone(),
-                    clock: clock.clone(),
-                },
-            )),
-            None => None,
-        };
+        let metrics = bind_metrics(&settings, &db, &clock).await?;
         let state = app_state(&settings, db.clone(), clock, addr, &site)?;
         if let Some(username) = &settings.bootstrap_admin {
             bootstrap_first_admin(&state, username, addr).await?;
@@ -210,6 +198,26 @@ fn load_site(source: &SiteSource) -> anyhow::Result<SiteFiles> {
         tracing::info!(site = %source, files = files.len(), build = files.build_id(), "site loaded");
     }
     Ok(files)
+}
+
+/// The metrics listener, bound when AFFDESK_METRICS_ADDR is set, with what its scrape reads.
+async fn bind_metrics(
+    settings: &Settings,
+    db: &Db,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<Option<(TcpListener, Scrape)>> {
+    let Some(at) = settings.metrics_addr else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(at)
+        .await
+        .with_context(|| format!("cannot listen on {at} (AFFDESK_METRICS_ADDR)"))?;
+    let scrape = Scrape {
+        handle: metrics::install(),
+        db: db.clone(),
+        clock: clock.clone(),
+    };
+    Ok(Some((listener, scrape)))
 }
 
 /// Everything requests and background tasks share, built from the settings.

@@ -67,6 +67,28 @@ impl Reversal {
     }
 }
 
+/// The required `reason`; `None` (with its error noted) when absent or not one of the reasons.
+fn read_reason(
+    fields: &mut FieldReader<'_>,
+    object: &serde_json::Map<String, Value>,
+) -> Option<ReversalReason> {
+    let reasons = || ReversalReason::ALL.map(ReversalReason::as_str).join(", ");
+    let text = fields.text("reason", false, 32);
+    if matches!(object.get("reason"), None | Some(Value::Null)) {
+        fields.push("reason", format!("is required: one of {}", reasons()));
+        return None;
+    }
+    let reason = ReversalReason::parse(&text);
+    // A reason that is not text already has its error from `text`.
+    if reason.is_none() && fields.errors.iter().all(|e| e.field != "reason") {
+        fields.push(
+            "reason",
+            format!("{text:?} is not a reason; use one of {}", reasons()),
+        );
+    }
+    reason
+}
+
 /// Checks a reversal's body for the signup `order_id`, whose amount was `signup_amount`.
 pub fn parse_reversal(
     body: &Value,
@@ -81,23 +103,7 @@ pub fn parse_reversal(
         )]);
     };
     let mut fields = FieldReader::new(object, &FIELDS);
-    let reasons = || ReversalReason::ALL.map(ReversalReason::as_str).join(", ");
-    let reason_text = fields.text("reason", false, 32);
-    let reason = match (reason_text.as_str(), object.get("reason")) {
-        (_, None | Some(Value::Null)) => {
-            fields.push("reason", format!("is required: one of {}", reasons()));
-            None
-        }
-        (text, _) => ReversalReason::parse(text).or_else(|| {
-            if fields.errors.iter().all(|e| e.field != "reason") {
-                fields.push(
-                    "reason",
-                    format!("{text:?} is not a reason; use one of {}", reasons()),
-                );
-            }
-            None
-        }),
-    };
+    let reason = read_reason(&mut fields, object);
     let amount = fields
         .checked("amount", check_amount)
         .unwrap_or_else(|| signup_amount.to_owned());

@@ -89,10 +89,9 @@ pub async fn log_in(
     };
     let Some(admin) = admin.filter(|a| verified && !a.disabled) else {
         tracing::warn!(%username, address = %attempt.address, "failed login");
-        let why = if verified {
-            "right password, but the admin is disabled"
-        } else {
-            "wrong username or password"
+        let why = match verified {
+            true => "right password, but the admin is disabled",
+            false => "wrong username or password",
         };
         audit_log::record(db, &actor.event(AuditKind::LoginFailed, why, now)).await?;
         crate::server::metrics::login_failure("password");

@@ -385,12 +385,7 @@ async fn write_group(db: &Db, signups: &[&Prepared]) -> Result<Vec<RecordOutcome
         let created = answers(signups, &signup_ids, queued);
         // Each answer is stored as sent, for a repeat of the same body.
         let stored = stored_answers(&created)?;
-        if !stored.is_empty() {
-            let mut update = sqlx::QueryBuilder::new("UPDATE signups SET answer = v.column2 FROM (");
-            update.push_values(&stored, |mut row, (id, answer)| {
-                row.push_bind(*id).push_bind(answer);
-            });
-            update.push(") AS v WHERE signups.id = v.column1");
+        if let Some(mut update) = answers_update(&stored) {
             update.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
@@ -434,6 +429,25 @@ where
         not_counted = signup_hours.not_counted + excluded.not_counted",
     );
     Some(upsert)
+}
+
+/// Stores each new signup's answer as sent; `None` when there is none.
+fn answers_update<'a, DB>(stored: &'a [(i64, String)]) -> Option<sqlx::QueryBuilder<'a, DB>>
+where
+    DB: sqlx::Database,
+    DB::Arguments<'a>: Default,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    &'a String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    if stored.is_empty() {
+        return None;
+    }
+    let mut update = sqlx::QueryBuilder::new("UPDATE signups SET answer = v.column2 FROM (");
+    update.push_values(stored, |mut row, (id, answer)| {
+        row.push_bind(*id).push_bind(answer);
+    });
+    update.push(") AS v WHERE signups.id = v.column1");
+    Some(update)
 }
 
 /// The id each signup was stored under; `None` for an order id stored before (or earlier in

@@ -538,6 +538,34 @@ fn next_step(
     (state, at, broken)
 }
 
+/// What the delivery shows as its last error after a try: the failure, or the status of an
+/// answer that was no success; nothing once delivered.
+fn last_error(error: Option<&str>, status: Option<u16>, next: DeliveryState) -> Option<String> {
+    match (error, status) {
+        (Some(e), _) => Some(e.to_owned()),
+        (None, Some(status)) if next != DeliveryState::Delivered => {
+            Some(format!("HTTP status {status}"))
+        }
+        _ => None,
+    }
+}
+
+/// A try that makes no call: its signup was reversed while an earlier try was under way, and
+/// that try never finished. Stored as a failed try, which the group update turns into
+/// `cancelled` (and its held reversal with it).
+fn not_sent(url: &str) -> CallOutcome {
+    CallOutcome {
+        url: url.to_owned(),
+        status: None,
+        elapsed_ms: 0,
+        body_excerpt: String::new(),
+        error: Some("not sent: the signup was reversed while an earlier try was under way, and that try never finished".to_owned()),
+        error_kind: Some("cancelled".to_owned()),
+        retry_after: None,
+        rule: None,
+    }
+}
+
 /// Logs a finished try. The delivery's fields are on each event as well as on the span, so a
 /// line says which delivery it is about whatever the log level lets through.
 fn log_try(
@@ -570,18 +598,7 @@ fn log_try(
 async fn attempt(ctx: &DeliveryContext, recorder: &Recorder, delivery: Claimed) {
     let started_at = ctx.clock.now();
     let outcome = if delivery.cancel_requested {
-        // Stored as a failed try, which the group update turns into `cancelled` (and its held
-        // reversal with it).
-        CallOutcome {
-            url: delivery.url.clone(),
-            status: None,
-            elapsed_ms: 0,
-            body_excerpt: String::new(),
-            error: Some("not sent: the signup was reversed while an earlier try was under way, and that try never finished".to_owned()),
-            error_kind: Some("cancelled".to_owned()),
-            retry_after: None,
-            rule: None,
-        }
+        not_sent(&delivery.url)
     } else {
         ctx.outbound
             .get(
@@ -597,13 +614,7 @@ async fn attempt(ctx: &DeliveryContext, recorder: &Recorder, delivery: Claimed) 
         Some(why) => (Some("refused".to_owned()), Some(why)),
         None => (outcome.error_kind, outcome.error),
     };
-    let last_error = match (&error, outcome.status) {
-        (Some(e), _) => Some(e.clone()),
-        (None, Some(status)) if next_state != DeliveryState::Delivered => {
-            Some(format!("HTTP status {status}"))
-        }
-        _ => None,
-    };
+    let last_error = last_error(error.as_deref(), outcome.status, next_state);
     crate::server::metrics::delivery_call(
         delivery.slot,
         delivery.kind.as_str(),
