@@ -10,6 +10,7 @@ pub mod eligibility;
 pub mod explodely;
 pub mod field_error;
 pub mod forwarded;
+pub mod incidents;
 pub mod link_health;
 pub mod link_template;
 pub mod next_path;

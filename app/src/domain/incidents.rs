@@ -1,0 +1,244 @@
+//! When a link's failures become an incident that someone is told about (issue 20's alerts):
+//! one message when it opens, at most one reminder a day while it stays open, one when it
+//! closes; never a message per failed call.
+//!
+//! An incident opens after [`FAILURES_TO_OPEN`] failed calls in a row, or when calls were due
+//! and none succeeded for [`QUIET_FOR`], or when a delivery is given up after all its retries.
+//! It closes when the link delivers again.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Failed calls in a row that open an incident.
+pub const FAILURES_TO_OPEN: u32 = 5;
+/// How long calls may fail without a success before an incident opens.
+pub const QUIET_FOR: TimeDelta = TimeDelta::hours(1);
+/// The least time between two messages about one open incident.
+pub const REMIND_EVERY: TimeDelta = TimeDelta::hours(24);
+
+/// How one finished call ended, as the watcher sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallEnd {
+    Delivered,
+    /// Failed, to be tried again.
+    Failed,
+    /// Failed, and its delivery is given up.
+    GivenUp,
+}
+
+/// An open incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    pub opened_at: DateTime<Utc>,
+    /// Why it opened, in words.
+    pub reason: String,
+    /// When a message about it was last sent (the opening, or the last reminder).
+    pub told_at: DateTime<Utc>,
+}
+
+/// What the watcher keeps for one link.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkWatch {
+    pub failures_in_a_row: u32,
+    /// The first failure since the last success; `None` while the link succeeds.
+    pub failing_since: Option<DateTime<Utc>>,
+    pub open: Option<Incident>,
+}
+
+/// A message to send about one link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Notice {
+    Opened {
+        reason: String,
+    },
+    Reminder {
+        open_since: DateTime<Utc>,
+        reason: String,
+    },
+    Closed {
+        open_since: DateTime<Utc>,
+        closed_at: DateTime<Utc>,
+    },
+}
+
+impl Notice {
+    /// The message's text for link `link`, as a person reads it (an email's body, a chat line).
+    pub fn text(&self, link: i64) -> String {
+        match self {
+            Notice::Opened { reason } => format!("Link {link} is failing: {reason}."),
+            Notice::Reminder { open_since, reason } => format!(
+                "Link {link} is still failing (since {}): {reason}.",
+                open_since.format("%Y-%m-%d %H:%M UTC")
+            ),
+            Notice::Closed {
+                open_since,
+                closed_at,
+            } => format!(
+                "Link {link} delivers again; it failed from {} to {}.",
+                open_since.format("%Y-%m-%d %H:%M UTC"),
+                closed_at.format("%Y-%m-%d %H:%M UTC")
+            ),
+        }
+    }
+}
+
+impl LinkWatch {
+    /// Takes in one finished call; returns the message it causes, if any.
+    pub fn on_call(&mut self, end: CallEnd, at: DateTime<Utc>) -> Option<Notice> {
+        if end == CallEnd::Delivered {
+            self.failures_in_a_row = 0;
+            self.failing_since = None;
+            return self.open.take().map(|incident| Notice::Closed {
+                open_since: incident.opened_at,
+                closed_at: at,
+            });
+        }
+        self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
+        let since = *self.failing_since.get_or_insert(at);
+        let reason = if end == CallEnd::GivenUp {
+            Some("a delivery was given up after all its retries".to_owned())
+        } else if self.failures_in_a_row >= FAILURES_TO_OPEN {
+            Some(format!("{} calls in a row failed", self.failures_in_a_row))
+        } else if at - since >= QUIET_FOR {
+            Some(quiet_reason(since))
+        } else {
+            None
+        };
+        self.open_for(reason, at)
+    }
+
+    /// Looks at the link with no call finishing: opens an incident when calls have failed
+    /// without a success for [`QUIET_FOR`], and reminds once a day while one is open.
+    pub fn on_tick(&mut self, now: DateTime<Utc>) -> Option<Notice> {
+        if let Some(incident) = &mut self.open {
+            if now - incident.told_at < REMIND_EVERY {
+                return None;
+            }
+            incident.told_at = now;
+            return Some(Notice::Reminder {
+                open_since: incident.opened_at,
+                reason: incident.reason.clone(),
+            });
+        }
+        let reason = self
+            .failing_since
+            .filter(|since| now - *since >= QUIET_FOR)
+            .map(quiet_reason);
+        self.open_for(reason, now)
+    }
+
+    /// Opens an incident for `reason`, unless one is open already.
+    fn open_for(&mut self, reason: Option<String>, at: DateTime<Utc>) -> Option<Notice> {
+        if self.open.is_some() {
+            return None;
+        }
+        let reason = reason?;
+        self.open = Some(Incident {
+            opened_at: at,
+            reason: reason.clone(),
+            told_at: at,
+        });
+        Some(Notice::Opened { reason })
+    }
+}
+
+fn quiet_reason(since: DateTime<Utc>) -> String {
+    format!(
+        "no call has succeeded since {}, while calls were due",
+        since.format("%Y-%m-%d %H:%M UTC")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(minutes: i64) -> DateTime<Utc> {
+        "2026-12-07T10:00:00Z".parse::<DateTime<Utc>>().unwrap() + TimeDelta::minutes(minutes)
+    }
+
+    #[test]
+    fn five_failures_in_a_row_open_one_incident_and_a_success_closes_it() {
+        let mut watch = LinkWatch::default();
+        for i in 0..4 {
+            assert_eq!(watch.on_call(CallEnd::Failed, t(i)), None);
+        }
+        assert_eq!(
+            watch.on_call(CallEnd::Failed, t(4)),
+            Some(Notice::Opened {
+                reason: "5 calls in a row failed".into()
+            })
+        );
+        for i in 5..50 {
+            assert_eq!(
+                watch.on_call(CallEnd::Failed, t(i)),
+                None,
+                "never a message per call"
+            );
+        }
+        let closed = watch.on_call(CallEnd::Delivered, t(60)).unwrap();
+        assert_eq!(
+            closed,
+            Notice::Closed {
+                open_since: t(4),
+                closed_at: t(60)
+            }
+        );
+        assert!(closed.text(2).starts_with("Link 2 delivers again"));
+        assert_eq!(watch, LinkWatch::default());
+    }
+
+    #[test]
+    fn a_success_between_failures_starts_the_count_again() {
+        let mut watch = LinkWatch::default();
+        for i in 0..4 {
+            watch.on_call(CallEnd::Failed, t(i));
+        }
+        assert_eq!(
+            watch.on_call(CallEnd::Delivered, t(5)),
+            None,
+            "nothing was open"
+        );
+        for i in 6..10 {
+            assert_eq!(watch.on_call(CallEnd::Failed, t(i)), None);
+        }
+    }
+
+    #[test]
+    fn an_hour_without_a_success_opens_an_incident_even_with_few_failures() {
+        let mut watch = LinkWatch::default();
+        watch.on_call(CallEnd::Failed, t(0));
+        assert_eq!(watch.on_tick(t(59)), None);
+        let opened = watch.on_tick(t(60)).unwrap();
+        assert!(
+            matches!(&opened, Notice::Opened { reason } if reason.contains("since 2026-12-07 10:00 UTC"))
+        );
+        assert_eq!(watch.on_tick(t(61)), None);
+    }
+
+    #[test]
+    fn a_given_up_delivery_opens_an_incident_at_once() {
+        let mut watch = LinkWatch::default();
+        let opened = watch.on_call(CallEnd::GivenUp, t(0)).unwrap();
+        assert_eq!(
+            opened.text(1),
+            "Link 1 is failing: a delivery was given up after all its retries."
+        );
+    }
+
+    #[test]
+    fn an_open_incident_is_recalled_at_most_once_a_day() {
+        let mut watch = LinkWatch::default();
+        watch.on_call(CallEnd::GivenUp, t(0));
+        assert_eq!(watch.on_tick(t(23 * 60)), None);
+        assert!(matches!(
+            watch.on_tick(t(24 * 60)),
+            Some(Notice::Reminder { .. })
+        ));
+        assert_eq!(watch.on_tick(t(25 * 60)), None);
+        assert!(matches!(
+            watch.on_tick(t(48 * 60)),
+            Some(Notice::Reminder { .. })
+        ));
+    }
+}
