@@ -20,6 +20,7 @@ on_both_backends!(
     the_page_and_its_functions_need_a_session,
     without_javascript_insert_keeps_every_unsaved_edit_and_submit_saves,
     without_javascript_a_sixth_link_and_an_invalid_link_save_nothing,
+    without_javascript_the_reversal_link_reply_rules_and_conditions_are_inserted_into_and_saved,
     send_test_calls_the_rendered_link_and_reports_the_answer,
     send_test_explains_refused_and_unreachable_addresses,
 );
@@ -482,4 +483,70 @@ async fn send_test_explains_refused_and_unreachable_addresses(app: &TestApp) {
         assert!(error.contains(expected), "{url}: {error}");
         assert_eq!(outcome["status"], Value::Null);
     }
+}
+
+async fn without_javascript_the_reversal_link_reply_rules_and_conditions_are_inserted_into_and_saved(
+    app: &TestApp,
+) {
+    let client = app.logged_in_admin().await;
+    let form = |intent: &'static str, reversal: &'static str| {
+        vec![
+            ("version", "0"),
+            ("program_enabled", "on"),
+            ("url_1", "https://t.example/s?o=${order_id}"),
+            ("enabled_1", "on"),
+            ("mode_1", "server"),
+            ("reversal_url_1", reversal),
+            ("contains_1", "success=true"),
+            ("not_contains_1", "err_msg"),
+            ("plan_rule_1", "only"),
+            ("plans_1", "7, 8"),
+            ("min_amount_1", "10"),
+            ("types_1", "card"),
+            ("token", "${reversal_id}"),
+            ("target", "6"),
+            ("intent", intent),
+        ]
+    };
+    // Insert into "Link 1 reversal" (target 6) keeps every other field as posted.
+    let res = post_page(&client, app, &form("insert", "https://t.example/r?id=")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("value=\"https://t.example/r?id=${reversal_id}\""),
+        "{html}"
+    );
+    assert!(html.contains("value=\"success=true\"") && html.contains("value=\"7, 8\""));
+    assert!(
+        html.contains("Link 1&#x27;s reversal link") || html.contains("Link 1's reversal link")
+    );
+
+    let res = post_page(
+        &client,
+        app,
+        &form("save", "https://t.example/r?id=${reversal_id}"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let slot = &load(&client, app).await["input"]["slots"][0];
+    assert_eq!(
+        slot["reversal_url"],
+        "https://t.example/r?id=${reversal_id}"
+    );
+    assert_eq!(
+        slot["rules"],
+        json!({"contains": "success=true", "not_contains": "err_msg"})
+    );
+    assert_eq!(
+        slot["conditions"],
+        json!({"plan_rule": "only", "plans": "7, 8", "min_amount": "10", "types": "card"})
+    );
+
+    // A bad field refuses the save and comes back with what was typed.
+    let mut bad = form("save", "https://t.example/r?id=${reversal_id}");
+    bad[10] = ("min_amount_1", "ten");
+    bad[0] = ("version", "1");
+    let res = post_page(&client, app, &bad).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("value=\"ten\""));
 }

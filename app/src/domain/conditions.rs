@@ -51,7 +51,9 @@ impl PlanRule {
 pub enum TypeRule {
     #[default]
     Both,
+    #[serde(rename = "card")]
     CardOnly,
+    #[serde(rename = "trial")]
     TrialOnly,
 }
 
@@ -314,6 +316,16 @@ mod tests {
         .unwrap_err();
         let fields: Vec<_> = errors.iter().map(|(f, _)| *f).collect();
         assert_eq!(fields, ["plans", "min_amount"]);
+    }
+
+    #[test]
+    fn rules_are_stored_as_the_form_posts_them() {
+        for rule in TypeRule::ALL {
+            assert_eq!(serde_json::to_value(rule).unwrap(), rule.as_str());
+        }
+        for rule in PlanRule::ALL {
+            assert_eq!(serde_json::to_value(rule).unwrap(), rule.as_str());
+        }
     }
 
     #[test]
