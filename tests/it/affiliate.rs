@@ -542,6 +542,16 @@ async fn without_javascript_the_reversal_link_reply_rules_and_conditions_are_ins
         json!({"plan_rule": "only", "plans": "7, 8", "min_amount": "10", "types": "card"})
     );
 
+    // Folded, a link's section carries its values in hidden fields; "Show these settings"
+    // brings the page back with that section's fields.
+    let page = app.page(&client, "/settings/affiliate").await;
+    assert!(page.contains("name=\"reversal_url_1\"") && !page.contains("id=\"reversal-1\""));
+    let mut more = form("more-2", "https://t.example/r?id=${reversal_id}");
+    more[0] = ("version", "1");
+    let shown = post_page(&client, app, &more).await.text().await.unwrap();
+    assert!(shown.contains("id=\"reversal-2\"") && shown.contains("name=\"opened_2\""));
+    assert!(!shown.contains("id=\"reversal-3\""));
+
     // A bad field refuses the save and comes back with what was typed.
     let mut bad = form("save", "https://t.example/r?id=${reversal_id}");
     bad[10] = ("min_amount_1", "ten");

@@ -34,6 +34,10 @@ pub struct PostedAffiliateForm {
     pub target: usize,
     pub notice: Option<(NoticeKind, String)>,
     pub test_results: Vec<(usize, CallOutcome)>,
+    /// The links (1-5) whose reversal link, reply rules and conditions are shown: the page
+    /// builds that section only for these (and, with JavaScript, when it is opened).
+    #[serde(default)]
+    pub opened: Vec<usize>,
 }
 
 pub fn format_time(at: chrono::DateTime<chrono::Utc>) -> String {

@@ -53,6 +53,7 @@ pub fn AffiliatePage() -> impl IntoView {
                         target: 1,
                         notice: None,
                         test_results: Vec::new(),
+                        opened: Vec::new(),
                     }),
                 }
             }
@@ -116,11 +117,18 @@ struct Slot {
     mode: RwSignal<DeliveryMode>,
     rules: RwSignal<ReplyRules>,
     conditions: RwSignal<ConditionsInput>,
+    /// Its reversal link, reply rules and conditions are shown (and built).
+    opened: RwSignal<bool>,
 }
 
 impl Slot {
     /// Slot `n` (from 1) as loaded or posted, with the answers to its "Send test"s if it has them.
-    fn new(n: usize, loaded: &SlotInput, test_results: &[(usize, CallOutcome)]) -> Self {
+    fn new(
+        n: usize,
+        loaded: &SlotInput,
+        test_results: &[(usize, CallOutcome)],
+        opened: bool,
+    ) -> Self {
         Self {
             n,
             link: LinkField::new(n, LinkKind::Signup, &loaded.url, test_results),
@@ -129,6 +137,7 @@ impl Slot {
             mode: RwSignal::new(loaded.mode),
             rules: RwSignal::new(loaded.rules.clone()),
             conditions: RwSignal::new(loaded.conditions.clone()),
+            opened: RwSignal::new(opened),
         }
     }
 
@@ -173,6 +182,7 @@ impl FormState {
             target,
             notice,
             test_results,
+            opened,
         } = form;
         let saved_notice = saved.then(|| (NoticeKind::Success, "Settings saved.".to_owned()));
         Self {
@@ -190,7 +200,7 @@ impl FormState {
                     .slots
                     .iter()
                     .enumerate()
-                    .map(|(i, s)| Slot::new(i + 1, s, &test_results))
+                    .map(|(i, s)| Slot::new(i + 1, s, &test_results, opened.contains(&(i + 1))))
                     .collect(),
             ),
         }
@@ -239,12 +249,14 @@ impl FormState {
             );
             return;
         }
-        let Some(field) = self
-            .slots
-            .with_value(|s| s.get(n - 1).map(|s| s.field(kind)))
-        else {
+        let Some(slot) = self.slots.with_value(|s| s.get(n - 1).copied()) else {
             return;
         };
+        if kind == LinkKind::Reversal {
+            // A reversal link is edited in its link's section: show it (its field is built then).
+            slot.opened.set(true);
+        }
+        let field = slot.field(kind);
         let placeholder = token.placeholder();
         let Some(el) = field.input.get_untracked() else {
             field.url.update(|u| u.push_str(&placeholder));
@@ -740,10 +752,73 @@ fn SendTestButton(link: Slot, field: LinkField) -> impl IntoView {
     }
 }
 
-/// The slot's reversal link, reply rules and conditions, folded away until opened (a
-/// `<details>`: it opens without JavaScript, and its fields are posted either way).
+/// The slot's reversal link, reply rules and conditions, folded away in a `<details>`. Its
+/// fields are built only once it is opened: with JavaScript when the admin opens it, without
+/// JavaScript by its "Show these settings" button (the page comes back with it open). Until
+/// then hidden fields carry its values, so a save keeps them.
 #[component]
 fn SlotMore(link: Slot, form: FormState) -> impl IntoView {
+    let Slot { n, opened, .. } = link;
+    let details = NodeRef::<html::Details>::new();
+    view! {
+        <details
+            class="slot-more"
+            data-testid=format!("more-{n}")
+            open=opened.get_untracked()
+            node_ref=details
+            on:toggle=move |_| {
+                if let Some(el) = details.get_untracked() {
+                    if el.open() {
+                        opened.set(true);
+                    }
+                }
+            }
+        >
+            <summary>"Reversal link, reply rules and conditions"</summary>
+            {move || {
+                if opened.get() {
+                    Either::Left(view! { <SlotMoreFields link form /> })
+                } else {
+                    Either::Right(view! { <SlotMoreKept link /> })
+                }
+            }}
+        </details>
+    }
+}
+
+/// A folded section's values as hidden fields, and the button that shows them without
+/// JavaScript.
+#[component]
+fn SlotMoreKept(link: Slot) -> impl IntoView {
+    let Slot {
+        n,
+        reversal,
+        rules,
+        conditions,
+        ..
+    } = link;
+    let (rules, conditions) = (rules.get_untracked(), conditions.get_untracked());
+    let kept = [
+        ("reversal_url", reversal.url.get_untracked()),
+        ("contains", rules.contains),
+        ("not_contains", rules.not_contains),
+        ("plan_rule", conditions.plan_rule.as_str().to_owned()),
+        ("plans", conditions.plans),
+        ("min_amount", conditions.min_amount),
+        ("types", conditions.types.as_str().to_owned()),
+    ];
+    view! {
+        {kept
+            .into_iter()
+            .map(|(name, value)| view! { <input type="hidden" name=format!("{name}_{n}") value=value /> })
+            .collect_view()}
+        <button type="submit" name="intent" value=format!("more-{n}")>"Show these settings"</button>
+    }
+}
+
+/// A shown section's fields.
+#[component]
+fn SlotMoreFields(link: Slot, form: FormState) -> impl IntoView {
     let Slot {
         n, mode, reversal, ..
     } = link;
@@ -758,17 +833,15 @@ fn SlotMore(link: Slot, form: FormState) -> impl IntoView {
         })
     };
     view! {
-        <details class="slot-more" data-testid=format!("more-{n}")>
-            <summary>"Reversal link, reply rules and conditions"</summary>
-            <LinkEditor n field=reversal form />
-            {pixel_note}
-            <div class="slot-options">
-                <SendTestButton link field=reversal />
-            </div>
-            {move || test.get().map(|result| view! { <TestResult result /> })}
-            <ReplyRulesEditor link />
-            <ConditionsEditor link />
-        </details>
+        <input type="hidden" name=format!("opened_{n}") value="1" />
+        <LinkEditor n field=reversal form />
+        {pixel_note}
+        <div class="slot-options">
+            <SendTestButton link field=reversal />
+        </div>
+        {move || test.get().map(|result| view! { <TestResult result /> })}
+        <ReplyRulesEditor link />
+        <ConditionsEditor link />
     }
 }
 

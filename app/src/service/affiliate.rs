@@ -139,6 +139,8 @@ pub enum Intent {
     /// Append the parameter named `token` to link `target`.
     Insert,
     Clear(LinkSlot),
+    /// Show a link's reversal link, reply rules and conditions (without JavaScript).
+    More(LinkSlot),
     Test(LinkSlot),
     /// Send test of the slot's reversal link.
     TestReversal(LinkSlot),
@@ -157,10 +159,16 @@ impl Intent {
         match intent {
             "save" => Self::Save,
             "insert" => Self::Insert,
-            _ => match (slot("clear-"), slot("test-"), slot("test-reversal-")) {
-                (Some(n), _, _) => Self::Clear(n),
-                (_, Some(n), _) => Self::Test(n),
-                (_, _, Some(n)) => Self::TestReversal(n),
+            _ => match (
+                slot("clear-"),
+                slot("test-"),
+                slot("test-reversal-"),
+                slot("more-"),
+            ) {
+                (Some(n), _, _, _) => Self::Clear(n),
+                (_, Some(n), _, _) => Self::Test(n),
+                (_, _, Some(n), _) => Self::TestReversal(n),
+                (_, _, _, Some(n)) => Self::More(n),
                 _ => Self::Unknown,
             },
         }
@@ -175,6 +183,8 @@ pub struct PostedForm {
     pub token: String,
     pub target: usize,
     pub intent: Intent,
+    /// The links whose extra settings were shown when the form was posted.
+    pub opened: Vec<usize>,
     /// A field naming a slot beyond the fifth (`url_6`…): refused, never stored.
     pub extra_slot: Option<String>,
 }
@@ -206,6 +216,7 @@ pub async fn act_on_form(
         target: posted.target,
         notice: None,
         test_results: Vec::new(),
+        opened: posted.opened.clone(),
     };
     let status = match form_action(deps, admin, &posted, &mut form).await? {
         None => return Ok(FormOutcome::Saved),
@@ -221,6 +232,13 @@ pub async fn act_on_form(
         Err(err) => err.log(),
     }
     Ok(FormOutcome::Page(form, status))
+}
+
+/// Shows link `n`'s reversal link, reply rules and conditions on the page sent back.
+fn open(form: &mut PostedAffiliateForm, n: usize) {
+    if !form.opened.contains(&n) {
+        form.opened.push(n);
+    }
 }
 
 fn notice(kind: NoticeKind, text: impl Into<String>) -> Option<(NoticeKind, String)> {
@@ -257,6 +275,10 @@ async fn form_action(
         Intent::Test(n) => Ok(Some(
             test_from_form(deps, posted, form, n, LinkKind::Signup).await,
         )),
+        Intent::More(n) => {
+            open(form, n.get());
+            Ok(Some(200))
+        }
         Intent::TestReversal(n) => Ok(Some(
             test_from_form(deps, posted, form, n, LinkKind::Reversal).await,
         )),
@@ -283,6 +305,9 @@ async fn test_from_form(
         LinkKind::Signup => &slot.url,
         LinkKind::Reversal => &slot.reversal_url,
     };
+    if kind == LinkKind::Reversal {
+        open(form, n.get());
+    }
     match send_test(&deps.outbound, url, kind, &slot.rules).await {
         Ok(outcome) => form.test_results.push((target_of(n.get(), kind), outcome)),
         Err(err) => {
@@ -337,6 +362,9 @@ fn insert(posted: &PostedForm, form: &mut PostedAffiliateForm) -> u16 {
     };
     match append_token(&mut form.state.input, posted.target, token) {
         Ok(()) => {
+            if let Some((n, LinkKind::Reversal)) = target_field(posted.target) {
+                open(form, n);
+            }
             let into = match target_field(posted.target) {
                 Some((n, LinkKind::Reversal)) => format!("Link {n}'s reversal link"),
                 Some((n, LinkKind::Signup)) => format!("Link {n}"),
@@ -378,6 +406,10 @@ mod tests {
         assert_eq!(
             Intent::parse("test-reversal-3"),
             Intent::TestReversal(LinkSlot::new(3).unwrap())
+        );
+        assert_eq!(
+            Intent::parse("more-4"),
+            Intent::More(LinkSlot::new(4).unwrap())
         );
         assert_eq!(Intent::parse("clear-0"), Intent::Unknown);
         assert_eq!(Intent::parse(""), Intent::Unknown);

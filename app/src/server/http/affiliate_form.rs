@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 pub const SAVED_PATH: &str = "/settings/affiliate?saved=1";
 
 /// The names a slot's fields are posted under, each followed by `_N`.
-const SLOT_FIELDS: [&str; 10] = [
+const SLOT_FIELDS: [&str; 11] = [
     "url",
     "enabled",
     "mode",
@@ -30,6 +30,7 @@ const SLOT_FIELDS: [&str; 10] = [
     "plans",
     "min_amount",
     "types",
+    "opened",
 ];
 
 fn parse(pairs: Vec<(String, String)>) -> PostedForm {
@@ -39,6 +40,7 @@ fn parse(pairs: Vec<(String, String)>) -> PostedForm {
         token: String::new(),
         target: 1,
         intent: Intent::Unknown,
+        opened: Vec::new(),
         extra_slot: None,
     };
     // Checkboxes send nothing when unticked, so every slot starts unticked here.
@@ -74,6 +76,7 @@ fn parse(pairs: Vec<(String, String)>) -> PostedForm {
                     "plans" => slot.conditions.plans = value,
                     "min_amount" => slot.conditions.min_amount = value,
                     "types" => slot.conditions.types = TypeRule::parse(&value).unwrap_or_default(),
+                    "opened" => posted.opened.push(n),
                     _ => {}
                 }
             }
