@@ -194,7 +194,7 @@ pub struct PostedForm {
 #[derive(Debug)]
 pub enum FormOutcome {
     Saved,
-    Page(PostedAffiliateForm, u16),
+    Page(Box<PostedAffiliateForm>, u16),
 }
 
 /// Acts on the button a plain form post was sent with. Anything but a successful save answers
@@ -231,7 +231,7 @@ pub async fn act_on_form(
         }
         Err(err) => err.log(),
     }
-    Ok(FormOutcome::Page(form, status))
+    Ok(FormOutcome::Page(Box::new(form), status))
 }
 
 /// Shows link `n`'s reversal link, reply rules and conditions on the page sent back.

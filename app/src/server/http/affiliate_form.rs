@@ -101,7 +101,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Result<Respo
         FormOutcome::Saved => Ok(Redirect::to(SAVED_PATH).into_response()),
         FormOutcome::Page(form, status) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            Ok(render_with(state, parts, form, status).await)
+            Ok(render_with(state, parts, *form, status).await)
         }
     }
 }
