@@ -3,7 +3,8 @@
 //! Counters and the call-time histogram are recorded where things happen (the intake, the
 //! reversal API, the delivery worker, logins, every routed request) through the `metrics`
 //! facade: with no recorder installed (metrics off) each call does nothing. The gauges that
-//! describe the database (pending deliveries and the oldest one's age) are read at each scrape.
+//! describe the database (pending deliveries and the oldest one's age) are read at each scrape
+//! and written into its text.
 
 use crate::server::clock::Clock;
 use crate::server::storage::db::Db;
@@ -11,8 +12,9 @@ use crate::server::storage::signup_queries;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use metrics::{counter, gauge, histogram};
+use metrics::{counter, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::fmt::Write;
 use std::sync::{Arc, OnceLock};
 
 /// How long one call to a tracker took, in seconds: buckets from 50 ms to the 15 s default
@@ -95,16 +97,22 @@ pub struct Scrape {
     pub clock: Arc<dyn Clock>,
 }
 
-/// `GET /metrics`: the gauges read from the database now, then everything in Prometheus's text
-/// format.
+/// `GET /metrics`: everything recorded, in Prometheus's text format, then the gauges read from
+/// this server's database now. Those are written into this scrape's text, not into the
+/// process's recorder, so two servers in one process (the tests) never show each other's.
 pub async fn scrape(State(scrape): State<Scrape>) -> Response {
+    let mut body = scrape.handle.render();
     match signup_queries::pending_deliveries(&scrape.db).await {
         Ok((count, oldest)) => {
-            gauge!("affdesk_deliveries_pending").set(count as f64);
             let age = oldest.map_or(0.0, |at| {
                 (scrape.clock.now() - at).num_milliseconds().max(0) as f64 / 1000.0
             });
-            gauge!("affdesk_oldest_pending_delivery_seconds").set(age);
+            let _ = write!(
+                body,
+                "# TYPE affdesk_deliveries_pending gauge\naffdesk_deliveries_pending {count}\n\
+                 # TYPE affdesk_oldest_pending_delivery_seconds gauge\n\
+                 affdesk_oldest_pending_delivery_seconds {age}\n"
+            );
         }
         Err(err) => tracing::warn!(error = %err, "metrics: cannot read the pending deliveries"),
     }
@@ -113,7 +121,7 @@ pub async fn scrape(State(scrape): State<Scrape>) -> Response {
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        scrape.handle.render(),
+        body,
     )
         .into_response()
 }
