@@ -282,13 +282,18 @@ async fn gated_tracker() -> GatedTracker {
     }
 }
 
-/// Starts the signup call, reverses while it is under way, then lets it answer `status`.
-/// Returns the reversal's answer once the call and whatever it released have been tried.
-async fn reverse_mid_call(app: &TestApp, status: u16) -> (Value, GatedTracker) {
+/// Reports signup `order_id` to a gated tracker, starts its call, and reports a reversal for
+/// `reason` while the call is under way. Returns the tracker, the worker's task and the
+/// reversal's answer (a 201).
+async fn reverse_during_call(
+    app: &TestApp,
+    order_id: &str,
+    reason: &str,
+) -> (GatedTracker, tokio::task::JoinHandle<usize>, Value) {
     let tracker = gated_tracker().await;
     save(app, vec![tracked(&tracker.base, "s")]).await;
     let token = app.api_token().await;
-    app.post_signup(&token, &card("M-1")).await;
+    app.post_signup(&token, &card(order_id)).await;
     let worker = DeliveryWorker::new(app.state.delivery_context(), Default::default());
     let call = tokio::spawn(async move { worker.run_once().await });
     crate::common::wait_until(10, "the signup call reaches the tracker", || {
@@ -296,9 +301,15 @@ async fn reverse_mid_call(app: &TestApp, status: u16) -> (Value, GatedTracker) {
         async move { !hits.lock().unwrap().is_empty() }
     })
     .await;
-    let res = reverse(app, &token, "M-1", json!({"reason": "chargeback"})).await;
+    let res = reverse(app, &token, order_id, json!({ "reason": reason })).await;
     assert_eq!(res.status(), StatusCode::CREATED);
-    let answer: Value = res.json().await.unwrap();
+    (tracker, call, res.json().await.unwrap())
+}
+
+/// Starts the signup call, reverses while it is under way, then lets it answer `status`.
+/// Returns the reversal's answer once the call and whatever it released have been tried.
+async fn reverse_mid_call(app: &TestApp, status: u16) -> (Value, GatedTracker) {
+    let (tracker, call, answer) = reverse_during_call(app, "M-1", "chargeback").await;
     tracker.status.store(status, Ordering::SeqCst);
     tracker.gate.add_permits(1);
     call.await.unwrap();
@@ -340,19 +351,7 @@ async fn a_reversal_during_the_signup_call_cancels_a_failed_call_and_its_reversa
 }
 
 async fn a_call_under_way_whose_worker_dies_is_not_sent_again_after_a_reversal(app: &TestApp) {
-    let tracker = gated_tracker().await;
-    save(app, vec![tracked(&tracker.base, "s")]).await;
-    let token = app.api_token().await;
-    app.post_signup(&token, &card("W-1")).await;
-    let worker = DeliveryWorker::new(app.state.delivery_context(), Default::default());
-    let call = tokio::spawn(async move { worker.run_once().await });
-    crate::common::wait_until(10, "the signup call reaches the tracker", || {
-        let hits = tracker.hits.clone();
-        async move { !hits.lock().unwrap().is_empty() }
-    })
-    .await;
-    let res = reverse(app, &token, "W-1", json!({"reason": "refund"})).await;
-    assert_eq!(res.status(), StatusCode::CREATED);
+    let (tracker, call, _) = reverse_during_call(app, "W-1", "refund").await;
     // The worker dies mid-call; once its lease has run out the delivery is claimed again.
     call.abort();
     app.clock.advance(chrono::TimeDelta::minutes(5));
