@@ -108,8 +108,10 @@ impl LinkWatch {
     }
 
     /// Looks at the link with no call finishing: opens an incident when calls have failed
-    /// without a success for [`QUIET_FOR`], and reminds once a day while one is open.
-    pub fn on_tick(&mut self, now: DateTime<Utc>) -> Option<Notice> {
+    /// without a success for [`QUIET_FOR`] and calls are still due (`calls_due`: a failure whose
+    /// delivery was since cancelled is no reason to wake anyone), and reminds once a day while
+    /// one is open.
+    pub fn on_tick(&mut self, now: DateTime<Utc>, calls_due: bool) -> Option<Notice> {
         if let Some(incident) = &mut self.open {
             if now - incident.told_at < REMIND_EVERY {
                 return None;
@@ -122,7 +124,7 @@ impl LinkWatch {
         }
         let reason = self
             .failing_since
-            .filter(|since| now - *since >= QUIET_FOR)
+            .filter(|since| calls_due && now - *since >= QUIET_FOR)
             .map(quiet_reason);
         self.open_for(reason, now)
     }
@@ -208,12 +210,13 @@ mod tests {
     fn an_hour_without_a_success_opens_an_incident_even_with_few_failures() {
         let mut watch = LinkWatch::default();
         watch.on_call(CallEnd::Failed, t(0));
-        assert_eq!(watch.on_tick(t(59)), None);
-        let opened = watch.on_tick(t(60)).unwrap();
+        assert_eq!(watch.on_tick(t(59), true), None);
+        assert_eq!(watch.on_tick(t(90), false), None, "nothing is due any more");
+        let opened = watch.on_tick(t(60), true).unwrap();
         assert!(
             matches!(&opened, Notice::Opened { reason } if reason.contains("since 2026-12-07 10:00 UTC"))
         );
-        assert_eq!(watch.on_tick(t(61)), None);
+        assert_eq!(watch.on_tick(t(61), true), None);
     }
 
     #[test]
@@ -230,14 +233,14 @@ mod tests {
     fn an_open_incident_is_recalled_at_most_once_a_day() {
         let mut watch = LinkWatch::default();
         watch.on_call(CallEnd::GivenUp, t(0));
-        assert_eq!(watch.on_tick(t(23 * 60)), None);
+        assert_eq!(watch.on_tick(t(23 * 60), true), None);
         assert!(matches!(
-            watch.on_tick(t(24 * 60)),
+            watch.on_tick(t(24 * 60), true),
             Some(Notice::Reminder { .. })
         ));
-        assert_eq!(watch.on_tick(t(25 * 60)), None);
+        assert_eq!(watch.on_tick(t(25 * 60), true), None);
         assert!(matches!(
-            watch.on_tick(t(48 * 60)),
+            watch.on_tick(t(48 * 60), true),
             Some(Notice::Reminder { .. })
         ));
     }

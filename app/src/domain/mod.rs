@@ -2,6 +2,7 @@
 
 pub mod address;
 pub mod affiliate;
+pub mod alerts;
 pub mod call;
 pub mod conditions;
 pub mod contract;
