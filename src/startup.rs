@@ -26,6 +26,7 @@ use app::server::storage::intake_log::IntakeLog;
 use app::server::storage::login_throttle;
 use app::server::storage::session_store::HashedIds;
 use app::server::storage::signups::SignupWriter;
+use app::server::worker::alerts::{AlertWaker, AlertWorker};
 use app::server::worker::delivery::{DeliveryWaker, DeliveryWorker};
 use app::{shell, App};
 use axum::extract::{Request, State};
@@ -59,8 +60,8 @@ pub struct Application {
     router: Router,
     state: AppState,
     background: Vec<JoinHandle<()>>,
-    /// The delivery worker, stopped gracefully: calls under way finish first.
-    worker: Option<(tokio::sync::watch::Sender<bool>, JoinHandle<()>)>,
+    /// The delivery and alert workers, stopped gracefully: calls under way finish first.
+    worker: Option<(tokio::sync::watch::Sender<bool>, Vec<JoinHandle<()>>)>,
     connections: ConnectionLimits,
     /// The Prometheus metrics listener, when AFFDESK_METRICS_ADDR is set.
     metrics: Option<(TcpListener, Scrape)>,
@@ -110,8 +111,12 @@ impl Application {
         let worker = settings.run_delivery_worker.then(|| {
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let worker = DeliveryWorker::new(state.delivery_context(), settings.delivery_limits);
-            let handle = tokio::spawn(worker.run(state.deliveries.clone(), stopped));
-            (stop, handle)
+            let alerts = AlertWorker::new(state.alert_context());
+            let handles = vec![
+                tokio::spawn(worker.run(state.deliveries.clone(), stopped.clone())),
+                tokio::spawn(alerts.run(state.alerts.clone(), stopped)),
+            ];
+            (stop, handles)
         });
         Ok(Self {
             listener,
@@ -177,9 +182,11 @@ impl Application {
         for task in &background {
             task.abort();
         }
-        if let Some((stop, handle)) = self.worker {
+        if let Some((stop, handles)) = self.worker {
             let _ = stop.send(true);
-            let _ = handle.await;
+            for handle in handles {
+                let _ = handle.await;
+            }
         }
         self.state.db.close_when_idle(Duration::from_secs(5)).await;
         tracing::info!("affdesk stopped");
@@ -246,6 +253,7 @@ fn app_state(
         clock,
         signups: SignupWriter::spawn(db.clone()),
         deliveries: DeliveryWaker::default(),
+        alerts: AlertWaker::default(),
         affiliate_settings: Default::default(),
         default_currency: settings.default_currency.clone(),
         explodely: ExplodelyClient::new(&settings.explodely_url, settings.explodely_timeout)

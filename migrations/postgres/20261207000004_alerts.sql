@@ -62,3 +62,7 @@ CREATE TABLE alerts (
 );
 CREATE INDEX alerts_due ON alerts (next_attempt_at) WHERE state IN ('pending', 'failing');
 CREATE INDEX alerts_by_time ON alerts (created_at);
+
+-- The audit log records who changed the alert settings.
+ALTER TABLE audit_events DROP CONSTRAINT audit_events_kind_check;
+ALTER TABLE audit_events ADD CONSTRAINT audit_events_kind_check CHECK (kind IN ('login', 'login_failed', 'logout', 'password_changed', 'mfa_enabled', 'mfa_reset', 'admin_created', 'admin_disabled', 'admin_enabled', 'admin_password_reset', 'admin_sessions_ended', 'token_created', 'token_revoked', 'explodely_saved', 'affiliate_saved', 'contract_created', 'contract_retry_confirmed', 'delivery_retried', 'alerts_saved'));

@@ -62,3 +62,21 @@ CREATE TABLE alerts (
 );
 CREATE INDEX alerts_due ON alerts (next_attempt_at) WHERE state IN ('pending', 'failing');
 CREATE INDEX alerts_by_time ON alerts (created_at);
+
+-- The audit log records who changed the alert settings: its kinds gain 'alerts_saved' (SQLite
+-- cannot change a CHECK, so the table is rebuilt with its rows).
+CREATE TABLE audit_events_new (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    at        TEXT NOT NULL,
+    kind      TEXT NOT NULL CHECK (kind IN ('login', 'login_failed', 'logout', 'password_changed', 'mfa_enabled', 'mfa_reset', 'admin_created', 'admin_disabled', 'admin_enabled', 'admin_password_reset', 'admin_sessions_ended', 'token_created', 'token_revoked', 'explodely_saved', 'affiliate_saved', 'contract_created', 'contract_retry_confirmed', 'delivery_retried', 'alerts_saved')),
+    actor     TEXT NOT NULL,
+    address   TEXT NOT NULL,
+    summary   TEXT NOT NULL
+);
+INSERT INTO audit_events_new (id, at, kind, actor, address, summary)
+    SELECT id, at, kind, actor, address, summary FROM audit_events;
+DROP TABLE audit_events;
+ALTER TABLE audit_events_new RENAME TO audit_events;
+CREATE INDEX audit_events_by_time ON audit_events (at);
+CREATE INDEX audit_events_by_kind ON audit_events (kind, at);
+CREATE INDEX audit_events_by_actor ON audit_events (actor, at);

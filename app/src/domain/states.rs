@@ -173,6 +173,7 @@ text_enum! {
         ContractCreated => "contract_created",
         ContractRetryConfirmed => "contract_retry_confirmed",
         DeliveryRetried => "delivery_retried",
+        AlertsSaved => "alerts_saved",
     }
 }
 
@@ -198,6 +199,7 @@ impl AuditKind {
             AuditKind::ContractCreated => "Contract created",
             AuditKind::ContractRetryConfirmed => "Contract retry confirmed",
             AuditKind::DeliveryRetried => "Delivery retried by hand",
+            AuditKind::AlertsSaved => "Alert settings saved",
         }
     }
 }

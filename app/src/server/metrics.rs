@@ -3,10 +3,12 @@
 //! Counters and the call-time histogram are recorded where things happen (the intake, the
 //! reversal API, the delivery worker, logins, every routed request) through the `metrics`
 //! facade: with no recorder installed (metrics off) each call does nothing. The gauges that
-//! describe the database (pending deliveries and the oldest one's age) are read at each scrape
+//! describe the database (pending deliveries and the oldest one's age, open incidents, alerts
+//! not sent yet) are read at each scrape
 //! and written into its text.
 
 use crate::server::clock::Clock;
+use crate::server::storage::alerts;
 use crate::server::storage::db::Db;
 use crate::server::storage::signup_queries;
 use axum::extract::{MatchedPath, Request, State};
@@ -67,6 +69,12 @@ pub fn delivery_call(link: i32, kind: &'static str, outcome: &'static str, secon
     histogram!("affdesk_delivery_call_seconds", "link" => link).record(seconds);
 }
 
+/// One try of an alert: its channel (`email`, `webhook`) and where it left the alert
+/// (`delivered`, `failing`, `exhausted`, `failed`).
+pub fn alert_try(channel: &'static str, outcome: &'static str) {
+    counter!("affdesk_alerts_total", "channel" => channel, "outcome" => outcome).increment(1);
+}
+
 /// A login refused at `step` (`password` or `code`).
 pub fn login_failure(step: &'static str) {
     counter!("affdesk_login_failures_total", "step" => step).increment(1);
@@ -115,6 +123,19 @@ pub async fn scrape(State(scrape): State<Scrape>) -> Response {
             );
         }
         Err(err) => tracing::warn!(error = %err, "metrics: cannot read the pending deliveries"),
+    }
+    match tokio::try_join!(
+        alerts::open_incidents(&scrape.db),
+        alerts::unsent(&scrape.db)
+    ) {
+        Ok((open, unsent)) => {
+            let _ = write!(
+                body,
+                "# TYPE affdesk_incidents_open gauge\naffdesk_incidents_open {open}\n\
+                 # TYPE affdesk_alerts_unsent gauge\naffdesk_alerts_unsent {unsent}\n"
+            );
+        }
+        Err(err) => tracing::warn!(error = %err, "metrics: cannot read the open incidents"),
     }
     (
         [(

@@ -16,6 +16,7 @@ use crate::server::storage::affiliate_store::SettingsCache;
 use crate::server::storage::db::Db;
 use crate::server::storage::intake_log::IntakeLog;
 use crate::server::storage::signups::SignupWriter;
+use crate::server::worker::alerts::{AlertContext, AlertWaker};
 use crate::server::worker::delivery::{DeliveryContext, DeliveryWaker};
 use axum::extract::FromRef;
 use chrono::TimeDelta;
@@ -90,6 +91,8 @@ pub struct Services {
     pub intake_log: IntakeLog,
     /// Wakes the delivery worker when a signup queued deliveries.
     pub deliveries: DeliveryWaker,
+    /// Wakes the alert worker when alerts were queued.
+    pub alerts: AlertWaker,
     /// The affiliate settings as last read, by stored version.
     pub affiliate_settings: SettingsCache,
     /// The currency of signups reported without one.
@@ -171,6 +174,16 @@ impl AppState {
     pub fn delivery_context(&self) -> DeliveryContext {
         DeliveryContext::from_ref(self)
     }
+
+    pub fn alert_context(&self) -> AlertContext {
+        AlertContext::from_ref(self)
+    }
+
+    /// Where alert messages tell the admin to look: the overview, when the public address is
+    /// known.
+    pub fn alert_page_url(&self) -> Option<String> {
+        self.auth.public_origin.as_ref().map(|origin| format!("{}/", origin.trim_end_matches('/')))
+    }
 }
 
 /// `FromRef<AppState>` for each narrow dependency, built by cloning what it names.
@@ -232,6 +245,15 @@ narrow! {
         db: s.db.clone(),
         outbound: s.outbound.clone(),
         clock: s.clock.clone(),
+        alerts: s.alerts.clone(),
+        page_url: s.alert_page_url(),
+    };
+    AlertContext => |s| AlertContext {
+        db: s.db.clone(),
+        outbound: s.outbound.clone(),
+        secrets: s.secrets.clone(),
+        clock: s.clock.clone(),
+        page_url: s.alert_page_url(),
     };
 }
 

@@ -2,3 +2,4 @@
 
 pub mod explodely;
 pub mod outbound;
+pub mod smtp;

@@ -116,10 +116,24 @@ impl OutboundClient {
         self.timeout
     }
 
+    /// The addresses this client may call beyond the public internet.
+    pub fn allow_list(&self) -> &AllowList {
+        &self.allow
+    }
+
     /// GETs `url` with `headers`, never failing: every problem becomes the outcome's `error`.
     pub async fn get(&self, url: &str, headers: &[(&str, String)]) -> CallOutcome {
+        self.call(url, headers, None).await
+    }
+
+    /// POSTs `json` (a JSON document) to `url`, as `get` calls.
+    pub async fn post_json(&self, url: &str, json: &str) -> CallOutcome {
+        self.call(url, &[], Some(json)).await
+    }
+
+    async fn call(&self, url: &str, headers: &[(&str, String)], json: Option<&str>) -> CallOutcome {
         let started = Instant::now();
-        let answer = match self.send(url, headers).await {
+        let answer = match self.send(url, headers, json).await {
             Ok(reply) => reply,
             Err(failure) => Reply {
                 failure: Some(failure),
@@ -142,7 +156,12 @@ impl OutboundClient {
     }
 
     /// Checks the address (when written as an IP) and sends; a failure is its kind and words.
-    async fn send(&self, url: &str, headers: &[(&str, String)]) -> Result<Reply, Failure> {
+    async fn send(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        json: Option<&str>,
+    ) -> Result<Reply, Failure> {
         let parsed = reqwest::Url::parse(url)
             .map_err(|e| ("invalid_url", format!("not a valid URL: {e}")))?;
         // An address written as an IP never reaches the resolver, so it is checked here.
@@ -151,7 +170,14 @@ impl OutboundClient {
                 .check(ip)
                 .map_err(|reason| ("not_allowed", format!("address not allowed: {reason}")))?;
         }
-        let mut request = self.client.get(parsed);
+        let mut request = match json {
+            None => self.client.get(parsed),
+            Some(body) => self
+                .client
+                .post(parsed)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_owned()),
+        };
         for (name, value) in headers {
             request = request.header(*name, value);
         }

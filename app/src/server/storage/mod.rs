@@ -2,6 +2,7 @@
 
 pub mod admins;
 pub mod affiliate_store;
+pub mod alerts;
 pub mod api_tokens;
 pub mod audit_log;
 pub mod contracts;

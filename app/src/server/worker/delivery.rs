@@ -13,7 +13,9 @@ use crate::domain::success::{ReplyRules, RuleResult};
 use crate::server::clock::Clock;
 use crate::server::remote::outbound::OutboundClient;
 use crate::server::storage::db::Db;
+use crate::server::storage::alerts::{IncidentTx, Queued, WatchedCall};
 use crate::server::storage::db::{sqlite_write_turn, BeginWrite};
+use crate::server::worker::alerts::AlertWaker;
 use crate::with_pool;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::HashMap;
@@ -81,6 +83,10 @@ pub struct DeliveryContext {
     pub db: Db,
     pub outbound: OutboundClient,
     pub clock: Arc<dyn Clock>,
+    /// Woken when a group of calls queued alerts.
+    pub alerts: AlertWaker,
+    /// Where alert messages tell the admin to look, when affdesk knows its address.
+    pub page_url: Option<String>,
 }
 
 /// Wakes the worker when a signup queued deliveries.
@@ -296,6 +302,8 @@ struct Finished {
     tries: i32,
     next_at: DateTime<Utc>,
     last_error: Option<String>,
+    /// Whether a call was made (a try of a delivery cancelled meanwhile makes none).
+    called: bool,
 }
 
 /// The most tries stored by one statement pair (7 parameters a row stays far below SQLite's and
@@ -319,7 +327,7 @@ struct Recorder {
 }
 
 impl Recorder {
-    async fn store(&self, db: &Db, finished: Finished) -> Result<(), String> {
+    async fn store(&self, ctx: &DeliveryContext, finished: Finished) -> Result<(), String> {
         let (done, mut outcome) = oneshot::channel();
         self.queue
             .lock()
@@ -346,8 +354,13 @@ impl Recorder {
                 let last = self.pruned_hour.swap(hour, Ordering::Relaxed);
                 (last != hour).then_some(hour - link_health::KEEP_HOURS)
             });
-            let result = write_group(db, &rows, prune_before)
+            let result = write_group(&ctx.db, &rows, prune_before, ctx.page_url.as_deref())
                 .await
+                .map(|Queued(alerts)| {
+                    if alerts > 0 {
+                        ctx.alerts.wake();
+                    }
+                })
                 .map_err(|e| e.to_string());
             for done in waiting {
                 let _ = done.send(result.clone());
@@ -391,14 +404,21 @@ const INSERT_ATTEMPTS: &str = "INSERT INTO delivery_attempts (delivery_id, start
     duration_ms, status_code, body_excerpt, error_kind, error_message) ";
 
 /// Stores one group; `prune_before`, when set, also drops hourly counts older than that hour.
+/// The calls' ends go to their links' watches in the same transaction (opening or closing
+/// incidents and queuing their alerts, which it counts).
 async fn write_group(
     db: &Db,
     rows: &[Finished],
     prune_before: Option<i64>,
-) -> Result<(), sqlx::Error> {
+    page_url: Option<&str>,
+) -> Result<Queued, sqlx::Error> {
     if rows.is_empty() {
-        return Ok(());
+        return Ok(Queued::default());
     }
+    let calls: Vec<WatchedCall> = rows
+        .iter()
+        .filter_map(|f| WatchedCall::of(f.slot, f.state, f.finished_at, f.called))
+        .collect();
     let (counts, marks) = link_health::summarize(&health_tries(rows));
     with_pool!(db, pool => {
         let mut attempts = sqlx::QueryBuilder::new(INSERT_ATTEMPTS);
@@ -443,7 +463,9 @@ async fn write_group(
         if let Some(oldest_kept) = prune_before {
             sqlx::query(PRUNE_HOURS).bind(oldest_kept).execute(&mut *tx).await?;
         }
-        tx.commit().await
+        let queued = (*tx).observe_calls(&calls, page_url).await?;
+        tx.commit().await?;
+        Ok(queued)
     })
 }
 
@@ -648,8 +670,9 @@ async fn attempt(ctx: &DeliveryContext, recorder: &Recorder, delivery: Claimed) 
         tries: i32::try_from(tries).unwrap_or(i32::MAX),
         next_at,
         last_error,
+        called: !delivery.cancel_requested,
     };
-    if let Err(err) = recorder.store(&ctx.db, finished).await {
+    if let Err(err) = recorder.store(ctx, finished).await {
         // The lease expires and the delivery is tried again: at least once, never lost.
         tracing::error!(error = %err, delivery = id, "cannot store a delivery attempt");
     }

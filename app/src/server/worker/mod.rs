@@ -1,3 +1,4 @@
 //! Background work.
 
+pub mod alerts;
 pub mod delivery;
