@@ -5,6 +5,7 @@ use crate::pages::{
     account::ChangePasswordPage,
     admins::AdminsPage,
     affiliate::AffiliatePage,
+    alerts::AlertsPage,
     audit::AuditPage,
     connect::ConnectPage,
     contracts::{ContractDetailPage, ContractsPage, ExplodelySettingsPage, NewContractPage},
@@ -97,6 +98,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/signups/:id") view=SignupDetailPage ssr=SsrMode::Async />
                         <Route path=path!("/settings/api-tokens") view=ApiTokensPage ssr=SsrMode::Async />
                         <Route path=path!("/settings/connect") view=ConnectPage ssr=SsrMode::Async />
+                        <Route path=path!("/settings/alerts") view=AlertsPage ssr=SsrMode::Async />
                         <Route path=path!("/settings/audit") view=AuditPage ssr=SsrMode::Async />
                         <Route path=path!("/settings/admins") view=AdminsPage ssr=SsrMode::Async />
                         <Route path=path!("/account/password") view=ChangePasswordPage ssr=SsrMode::Async />

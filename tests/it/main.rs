@@ -11,6 +11,7 @@ mod common;
 
 mod admins;
 mod affiliate;
+mod alerts;
 mod assets;
 mod audit;
 mod auth;

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod admins;
 pub mod affiliate;
+pub mod alerts;
 pub mod audit;
 pub mod connect;
 pub mod contracts;

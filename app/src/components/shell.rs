@@ -38,6 +38,7 @@ pub fn AdminShell() -> impl IntoView {
                 <A href="/settings/affiliate">"Affiliate Program"</A>
                 <A href="/settings/connect">"Connect signups"</A>
                 <A href="/settings/api-tokens">"API tokens"</A>
+                <A href="/settings/alerts">"Alerts"</A>
                 <A href="/settings/explodely">"Explodely"</A>
                 <A href="/settings/admins">"Admins"</A>
                 <A href="/settings/audit">"Audit log"</A>

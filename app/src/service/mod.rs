@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod admins;
 pub mod affiliate;
+pub mod alerts;
 pub mod audit;
 pub mod connect;
 pub mod contracts;

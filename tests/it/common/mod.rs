@@ -3,6 +3,8 @@
 //! PostgreSQL database created on the server named by `AFFDESK_TEST_POSTGRES_URL` and dropped
 //! again when the test ends, also when it fails.
 
+pub mod mail;
+
 use affdesk::config::Settings;
 use affdesk::startup::Application;
 use app::domain::credentials::Username;
@@ -284,6 +286,14 @@ impl TestApp {
             }
             total += n;
         }
+    }
+
+    /// Runs the real alert worker once on this test's database and clock: looks at the links
+    /// (the quiet hour, reminders) and sends every alert due. Returns how many it tried.
+    pub async fn drain_alerts(&self) -> usize {
+        app::server::worker::alerts::AlertWorker::new(self.state.alert_context())
+            .run_once()
+            .await
     }
 
     pub fn url(&self, path: &str) -> String {

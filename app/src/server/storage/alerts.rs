@@ -423,7 +423,10 @@ pub async fn next_due(db: &Db) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     with_pool!(db, pool => sqlx::query_scalar(SQL).fetch_one(pool).await)
 }
 
-/// Claims up to `limit` due alerts until `lease_until`.
+/// Claims up to `limit` due alerts until `lease_until`, oldest first. Each channel sends in the
+/// order its alerts were queued: only a channel's oldest unsent alert can be claimed, so a
+/// link's "delivers again" never arrives before its "is failing" that is still being retried.
+/// (Test alerts, sent at once by the admin who asked, never hold the others back.)
 pub async fn claim(
     db: &Db,
     now: DateTime<Utc>,
@@ -431,21 +434,26 @@ pub async fn claim(
     limit: i64,
 ) -> Result<Vec<AlertRow>, sqlx::Error> {
     let sql = format!(
-        "UPDATE alerts SET lease_until = $1 WHERE id IN (SELECT id FROM alerts \
-         WHERE state IN ('pending', 'failing') AND next_attempt_at <= $2 \
-         AND (lease_until IS NULL OR lease_until < $2) ORDER BY next_attempt_at LIMIT $3{}) {RETURNING_ALERT}",
+        "UPDATE alerts SET lease_until = $1 WHERE id IN (SELECT a.id FROM alerts a \
+         WHERE a.state IN ('pending', 'failing') AND a.next_attempt_at <= $2 \
+         AND (a.lease_until IS NULL OR a.lease_until < $2) \
+         AND NOT EXISTS (SELECT 1 FROM alerts e WHERE e.channel = a.channel AND e.id < a.id \
+             AND e.state IN ('pending', 'failing') AND e.event <> 'test') \
+         ORDER BY a.next_attempt_at LIMIT $3{}) {RETURNING_ALERT}",
         match db {
             Db::Sqlite(_) => "",
             Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         }
     );
-    with_pool!(db, pool => {
+    let mut claimed: Vec<AlertRow> = with_pool!(db, pool => {
         let _turn = match db {
             Db::Sqlite(p) => Some(sqlite_write_turn(p).await),
             Db::Postgres(_) => None,
         };
         sqlx::query_as(&sql).bind(lease_until).bind(now).bind(limit).fetch_all(pool).await
-    })
+    })?;
+    claimed.sort_by_key(|a| a.id);
+    Ok(claimed)
 }
 
 /// Queues a test alert already claimed by the request that sends it.
