@@ -58,4 +58,6 @@ pub struct OverviewView {
     /// How long the oldest delivery still to be sent has waited, in words.
     pub oldest_pending: Option<String>,
     pub contracts: Vec<RecentContract>,
+    /// The links failing now (open incidents).
+    pub incidents: Vec<super::alerts::IncidentView>,
 }

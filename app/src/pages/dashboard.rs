@@ -31,8 +31,24 @@ fn OverviewBody(view: OverviewView) -> impl IntoView {
         pending,
         oldest_pending,
         contracts,
+        incidents,
     } = view;
     view! {
+        <section class="card" data-testid="overview-incidents">
+            <h2>"Incidents"</h2>
+            {if incidents.is_empty() {
+                view! { <p>"No link is failing now."</p> }.into_any()
+            } else {
+                view! {
+                    <ul>
+                        {incidents.into_iter().map(|i| view! {
+                            <li class="incident">{format!("Link {} failing since {}: {}", i.link, i.opened, i.reason)}</li>
+                        }).collect_view()}
+                    </ul>
+                    <p><a href="/settings/alerts">"Alerts and incident history"</a></p>
+                }.into_any()
+            }}
+        </section>
         <section class="card" data-testid="overview-signups">
             <h2>"Signups"</h2>
             <table class="data">

@@ -52,7 +52,7 @@ fn history_entry(row: HistoryRow) -> AlertHistoryEntry {
     }
 }
 
-fn incident_view(row: IncidentRow) -> IncidentView {
+pub(super) fn incident_view(row: IncidentRow) -> IncidentView {
     IncidentView {
         id: row.id,
         link: row.slot,

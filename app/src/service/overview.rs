@@ -1,5 +1,5 @@
 //! The overview page: signups today and over 7 and 30 days, each link's calls per day with its
-//! success rate, what waits to be sent, and the latest contracts. Everything comes from the
+//! success rate, the links failing now, what waits to be sent, and the latest contracts. Everything comes from the
 //! hourly counters, so the page costs the same on a day of 100 signups as on one of 100,000.
 
 use super::error::AppError;
@@ -11,7 +11,7 @@ use crate::model::overview::{
     Chart, DayRow, LinkOverview, OverviewView, PeriodCounts, RecentContract,
 };
 use crate::server::state::SignupDeps;
-use crate::server::storage::{contracts, overview, signup_queries};
+use crate::server::storage::{alerts, contracts, overview, signup_queries};
 
 /// How many of the latest contracts the page lists.
 const CONTRACTS: usize = 5;
@@ -62,6 +62,11 @@ pub async fn load(deps: &SignupDeps) -> Result<OverviewView, AppError> {
         links: links(deps, now, from).await?,
         pending,
         oldest_pending: oldest.map(|at| age_words((now - at).num_seconds())),
+        incidents: alerts::open_incident_rows(&deps.db)
+            .await?
+            .into_iter()
+            .map(super::alerts::incident_view)
+            .collect(),
         contracts: contracts::list(&deps.db)
             .await?
             .into_iter()

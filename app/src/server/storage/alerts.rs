@@ -555,6 +555,13 @@ pub async fn incidents(db: &Db, limit: i64) -> Result<Vec<IncidentRow>, sqlx::Er
     with_pool!(db, pool => sqlx::query_as(SQL).bind(limit).fetch_all(pool).await)
 }
 
+/// The incidents open now, by link.
+pub async fn open_incident_rows(db: &Db) -> Result<Vec<IncidentRow>, sqlx::Error> {
+    const SQL: &str = "SELECT id, slot, opened_at, reason, closed_at FROM incidents \
+        WHERE closed_at IS NULL ORDER BY slot";
+    with_pool!(db, pool => sqlx::query_as(SQL).fetch_all(pool).await)
+}
+
 /// How many incidents are open now.
 pub async fn open_incidents(db: &Db) -> Result<i64, sqlx::Error> {
     const SQL: &str = "SELECT COUNT(*) FROM incidents WHERE closed_at IS NULL";
@@ -619,9 +626,31 @@ mod tests {
             })
             .collect();
         let changes = apply_calls(vec![row(3)], &calls);
-        assert_eq!(changes.len(), 1, "the failure count is stored");
-        assert!(changes[0].notices.is_empty());
-        assert_eq!(changes[0].after, LinkWatch::default());
+        assert!(
+            changes.is_empty(),
+            "the link ends as it began, delivering: nothing to store, nothing to say"
+        );
+        let mut opened_before = row(3);
+        opened_before.incident_id = Some(9);
+        opened_before.opened_at = Some(at(-60));
+        opened_before.reason = Some("5 calls in a row failed".into());
+        opened_before.told_at = Some(at(-60));
+        opened_before.failures_in_a_row = 7;
+        let calls = [CallEnd::Delivered, CallEnd::Failed, CallEnd::Failed]
+            .into_iter()
+            .enumerate()
+            .map(|(i, end)| WatchedCall {
+                slot: 3,
+                end,
+                at: at(i as i64),
+            })
+            .collect::<Vec<_>>();
+        let changes = apply_calls(vec![opened_before], &calls);
+        assert!(
+            matches!(changes[0].notices[..], [Notice::Closed { .. }]),
+            "an incident open before the group closes, and is said to"
+        );
+        assert_eq!(changes[0].after.failures_in_a_row, 2);
     }
 
     #[test]
