@@ -42,7 +42,11 @@ fn settings(smtp: Option<&SmtpServer>, hook: Option<&Webhook>) -> SaveAlertSetti
     }
 }
 
-async fn save(app: &TestApp, client: &reqwest::Client, form: SaveAlertSettings) -> reqwest::Response {
+async fn save(
+    app: &TestApp,
+    client: &reqwest::Client,
+    form: SaveAlertSettings,
+) -> reqwest::Response {
     app.call(client, form).await
 }
 
@@ -56,7 +60,10 @@ async fn overview(app: &TestApp, client: &reqwest::Client) -> AlertsOverview {
 async fn signups(app: &TestApp, token: &str, prefix: &str, n: usize) {
     for i in 1..=n {
         let res = app
-            .post_signup(token, &json!({"order_id": format!("{prefix}-{i}"), "payment_method": "credit_card"}))
+            .post_signup(
+                token,
+                &json!({"order_id": format!("{prefix}-{i}"), "payment_method": "credit_card"}),
+            )
             .await;
         assert_eq!(res.status(), StatusCode::CREATED);
     }
@@ -103,7 +110,10 @@ async fn five_failures_send_one_email_and_one_webhook_and_recovery_one_of_each(a
 
     signups(app, &token, "A", 4).await;
     app.drain_alerts().await;
-    assert!(smtp.mails().is_empty() && hook.bodies().is_empty(), "four failures are no incident");
+    assert!(
+        smtp.mails().is_empty() && hook.bodies().is_empty(),
+        "four failures are no incident"
+    );
     signups(app, &token, "B", 1).await;
     assert_eq!(app.drain_alerts().await, 2);
     assert_eq!(subjects(&smtp), vec!["[affdesk] Link 1 is failing"]);
@@ -115,9 +125,17 @@ async fn five_failures_send_one_email_and_one_webhook_and_recovery_one_of_each(a
         Some(("alerts".to_owned(), PASSWORD.to_owned())),
         "the sealed password is opened to log in"
     );
-    assert!(mail.data.contains("Link 1 is failing: 5 calls in a row failed."), "{}", mail.data);
+    assert!(
+        mail.data
+            .contains("Link 1 is failing: 5 calls in a row failed."),
+        "{}",
+        mail.data
+    );
     let body = &hook.bodies()[0];
-    assert_eq!(body["text"], "affdesk: Link 1 is failing: 5 calls in a row failed.");
+    assert_eq!(
+        body["text"],
+        "affdesk: Link 1 is failing: 5 calls in a row failed."
+    );
     assert_eq!(body["incident"]["link"], 1);
     assert!(scrape(app).await.contains("affdesk_incidents_open 1"));
 
@@ -132,18 +150,31 @@ async fn five_failures_send_one_email_and_one_webhook_and_recovery_one_of_each(a
     assert_eq!(app.drain_alerts().await, 2);
     assert_eq!(
         subjects(&smtp),
-        vec!["[affdesk] Link 1 is failing", "[affdesk] Link 1 delivers again"]
+        vec![
+            "[affdesk] Link 1 is failing",
+            "[affdesk] Link 1 delivers again"
+        ]
     );
     assert_eq!(events(&hook), vec!["opened", "closed"]);
-    assert_eq!(hook.bodies()[1]["incident"]["id"], hook.bodies()[0]["incident"]["id"]);
+    assert_eq!(
+        hook.bodies()[1]["incident"]["id"],
+        hook.bodies()[0]["incident"]["id"]
+    );
     assert!(scrape(app).await.contains("affdesk_incidents_open 0"));
 
     let page = overview(app, &client).await;
     assert_eq!(page.incidents.len(), 1);
     assert!(page.incidents[0].closed.is_some());
     assert_eq!(page.history.len(), 4);
-    assert!(page.history.iter().all(|h| h.state == "delivered"), "{:?}", page.history);
-    assert!(page.history.iter().any(|h| h.answer.starts_with("250 2.0.0 Ok: queued as")));
+    assert!(
+        page.history.iter().all(|h| h.state == "delivered"),
+        "{:?}",
+        page.history
+    );
+    assert!(page
+        .history
+        .iter()
+        .any(|h| h.answer.starts_with("250 2.0.0 Ok: queued as")));
     let html = app.page(&client, "/settings/alerts").await;
     assert!(html.contains("Link 1 delivers again") && !html.contains(PASSWORD));
 }
@@ -161,30 +192,52 @@ async fn a_failing_channel_is_retried_and_never_holds_up_deliveries(app: &TestAp
     signups(app, &token, "F", 5).await;
     assert_eq!(app.drain_alerts().await, 2, "both tried once");
     let page = overview(app, &client).await;
-    assert!(page.history.iter().all(|h| h.state == "failing"), "{:?}", page.history);
+    assert!(
+        page.history.iter().all(|h| h.state == "failing"),
+        "{:?}",
+        page.history
+    );
     let email = page.history.iter().find(|h| h.channel == "email").unwrap();
     assert!(email.answer.contains("451"), "{}", email.answer);
     assert!(email.next_try.is_some());
-    let webhook = page.history.iter().find(|h| h.channel == "webhook").unwrap();
+    let webhook = page
+        .history
+        .iter()
+        .find(|h| h.channel == "webhook")
+        .unwrap();
     assert!(webhook.answer.contains("503"), "{}", webhook.answer);
 
     // Deliveries go on while alerts fail: the retries are delivered, and the incident closes.
     app.clock.advance(TimeDelta::minutes(2));
     app.drain_deliveries().await;
-    assert!(app.deliveries().await.iter().all(|(_, state, _)| state == "delivered"));
+    assert!(app
+        .deliveries()
+        .await
+        .iter()
+        .all(|(_, state, _)| state == "delivered"));
     // The opening alerts' second tries; the webhook's closing alert after its opening one.
     assert_eq!(app.drain_alerts().await, 3);
-    assert!(smtp.mails().is_empty(), "the opening's retry was refused again");
+    assert!(
+        smtp.mails().is_empty(),
+        "the opening's retry was refused again"
+    );
     assert_eq!(events(&hook), vec!["opened", "opened", "closed"]);
     // The email channel sends in order: the opening, then the closing waiting behind it.
     app.clock.advance(TimeDelta::minutes(7));
     assert_eq!(app.drain_alerts().await, 2);
     assert_eq!(
         subjects(&smtp),
-        vec!["[affdesk] Link 1 is failing", "[affdesk] Link 1 delivers again"]
+        vec![
+            "[affdesk] Link 1 is failing",
+            "[affdesk] Link 1 delivers again"
+        ]
     );
     let page = overview(app, &client).await;
-    assert!(page.history.iter().all(|h| h.state == "delivered"), "{:?}", page.history);
+    assert!(
+        page.history.iter().all(|h| h.state == "delivered"),
+        "{:?}",
+        page.history
+    );
     let opened_email = page
         .history
         .iter()
@@ -219,7 +272,13 @@ async fn an_hour_without_success_opens_an_incident_and_reminders_come_once_a_day
 }
 
 async fn send_test(app: &TestApp, client: &reqwest::Client, channel: &str) -> reqwest::Response {
-    app.call(client, SendTestAlert { channel: channel.into() }).await
+    app.call(
+        client,
+        SendTestAlert {
+            channel: channel.into(),
+        },
+    )
+    .await
 }
 
 async fn test_buttons_send_with_the_saved_settings_and_show_the_answer(app: &TestApp) {
@@ -236,12 +295,23 @@ async fn test_buttons_send_with_the_saved_settings_and_show_the_answer(app: &Tes
     crate::common::assert_accepted(&res);
     let outcome: TestAlertOutcome = res.json().await.unwrap();
     assert!(outcome.sent, "{outcome:?}");
-    assert!(outcome.answer.starts_with("250 2.0.0 Ok: queued as TEST1"), "{}", outcome.answer);
+    assert!(
+        outcome.answer.starts_with("250 2.0.0 Ok: queued as TEST1"),
+        "{}",
+        outcome.answer
+    );
     assert_eq!(subjects(&smtp), vec!["[affdesk] Test alert"]);
     assert!(smtp.mails()[0].data.contains("sent by alice"));
 
-    let outcome: TestAlertOutcome = send_test(app, &client, "webhook").await.json().await.unwrap();
-    assert!(outcome.sent && outcome.answer.starts_with("HTTP 200"), "{outcome:?}");
+    let outcome: TestAlertOutcome = send_test(app, &client, "webhook")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        outcome.sent && outcome.answer.starts_with("HTTP 200"),
+        "{outcome:?}"
+    );
     assert_eq!(events(&hook), vec!["test"]);
 
     // A refused test says so, is kept in the history, and is not retried.
@@ -256,7 +326,10 @@ async fn test_buttons_send_with_the_saved_settings_and_show_the_answer(app: &Tes
     assert_eq!(states, vec!["failed", "delivered", "delivered"]);
     // The page shows a test's answer from its history entry (the address a plain form lands on).
     let html = app
-        .page(&client, &format!("/settings/alerts?test={}", outcome.alert_id))
+        .page(
+            &client,
+            &format!("/settings/alerts?test={}", outcome.alert_id),
+        )
         .await;
     assert!(html.contains("not sent") && html.contains("451"), "{html}");
 }
@@ -274,7 +347,12 @@ async fn bad_settings_are_refused_field_by_field_and_nothing_is_saved(app: &Test
     let res = save(app, &client, form).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = res.text().await.unwrap();
-    for words in ["None is allowed only for a mail server on this machine", "name@example.com", "at least one address", "use https://"] {
+    for words in [
+        "None is allowed only for a mail server on this machine",
+        "name@example.com",
+        "at least one address",
+        "use https://",
+    ] {
         assert!(body.contains(words), "{words}: {body}");
     }
     let page = overview(app, &client).await;
@@ -291,7 +369,10 @@ async fn bad_settings_are_refused_field_by_field_and_nothing_is_saved(app: &Test
     assert!(page.settings.password_stored);
     let outcome: TestAlertOutcome = send_test(app, &client, "email").await.json().await.unwrap();
     assert!(outcome.sent, "{outcome:?}");
-    assert_eq!(smtp.mails()[0].login.as_ref().map(|l| l.1.as_str()), Some(PASSWORD));
+    assert_eq!(
+        smtp.mails()[0].login.as_ref().map(|l| l.1.as_str()),
+        Some(PASSWORD)
+    );
 }
 
 async fn an_alert_queued_before_a_restart_is_sent_after_it(app: &TestApp) {
@@ -304,9 +385,10 @@ async fn an_alert_queued_before_a_restart_is_sent_after_it(app: &TestApp) {
     signups(app, &token, "R", 5).await;
     // A worker claimed the alert and died before sending it.
     let now = app.clock.now();
-    let claimed = app::server::storage::alerts::claim(&app.state.db, now, now + TimeDelta::minutes(1), 10)
-        .await
-        .unwrap();
+    let claimed =
+        app::server::storage::alerts::claim(&app.state.db, now, now + TimeDelta::minutes(1), 10)
+            .await
+            .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(app.drain_alerts().await, 0, "its lease holds it");
 

@@ -203,10 +203,7 @@ impl AlertSettingsInput {
             raw => SmtpTls::parse(raw),
         };
         let tls = tls.unwrap_or_else(|| {
-            error(
-                "smtp_tls",
-                "choose STARTTLS, TLS or None".to_owned(),
-            );
+            error("smtp_tls", "choose STARTTLS, TLS or None".to_owned());
             SmtpTls::StartTls
         });
         let port = parse_port(&self.smtp_port, tls).unwrap_or_else(|message| {
@@ -223,8 +220,7 @@ impl AlertSettingsInput {
             );
         }
         let username = self.smtp_username.trim().to_owned();
-        if username.chars().count() > MAX_ADDRESS_CHARS || username.contains(char::is_whitespace)
-        {
+        if username.chars().count() > MAX_ADDRESS_CHARS || username.contains(char::is_whitespace) {
             error(
                 "smtp_username",
                 format!("a username has no spaces and at most {MAX_ADDRESS_CHARS} characters"),
@@ -243,7 +239,11 @@ impl AlertSettingsInput {
             );
         }
         let sender = self.sender.trim().to_owned();
-        if let Err(message) = check_address(&sender, on, "the address alerts come from, such as affdesk@example.com") {
+        if let Err(message) = check_address(
+            &sender,
+            on,
+            "the address alerts come from, such as affdesk@example.com",
+        ) {
             error("sender", message);
         }
         let recipients = split_recipients(&self.recipients);
@@ -340,7 +340,8 @@ pub fn check_address(address: &str, required: bool, hint: &str) -> Result<(), St
         };
     }
     let valid = address.chars().count() <= MAX_ADDRESS_CHARS
-        && !address.contains(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';' | '"'))
+        && !address
+            .contains(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';' | '"'))
         && match address.split_once('@') {
             Some((local, domain)) => {
                 !local.is_empty()
@@ -384,7 +385,10 @@ fn check_recipients(recipients: &[String], required: bool) -> Result<(), String>
         check_address(address, true, "an address")?;
     }
     let mut seen = std::collections::HashSet::new();
-    if let Some(twice) = recipients.iter().find(|a| !seen.insert(a.to_ascii_lowercase())) {
+    if let Some(twice) = recipients
+        .iter()
+        .find(|a| !seen.insert(a.to_ascii_lowercase()))
+    {
         return Err(format!("{twice} is listed twice; list each address once"));
     }
     Ok(())
@@ -648,13 +652,17 @@ mod tests {
         let notice = Notice::Opened {
             reason: incident.reason.clone(),
         };
-        let message =
-            incident_message(&notice, &incident, Some("https://affdesk.example.com/"));
+        let message = incident_message(&notice, &incident, Some("https://affdesk.example.com/"));
         assert_eq!(message.subject, "[affdesk] Link 2 is failing");
-        assert!(message.body.contains("Link 2 is failing: 5 calls in a row failed."));
+        assert!(message
+            .body
+            .contains("Link 2 is failing: 5 calls in a row failed."));
         assert!(message.body.contains("See https://affdesk.example.com/"));
         let json: serde_json::Value = serde_json::from_str(&message.payload).unwrap();
-        assert_eq!(json["text"], "affdesk: Link 2 is failing: 5 calls in a row failed.");
+        assert_eq!(
+            json["text"],
+            "affdesk: Link 2 is failing: 5 calls in a row failed."
+        );
         assert_eq!(json["event"], "opened");
         assert_eq!(json["incident"]["id"], 7);
         assert_eq!(json["incident"]["link"], 2);

@@ -77,7 +77,10 @@ fn TestResult(entry: AlertHistoryEntry) -> impl IntoView {
         NoticeKind::Error
     };
     let words = if sent {
-        format!("Test alert by {} sent. The server answered: {}", entry.channel, entry.answer)
+        format!(
+            "Test alert by {} sent. The server answered: {}",
+            entry.channel, entry.answer
+        )
     } else {
         format!("Test alert by {} not sent: {}", entry.channel, entry.answer)
     };
@@ -259,7 +262,10 @@ fn EmailFields(settings: AlertSettingsView, bound: Binding) -> impl IntoView {
                     on:input=bound.on_input("smtp_username", |i, v| i.smtp_username = v) />
             </Field>
             <Field id="smtp_password" label="Password" message=bound.message("smtp_password") help=password_hint help_testid="password-hint">
+                // Bound to the form's value, so the field is emptied when a save comes back (the
+                // page's new rendering updates the same input in place).
                 <input id="smtp_password" name="smtp_password" type="password" autocomplete="new-password" aria-describedby="smtp_password-error"
+                    prop:value=move || bound.input.with(|i| i.smtp_password.clone())
                     on:input=bound.on_input("smtp_password", |i, v| i.smtp_password = v) />
             </Field>
             <Field id="sender" label="From" message=bound.message("sender")>

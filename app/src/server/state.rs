@@ -182,7 +182,10 @@ impl AppState {
     /// Where alert messages tell the admin to look: the overview, when the public address is
     /// known.
     pub fn alert_page_url(&self) -> Option<String> {
-        self.auth.public_origin.as_ref().map(|origin| format!("{}/", origin.trim_end_matches('/')))
+        self.auth
+            .public_origin
+            .as_ref()
+            .map(|origin| format!("{}/", origin.trim_end_matches('/')))
     }
 }
 

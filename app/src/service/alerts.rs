@@ -23,9 +23,13 @@ fn settings_view(row: SettingsRow, ctx: &AlertContext) -> AlertSettingsView {
         smtp_port: row.smtp_port.to_string(),
         smtp_tls: row.smtp_tls.as_str().to_owned(),
         password_stored: row.smtp_password.is_some(),
-        updated: row
-            .updated_at
-            .map(|at| format!("{} by {}", format_time(at), row.updated_by.clone().unwrap_or_default())),
+        updated: row.updated_at.map(|at| {
+            format!(
+                "{} by {}",
+                format_time(at),
+                row.updated_by.clone().unwrap_or_default()
+            )
+        }),
         links_to_affdesk: ctx.page_url.is_some(),
         smtp_host: row.smtp_host,
         smtp_username: row.smtp_username,
@@ -87,13 +91,21 @@ pub async fn save(
     let settings = input
         .validate(stored.smtp_password.is_some())
         .map_err(ApiError::Invalid)?;
-    let sealed = settings.email.password.as_deref().map(|p| ctx.secrets.seal(p));
+    let sealed = settings
+        .email
+        .password
+        .as_deref()
+        .map(|p| ctx.secrets.seal(p));
     let on_off = |on: bool| if on { "on" } else { "off" };
     let summary = format!(
         "Alerts by email {} ({} recipients{}), by webhook {}",
         on_off(settings.email.enabled),
         settings.email.recipients.len(),
-        if sealed.is_some() { ", new SMTP password" } else { "" },
+        if sealed.is_some() {
+            ", new SMTP password"
+        } else {
+            ""
+        },
         on_off(settings.webhook_enabled),
     );
     let audit = actor.event(AuditKind::AlertsSaved, summary, ctx.clock.now());

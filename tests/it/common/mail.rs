@@ -108,7 +108,8 @@ async fn converse(
                 "250 2.1.0 ok".into()
             }
         } else if upper.starts_with("RCPT TO:") {
-            mail.to.push(line[8..].trim().trim_matches(['<', '>']).to_owned());
+            mail.to
+                .push(line[8..].trim().trim_matches(['<', '>']).to_owned());
             "250 2.1.5 ok".into()
         } else if upper == "DATA" {
             write.write_all(b"354 end with .\r\n").await?;

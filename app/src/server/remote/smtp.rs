@@ -50,10 +50,11 @@ pub async fn send(
         SmtpTls::StartTls => Tls::Required(tls_for(&server.host)?),
         SmtpTls::Tls => Tls::Wrapper(tls_for(&server.host)?),
     };
-    let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(address.ip().to_string())
-        .port(address.port())
-        .tls(tls)
-        .timeout(Some(timeout));
+    let mut transport =
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(address.ip().to_string())
+            .port(address.port())
+            .tls(tls)
+            .timeout(Some(timeout));
     if !server.username.is_empty() {
         let password = server
             .password
@@ -88,9 +89,9 @@ fn tls_for(host: &str) -> Result<TlsParameters, String> {
 }
 
 fn mailbox(address: &str, what: &str) -> Result<Mailbox, String> {
-    address
-        .parse::<Mailbox>()
-        .map_err(|e| format!("the {what} {address:?} is not an address the mail server accepts: {e}"))
+    address.parse::<Mailbox>().map_err(|e| {
+        format!("the {what} {address:?} is not an address the mail server accepts: {e}")
+    })
 }
 
 fn message(server: &SmtpServer, email: Email<'_>) -> Result<Message, String> {

@@ -209,7 +209,13 @@ const CALLS_DUE: &str = "SELECT EXISTS (SELECT 1 FROM deliveries WHERE slot = $1
 /// (for a closing) the one that was open before them.
 fn facts(id: i64, change: &Change, notice: &Notice) -> IncidentFacts {
     let (reason, opened_at, closed_at) = match (notice, &change.after.open) {
-        (Notice::Closed { open_since, closed_at }, _) => (
+        (
+            Notice::Closed {
+                open_since,
+                closed_at,
+            },
+            _,
+        ) => (
             change.row.reason.clone().unwrap_or_default(),
             *open_since,
             Some(closed_at.to_rfc3339()),
@@ -283,7 +289,9 @@ macro_rules! incident_tx {
                 for row in rows {
                     let before = row.watch();
                     let quiet = before.open.is_none()
-                        && before.failing_since.is_some_and(|since| now - since >= QUIET_FOR);
+                        && before
+                            .failing_since
+                            .is_some_and(|since| now - since >= QUIET_FOR);
                     let due = quiet
                         && sqlx::query_scalar::<_, bool>(CALLS_DUE)
                             .bind(row.slot)
@@ -292,7 +300,11 @@ macro_rules! incident_tx {
                     let mut after = before.clone();
                     let notices = after.on_tick(now, due).into_iter().collect();
                     if after != before {
-                        changes.push(Change { row, after, notices });
+                        changes.push(Change {
+                            row,
+                            after,
+                            notices,
+                        });
                     }
                 }
                 store_changes!(self, changes, now, page_url)
@@ -327,11 +339,19 @@ macro_rules! store_changes {
                             .await?
                     }
                     (Notice::Reminder { .. }, Some(id), Some(open)) => {
-                        sqlx::query(REMIND_INCIDENT).bind(id).bind(open.told_at).execute(&mut *conn).await?;
+                        sqlx::query(REMIND_INCIDENT)
+                            .bind(id)
+                            .bind(open.told_at)
+                            .execute(&mut *conn)
+                            .await?;
                         id
                     }
                     (Notice::Closed { closed_at, .. }, Some(id), _) => {
-                        sqlx::query(CLOSE_INCIDENT).bind(id).bind(*closed_at).execute(&mut *conn).await?;
+                        sqlx::query(CLOSE_INCIDENT)
+                            .bind(id)
+                            .bind(*closed_at)
+                            .execute(&mut *conn)
+                            .await?;
                         id
                     }
                     _ => continue,
@@ -419,7 +439,8 @@ const RETURNING_ALERT: &str = "RETURNING id, channel, event, subject, body, payl
 /// The soonest time an alert is due, if any is waiting (a read, so an idle worker never takes
 /// SQLite's write lock to find there is nothing to do).
 pub async fn next_due(db: &Db) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    const SQL: &str = "SELECT MIN(next_attempt_at) FROM alerts WHERE state IN ('pending', 'failing')";
+    const SQL: &str =
+        "SELECT MIN(next_attempt_at) FROM alerts WHERE state IN ('pending', 'failing')";
     with_pool!(db, pool => sqlx::query_scalar(SQL).fetch_one(pool).await)
 }
 

@@ -149,7 +149,9 @@ pub async fn attempt(ctx: &AlertContext, settings: &SettingsRow, alert: &AlertRo
     crate::server::metrics::alert_try(alert.channel.as_str(), done.state);
     match &result {
         Ok(answer) => tracing::info!(answer = %answer, "alert sent"),
-        Err(error) => tracing::warn!(error = %error, state = done.state, next_at = %done.next_attempt_at, "alert not sent"),
+        Err(error) => {
+            tracing::warn!(error = %error, state = done.state, next_at = %done.next_attempt_at, "alert not sent")
+        }
     }
     if let Err(err) = alerts::finish(&ctx.db, &done).await {
         // Its lease expires and it is sent again: at least once, never lost.
@@ -181,7 +183,9 @@ impl AlertWorker {
             }
             *last = Some(now);
         }
-        if let Err(err) = alerts::observe_time(&self.ctx.db, now, self.ctx.page_url.as_deref()).await {
+        if let Err(err) =
+            alerts::observe_time(&self.ctx.db, now, self.ctx.page_url.as_deref()).await
+        {
             tracing::error!(error = %err, "cannot look at the links for incidents");
         }
     }
@@ -197,8 +201,8 @@ impl AlertWorker {
                 return 0;
             }
         }
-        let lease = TimeDelta::from_std(self.ctx.outbound.timeout() * 4)
-            .unwrap_or(TimeDelta::minutes(1));
+        let lease =
+            TimeDelta::from_std(self.ctx.outbound.timeout() * 4).unwrap_or(TimeDelta::minutes(1));
         let claimed = match alerts::claim(&self.ctx.db, now, now + lease, BATCH).await {
             Ok(claimed) => claimed,
             Err(err) => {
@@ -277,16 +281,25 @@ mod tests {
         let now = Utc::now();
         let first = after_try(&alert(AlertEvent::Opened, 0), &Err("refused".into()), now);
         assert_eq!(first.state, "failing");
-        assert!(first.next_attempt_at > now && first.next_attempt_at <= now + TimeDelta::seconds(73));
+        assert!(
+            first.next_attempt_at > now && first.next_attempt_at <= now + TimeDelta::seconds(73)
+        );
         let last = after_try(&alert(AlertEvent::Opened, 8), &Err("refused".into()), now);
         assert_eq!(last.state, "exhausted");
         let sent = after_try(&alert(AlertEvent::Closed, 2), &Ok("250 ok".into()), now);
-        assert_eq!((sent.state, sent.tries, sent.sent_at), ("delivered", 3, Some(now)));
+        assert_eq!(
+            (sent.state, sent.tries, sent.sent_at),
+            ("delivered", 3, Some(now))
+        );
     }
 
     #[test]
     fn a_test_alert_is_tried_once() {
-        let done = after_try(&alert(AlertEvent::Test, 0), &Err("no route".into()), Utc::now());
+        let done = after_try(
+            &alert(AlertEvent::Test, 0),
+            &Err("no route".into()),
+            Utc::now(),
+        );
         assert_eq!(done.state, "failed");
         assert_eq!(done.answer, "no route");
     }
