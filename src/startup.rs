@@ -27,7 +27,7 @@ use app::server::storage::login_throttle;
 use app::server::storage::session_store::HashedIds;
 use app::server::storage::signups::SignupWriter;
 use app::server::worker::alerts::{AlertWaker, AlertWorker};
-use app::server::worker::delivery::{DeliveryWaker, DeliveryWorker};
+use app::server::worker::delivery::{DeliveryLimits, DeliveryWaker, DeliveryWorker};
 use app::{shell, App};
 use axum::extract::{Request, State};
 use axum::handler::Handler;
@@ -108,16 +108,9 @@ impl Application {
                 .await?
             }
         };
-        let worker = settings.run_delivery_worker.then(|| {
-            let (stop, stopped) = tokio::sync::watch::channel(false);
-            let worker = DeliveryWorker::new(state.delivery_context(), settings.delivery_limits);
-            let alerts = AlertWorker::new(state.alert_context());
-            let handles = vec![
-                tokio::spawn(worker.run(state.deliveries.clone(), stopped.clone())),
-                tokio::spawn(alerts.run(state.alerts.clone(), stopped)),
-            ];
-            (stop, handles)
-        });
+        let worker = settings
+            .run_delivery_worker
+            .then(|| start_workers(&state, settings.delivery_limits));
         Ok(Self {
             listener,
             router,
@@ -192,6 +185,21 @@ impl Application {
         tracing::info!("affdesk stopped");
         Ok(())
     }
+}
+
+/// Starts the delivery and alert workers; both stop when the returned sender says so.
+fn start_workers(
+    state: &AppState,
+    limits: DeliveryLimits,
+) -> (tokio::sync::watch::Sender<bool>, Vec<JoinHandle<()>>) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let deliveries = DeliveryWorker::new(state.delivery_context(), limits);
+    let alerts = AlertWorker::new(state.alert_context());
+    let handles = vec![
+        tokio::spawn(deliveries.run(state.deliveries.clone(), stopped.clone())),
+        tokio::spawn(alerts.run(state.alerts.clone(), stopped)),
+    ];
+    (stop, handles)
 }
 
 /// The site's files, read once; a site without its wasm is worth a warning (pages work, but

@@ -220,23 +220,9 @@ impl AlertSettingsInput {
             );
         }
         let username = self.smtp_username.trim().to_owned();
-        if username.chars().count() > MAX_ADDRESS_CHARS || username.contains(char::is_whitespace) {
-            error(
-                "smtp_username",
-                format!("a username has no spaces and at most {MAX_ADDRESS_CHARS} characters"),
-            );
-        }
         let password = self.smtp_password.clone();
-        if password.chars().count() > MAX_SECRET_CHARS {
-            error(
-                "smtp_password",
-                format!("a password may have at most {MAX_SECRET_CHARS} characters"),
-            );
-        } else if !username.is_empty() && password.is_empty() && !password_stored {
-            error(
-                "smtp_password",
-                format!("enter the mail server's password for {username}, or clear the username to send without logging in"),
-            );
+        if let Err((field, message)) = check_login(&username, &password, password_stored) {
+            error(field, message);
         }
         let sender = self.sender.trim().to_owned();
         if let Err(message) = check_address(
@@ -261,6 +247,33 @@ impl AlertSettingsInput {
             recipients,
         }
     }
+}
+
+/// The SMTP login: a username needs a password, typed now or stored before.
+fn check_login(
+    username: &str,
+    password: &str,
+    password_stored: bool,
+) -> Result<(), (&'static str, String)> {
+    if username.chars().count() > MAX_ADDRESS_CHARS || username.contains(char::is_whitespace) {
+        return Err((
+            "smtp_username",
+            format!("a username has no spaces and at most {MAX_ADDRESS_CHARS} characters"),
+        ));
+    }
+    if password.chars().count() > MAX_SECRET_CHARS {
+        return Err((
+            "smtp_password",
+            format!("a password may have at most {MAX_SECRET_CHARS} characters"),
+        ));
+    }
+    if !username.is_empty() && password.is_empty() && !password_stored {
+        return Err((
+            "smtp_password",
+            format!("enter the mail server's password for {username}, or clear the username to send without logging in"),
+        ));
+    }
+    Ok(())
 }
 
 fn parse_port(raw: &str, tls: SmtpTls) -> Result<u16, String> {

@@ -4,6 +4,7 @@
 
 use crate::api::overview::{overview, Chart, LinkOverview, OverviewView};
 use crate::components::load_error::LoadError;
+use crate::model::alerts::IncidentView;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -34,21 +35,7 @@ fn OverviewBody(view: OverviewView) -> impl IntoView {
         incidents,
     } = view;
     view! {
-        <section class="card" data-testid="overview-incidents">
-            <h2>"Incidents"</h2>
-            {if incidents.is_empty() {
-                view! { <p>"No link is failing now."</p> }.into_any()
-            } else {
-                view! {
-                    <ul>
-                        {incidents.into_iter().map(|i| view! {
-                            <li class="incident">{format!("Link {} failing since {}: {}", i.link, i.opened, i.reason)}</li>
-                        }).collect_view()}
-                    </ul>
-                    <p><a href="/settings/alerts">"Alerts and incident history"</a></p>
-                }.into_any()
-            }}
-        </section>
+        <OpenIncidents incidents />
         <section class="card" data-testid="overview-signups">
             <h2>"Signups"</h2>
             <table class="data">
@@ -89,6 +76,28 @@ fn OverviewBody(view: OverviewView) -> impl IntoView {
                             <li><a href=format!("/affiliate/contracts/{}", c.id)>{c.name}</a>{format!(" · {} · {}", c.partner, c.created_at)}</li>
                         }).collect_view()}
                     </ul>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// The links failing now.
+#[component]
+fn OpenIncidents(incidents: Vec<IncidentView>) -> impl IntoView {
+    view! {
+        <section class="card" data-testid="overview-incidents">
+            <h2>"Incidents"</h2>
+            {if incidents.is_empty() {
+                view! { <p>"No link is failing now."</p> }.into_any()
+            } else {
+                view! {
+                    <ul>
+                        {incidents.into_iter().map(|i| view! {
+                            <li class="incident">{format!("Link {} failing since {}: {}", i.link, i.opened, i.reason)}</li>
+                        }).collect_view()}
+                    </ul>
+                    <p><a href="/settings/alerts">"Alerts and incident history"</a></p>
                 }.into_any()
             }}
         </section>

@@ -67,18 +67,23 @@ pub async fn load(deps: &SignupDeps) -> Result<OverviewView, AppError> {
             .into_iter()
             .map(super::alerts::incident_view)
             .collect(),
-        contracts: contracts::list(&deps.db)
-            .await?
-            .into_iter()
-            .take(CONTRACTS)
-            .map(|c| RecentContract {
-                id: c.id,
-                name: c.name,
-                partner: c.partner_username,
-                created_at: format_time(c.created_at),
-            })
-            .collect(),
+        contracts: recent_contracts(deps).await?,
     })
+}
+
+/// The latest contracts, newest first.
+async fn recent_contracts(deps: &SignupDeps) -> Result<Vec<RecentContract>, AppError> {
+    Ok(contracts::list(&deps.db)
+        .await?
+        .into_iter()
+        .take(CONTRACTS)
+        .map(|c| RecentContract {
+            id: c.id,
+            name: c.name,
+            partner: c.partner_username,
+            created_at: format_time(c.created_at),
+        })
+        .collect())
 }
 
 /// Each link with calls in the last 30 days: its totals, success rate and chart.

@@ -369,6 +369,13 @@ impl Recorder {
     }
 }
 
+/// The calls a group's tries made, as the incident watcher sees them.
+fn watched(rows: &[Finished]) -> Vec<WatchedCall> {
+    rows.iter()
+        .filter_map(|f| WatchedCall::of(f.slot, f.state, f.finished_at, f.called))
+        .collect()
+}
+
 fn health_tries(rows: &[Finished]) -> Vec<link_health::FinishedTry> {
     rows.iter()
         .map(|f| link_health::FinishedTry {
@@ -415,10 +422,7 @@ async fn write_group(
     if rows.is_empty() {
         return Ok(Queued::default());
     }
-    let calls: Vec<WatchedCall> = rows
-        .iter()
-        .filter_map(|f| WatchedCall::of(f.slot, f.state, f.finished_at, f.called))
-        .collect();
+    let calls = watched(rows);
     let (counts, marks) = link_health::summarize(&health_tries(rows));
     with_pool!(db, pool => {
         let mut attempts = sqlx::QueryBuilder::new(INSERT_ATTEMPTS);
