@@ -3,6 +3,7 @@
 
 use super::field_error::FieldError;
 use super::incidents::Notice;
+use super::states::text_enum;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
@@ -13,34 +14,25 @@ const MAX_ADDRESS_CHARS: usize = 254;
 const MAX_SECRET_CHARS: usize = 256;
 const MAX_URL_CHARS: usize = 2048;
 
-/// How the connection to the mail server is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpTls {
-    /// Plain connection upgraded with STARTTLS (port 587); refused if the server cannot.
-    #[default]
-    StartTls,
-    /// TLS from the first byte (port 465).
-    Tls,
-    /// No encryption: only for a mail server on this machine.
-    None,
+text_enum! {
+    /// How the connection to the mail server is protected (`alert_settings.smtp_tls`).
+    pub enum SmtpTls {
+        /// Plain connection upgraded with STARTTLS (port 587); refused if the server cannot.
+        StartTls => "starttls",
+        /// TLS from the first byte (port 465).
+        Tls => "tls",
+        /// No encryption: only for a mail server on this machine.
+        None => "none",
+    }
+}
+
+impl Default for SmtpTls {
+    fn default() -> Self {
+        SmtpTls::StartTls
+    }
 }
 
 impl SmtpTls {
-    pub const ALL: [SmtpTls; 3] = [SmtpTls::StartTls, SmtpTls::Tls, SmtpTls::None];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SmtpTls::StartTls => "starttls",
-            SmtpTls::Tls => "tls",
-            SmtpTls::None => "none",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == raw)
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             SmtpTls::StartTls => "STARTTLS (usually port 587)",
@@ -58,77 +50,21 @@ impl SmtpTls {
     }
 }
 
-impl TryFrom<String> for SmtpTls {
-    type Error = String;
-
-    fn try_from(raw: String) -> Result<Self, String> {
-        Self::parse(&raw).ok_or_else(|| format!("unknown TLS mode {raw:?}"))
+text_enum! {
+    /// Where an alert goes (`alerts.channel`).
+    pub enum Channel {
+        Email => "email",
+        Webhook => "webhook",
     }
 }
 
-/// Where an alert goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    Email,
-    Webhook,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Email => "email",
-            Channel::Webhook => "webhook",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [Channel::Email, Channel::Webhook]
-            .into_iter()
-            .find(|c| c.as_str() == raw)
-    }
-}
-
-impl TryFrom<String> for Channel {
-    type Error = String;
-
-    fn try_from(raw: String) -> Result<Self, String> {
-        Self::parse(&raw).ok_or_else(|| format!("unknown alert channel {raw:?}"))
-    }
-}
-
-/// What an alert is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AlertEvent {
-    Opened,
-    Reminder,
-    Closed,
-    Test,
-}
-
-impl AlertEvent {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertEvent::Opened => "opened",
-            AlertEvent::Reminder => "reminder",
-            AlertEvent::Closed => "closed",
-            AlertEvent::Test => "test",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Opened, Self::Reminder, Self::Closed, Self::Test]
-            .into_iter()
-            .find(|e| e.as_str() == raw)
-    }
-}
-
-impl TryFrom<String> for AlertEvent {
-    type Error = String;
-
-    fn try_from(raw: String) -> Result<Self, String> {
-        Self::parse(&raw).ok_or_else(|| format!("unknown alert event {raw:?}"))
+text_enum! {
+    /// What an alert is about (`alerts.event`).
+    pub enum AlertEvent {
+        Opened => "opened",
+        Reminder => "reminder",
+        Closed => "closed",
+        Test => "test",
     }
 }
 

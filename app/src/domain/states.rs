@@ -17,7 +17,7 @@ macro_rules! text_enum {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
         pub enum $name {
             $($(#[$variant_meta])* #[serde(rename = $text)] $variant,)+
         }
@@ -42,8 +42,8 @@ macro_rules! text_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
@@ -51,10 +51,10 @@ macro_rules! text_enum {
         /// Reading a stored value back: text the column's CHECK constraint would refuse is an
         /// error naming it.
         impl TryFrom<String> for $name {
-            type Error = UnknownText;
+            type Error = $crate::domain::states::UnknownText;
 
-            fn try_from(text: String) -> Result<Self, UnknownText> {
-                $name::parse(&text).ok_or(UnknownText {
+            fn try_from(text: String) -> Result<Self, $crate::domain::states::UnknownText> {
+                $name::parse(&text).ok_or($crate::domain::states::UnknownText {
                     kind: stringify!($name),
                     text,
                 })
@@ -62,6 +62,8 @@ macro_rules! text_enum {
         }
     };
 }
+
+pub(crate) use text_enum;
 
 /// A stored text that names no value of its kind.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

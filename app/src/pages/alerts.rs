@@ -248,7 +248,7 @@ fn EmailFields(settings: AlertSettingsView, bound: Binding) -> impl IntoView {
             <Field id="smtp_tls" label="TLS" message=bound.message("smtp_tls")>
                 <select id="smtp_tls" name="smtp_tls" aria-describedby="smtp_tls-error"
                     on:change=bound.on_input("smtp_tls", |i, v| i.smtp_tls = v)>
-                    {SmtpTls::ALL.into_iter().map(|t| view! {
+                    {SmtpTls::ALL.iter().copied().map(|t| view! {
                         <option value=t.as_str() selected=tls == t.as_str()>{t.label()}</option>
                     }).collect_view()}
                 </select>

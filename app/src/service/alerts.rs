@@ -2,7 +2,7 @@
 
 use super::error::AppError;
 use crate::domain::alerts::{test_message, AlertSettingsInput, Channel};
-use crate::domain::states::AuditKind;
+use crate::domain::states::{AuditKind, DeliveryState};
 use crate::model::affiliate::format_time;
 use crate::model::alerts::{
     AlertHistoryEntry, AlertSettingsView, AlertsOverview, IncidentView, TestAlertOutcome,
@@ -150,7 +150,7 @@ pub async fn send_test(
     Ok(TestAlertOutcome {
         alert_id: alert.id,
         channel: channel.as_str().to_owned(),
-        sent: done.state == "delivered",
+        sent: done.state == DeliveryState::Delivered,
         answer: done.answer,
     })
 }

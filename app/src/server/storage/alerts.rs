@@ -511,7 +511,9 @@ pub async fn queue_test(
 #[derive(Debug, Clone)]
 pub struct AlertTry {
     pub id: i64,
-    pub state: &'static str,
+    /// An alert's states are a delivery's: `pending`, `failing`, `delivered`, `exhausted`, and
+    /// `failed` for a test that was not sent (tests are tried once).
+    pub state: DeliveryState,
     pub tries: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub answer: String,
@@ -525,7 +527,7 @@ pub async fn finish(db: &Db, done: &AlertTry) -> Result<(), sqlx::Error> {
         let mut tx = pool.begin_write().await?;
         sqlx::query(SQL)
             .bind(done.id)
-            .bind(done.state)
+            .bind(done.state.as_str())
             .bind(done.tries)
             .bind(done.next_attempt_at)
             .bind(&done.answer)

@@ -5,8 +5,9 @@
 //! not deliveries. An alert is a row in the database from the moment its incident changes, so a
 //! restart sends it later rather than losing it.
 
-use crate::domain::alerts::{split_recipients, Channel};
+use crate::domain::alerts::{split_recipients, AlertEvent, Channel};
 use crate::domain::retry::next_attempt_at;
+use crate::domain::states::DeliveryState;
 use crate::server::clock::Clock;
 use crate::server::remote::outbound::OutboundClient;
 use crate::server::remote::smtp::{self, Email, SmtpServer};
@@ -119,15 +120,15 @@ pub async fn send(
 fn after_try(alert: &AlertRow, result: &Result<String, String>, now: DateTime<Utc>) -> AlertTry {
     let tries = alert.tries.saturating_add(1);
     let (state, next, answer) = match result {
-        Ok(answer) => ("delivered", now, answer.clone()),
-        Err(error) if alert.event == crate::domain::alerts::AlertEvent::Test => {
-            ("failed", now, error.clone())
+        Ok(answer) => (DeliveryState::Delivered, now, answer.clone()),
+        Err(error) if alert.event == AlertEvent::Test => {
+            (DeliveryState::Failed, now, error.clone())
         }
         Err(error) => {
             let made = u32::try_from(tries).unwrap_or(u32::MAX);
             match next_attempt_at(now, made, rand::random::<f64>(), None) {
-                Some(at) => ("failing", at, error.clone()),
-                None => ("exhausted", now, error.clone()),
+                Some(at) => (DeliveryState::Failing, at, error.clone()),
+                None => (DeliveryState::Exhausted, now, error.clone()),
             }
         }
     };
@@ -146,11 +147,11 @@ fn after_try(alert: &AlertRow, result: &Result<String, String>, now: DateTime<Ut
 pub async fn attempt(ctx: &AlertContext, settings: &SettingsRow, alert: &AlertRow) -> AlertTry {
     let result = send(ctx, settings, alert).await;
     let done = after_try(alert, &result, ctx.clock.now());
-    crate::server::metrics::alert_try(alert.channel.as_str(), done.state);
+    crate::server::metrics::alert_try(alert.channel.as_str(), done.state.as_str());
     match &result {
         Ok(answer) => tracing::info!(answer = %answer, "alert sent"),
         Err(error) => {
-            tracing::warn!(error = %error, state = done.state, next_at = %done.next_attempt_at, "alert not sent")
+            tracing::warn!(error = %error, state = done.state.as_str(), next_at = %done.next_attempt_at, "alert not sent")
         }
     }
     if let Err(err) = alerts::finish(&ctx.db, &done).await {
@@ -262,7 +263,6 @@ impl AlertWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::alerts::AlertEvent;
 
     fn alert(event: AlertEvent, tries: i32) -> AlertRow {
         AlertRow {
@@ -280,16 +280,16 @@ mod tests {
     fn a_failed_alert_is_retried_on_the_schedule_until_it_is_given_up() {
         let now = Utc::now();
         let first = after_try(&alert(AlertEvent::Opened, 0), &Err("refused".into()), now);
-        assert_eq!(first.state, "failing");
+        assert_eq!(first.state, DeliveryState::Failing);
         assert!(
             first.next_attempt_at > now && first.next_attempt_at <= now + TimeDelta::seconds(73)
         );
         let last = after_try(&alert(AlertEvent::Opened, 8), &Err("refused".into()), now);
-        assert_eq!(last.state, "exhausted");
+        assert_eq!(last.state, DeliveryState::Exhausted);
         let sent = after_try(&alert(AlertEvent::Closed, 2), &Ok("250 ok".into()), now);
         assert_eq!(
             (sent.state, sent.tries, sent.sent_at),
-            ("delivered", 3, Some(now))
+            (DeliveryState::Delivered, 3, Some(now))
         );
     }
 
@@ -300,7 +300,7 @@ mod tests {
             &Err("no route".into()),
             Utc::now(),
         );
-        assert_eq!(done.state, "failed");
+        assert_eq!(done.state, DeliveryState::Failed);
         assert_eq!(done.answer, "no route");
     }
 }
