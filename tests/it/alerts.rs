@@ -138,6 +138,11 @@ async fn five_failures_send_one_email_and_one_webhook_and_recovery_one_of_each(a
     );
     assert_eq!(body["incident"]["link"], 1);
     assert!(scrape(app).await.contains("affdesk_incidents_open 1"));
+    let home = app.page(&client, "/").await;
+    assert!(
+        home.contains("Link 1 failing since") && home.contains("5 calls in a row failed"),
+        "the overview shows the open incident"
+    );
 
     // More failures while it is open: no message per call.
     signups(app, &token, "C", 2).await;

@@ -21,6 +21,7 @@ on_both_backends_with!(|s| s.run_delivery_worker = false;
     a_reversal_during_the_signup_call_cancels_a_failed_call_and_its_reversal,
     a_call_under_way_whose_worker_dies_is_not_sent_again_after_a_reversal,
     partial_refunds_take_back_at_most_the_sale_and_retry_now_spares_a_reversed_signup,
+    partial_refunds_at_the_same_moment_never_take_back_more_than_the_sale,
     an_accepted_reversal_is_sent_after_a_restart,
     a_reversal_of_a_signup_that_did_not_count_fires_nothing,
     a_tune_style_refusal_with_status_200_fails_without_retry,
@@ -425,6 +426,62 @@ async fn partial_refunds_take_back_at_most_the_sale_and_retry_now_spares_a_rever
         .call(&admin, app::api::signups::RetryDelivery { delivery_id: id })
         .await;
     assert_eq!(retry.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn partial_refunds_at_the_same_moment_never_take_back_more_than_the_sale(app: &TestApp) {
+    let tracker = spawn_receiver().await;
+    save(app, vec![tracked(&tracker.base, "a")]).await;
+    let token = app.api_token().await;
+    app.post_signup(&token, &card("P-20")).await;
+    // Six refunds of 5.00 of a 19.95 sale, sent at once: three fit, and each of the others
+    // is told what remains.
+    let requests = (1..=6).map(|i| {
+        let request = app
+            .bare_client()
+            .post(app.url("/api/v1/signups/P-20/reversals"))
+            .bearer_auth(&token)
+            .json(&json!({"reason": "refund", "amount": "5.00", "reversal_id": format!("c{i}")}));
+        tokio::spawn(async move { request.send().await.unwrap().status() })
+    });
+    let mut created = 0;
+    for request in requests.collect::<Vec<_>>() {
+        match request.await.unwrap() {
+            StatusCode::CREATED => created += 1,
+            status => assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY),
+        }
+    }
+    assert_eq!(created, 3, "3 × 5.00 fit in 19.95");
+    let taken = || async {
+        let amounts: Vec<String> = app::with_pool!(&app.state.db, pool => sqlx::query_scalar(
+            "SELECT amount FROM reversals ORDER BY id"
+        ).fetch_all(pool).await)
+        .unwrap();
+        amounts
+    };
+    assert_eq!(taken().await, vec!["5.00"; 3]);
+
+    // Deterministically: a reversal settled before another was stored is refused by the
+    // transaction, which sees the new total, and stores nothing (the service settles again).
+    use app::server::storage::reversals::{self, NewReversal, ReversalOutcome};
+    let signup = reversals::find_signup(&app.state.db, "P-20")
+        .await
+        .unwrap()
+        .unwrap();
+    let now = chrono::Utc::now();
+    let body = json!({"reason": "refund", "amount": "1.00", "reversal_id": "late"});
+    let reversal = app::domain::reversal::parse_reversal(&body, "P-20", "19.95", now).unwrap();
+    let stale = NewReversal {
+        signup: &signup,
+        order_id: "P-20",
+        reversal: &reversal,
+        request_hash: "h",
+        calls: vec![None; 5],
+        now,
+        earlier_cents: 1000,
+    };
+    let outcome = reversals::record(&app.state.db, stale).await.unwrap();
+    assert!(matches!(outcome, ReversalOutcome::Stale));
+    assert_eq!(taken().await.len(), 3);
 }
 
 async fn an_accepted_reversal_is_sent_after_a_restart(app: &TestApp) {

@@ -49,27 +49,42 @@ pub async fn reverse(
         ));
     };
     let intake: SignupIntake = serde_json::from_str(&signup.details)?;
-    let mut reversal =
-        parse_reversal(&value, order_id, &intake.amount, now).map_err(invalid_fields)?;
-    let earlier = reversals::earlier_cents(&deps.db, signup.id, &reversal.reversal_id).await?;
+    let parsed = parse_reversal(&value, order_id, &intake.amount, now).map_err(invalid_fields)?;
     let explicit = value.get("amount").is_some_and(|a| !a.is_null());
-    settle_amount(&mut reversal, explicit, &intake.amount, earlier)
-        .map_err(|e| invalid_fields(vec![e]))?;
     let config = deps.settings.current(&deps.db).await?;
     let signup = with_pixel_fallback(signup, &config);
-    let calls = reversal_calls(&config, &intake, &reversal);
     let hash = request_hash(&value);
-    let new = NewReversal {
-        signup: &signup,
-        order_id,
-        reversal: &reversal,
-        request_hash: &hash,
-        calls,
-        now,
-    };
-    let outcome = reversals::record(&deps.db, new).await?;
-    answered(deps, outcome, &reversal.reversal_id)
+    // The amount is settled against what earlier reversals took back, and the transaction
+    // checks that nothing changed meanwhile; a reversal stored in between (a second partial
+    // refund at the same moment) means settling again, against the new total.
+    for _ in 0..SETTLE_TRIES {
+        let mut reversal = parsed.clone();
+        let earlier = reversals::earlier_cents(&deps.db, signup.id, &reversal.reversal_id).await?;
+        settle_amount(&mut reversal, explicit, &intake.amount, earlier)
+            .map_err(|e| invalid_fields(vec![e]))?;
+        let new = NewReversal {
+            signup: &signup,
+            order_id,
+            reversal: &reversal,
+            request_hash: &hash,
+            calls: reversal_calls(&config, &intake, &reversal),
+            now,
+            earlier_cents: earlier,
+        };
+        match reversals::record(&deps.db, new).await? {
+            ReversalOutcome::Stale => continue,
+            outcome => return answered(deps, outcome, &reversal.reversal_id),
+        }
+    }
+    Err(AppError::unavailable(
+        "reversal",
+        "other reversals of this signup kept arriving while this one was stored",
+    ))
 }
+
+/// How many times a reversal settles its amount again when others of the same signup land
+/// first.
+const SETTLE_TRIES: usize = 5;
 
 /// A signup stored before affdesk kept what each link did has its pixels but not their links:
 /// the links that fire as pixels now stand in for them, so their trackers hear of the reversal.
@@ -146,6 +161,10 @@ fn answered(
             status: StatusCode::OK,
             answer,
         }),
+        ReversalOutcome::Stale => Err(AppError::unavailable(
+            "reversal",
+            "another reversal of this signup was stored at the same moment",
+        )),
         ReversalOutcome::Conflict => Err(rejected(
             StatusCode::CONFLICT,
             "conflict",

@@ -34,17 +34,32 @@ pub async fn find_signup(db: &Db, order_id: &str) -> Result<Option<ReversedSignu
     with_pool!(db, pool => sqlx::query_as(SQL).bind(order_id).fetch_optional(pool).await)
 }
 
+const EARLIER_AMOUNTS: &str =
+    "SELECT amount FROM reversals WHERE signup_id = $1 AND reversal_key <> $2";
+
 /// What earlier reversals of the signup (other than `reversal_key`) took back, in cents.
 pub async fn earlier_cents(
     db: &Db,
     signup_id: i64,
     reversal_key: &str,
 ) -> Result<u64, sqlx::Error> {
-    const SQL: &str = "SELECT amount FROM reversals WHERE signup_id = $1 AND reversal_key <> $2";
     let amounts: Vec<String> = with_pool!(db, pool => {
-        sqlx::query_scalar(SQL).bind(signup_id).bind(reversal_key).fetch_all(pool).await
+        sqlx::query_scalar(EARLIER_AMOUNTS).bind(signup_id).bind(reversal_key).fetch_all(pool).await
     })?;
-    Ok(amounts.iter().filter_map(|a| cents(a)).sum())
+    Ok(sum_cents(&amounts))
+}
+
+fn sum_cents(amounts: &[String]) -> u64 {
+    amounts.iter().filter_map(|a| cents(a)).sum()
+}
+
+/// The signup's row, locked on PostgreSQL so reversals of one signup are stored one at a time
+/// (SQLite's write transactions already are).
+fn lock_signup_sql(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(_) => "SELECT id FROM signups WHERE id = $1",
+        Db::Postgres(_) => "SELECT id FROM signups WHERE id = $1 FOR UPDATE",
+    }
 }
 
 /// One link's reversal call, rendered before the transaction: its URL and reply rules.
@@ -64,6 +79,9 @@ pub struct NewReversal<'a> {
     /// Each slot's reversal call, by slot (index 0 is Link 1); `None` without a reversal link.
     pub calls: Vec<Option<ReversalCall>>,
     pub now: DateTime<Utc>,
+    /// What earlier reversals took back when the amount was settled; checked again inside the
+    /// transaction, so two partial refunds at once never take back more than the sale.
+    pub earlier_cents: u64,
 }
 
 /// One link's step in the answer, with the reversal delivery it queued.
@@ -97,6 +115,9 @@ pub enum ReversalOutcome {
     Repeat(ReversalAnswer),
     /// The same `reversal_id` with a different body.
     Conflict,
+    /// Another reversal of the signup was stored since `earlier_cents` was read: the amount
+    /// must be settled again (nothing was stored).
+    Stale,
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -285,14 +306,22 @@ pub async fn record(db: &Db, new: NewReversal<'_>) -> Result<ReversalOutcome, Re
     let signup = new.signup;
     let outcomes: Vec<LinkOutcome> = serde_json::from_str(&signup.link_outcomes)?;
     let select = signup_deliveries_sql(db);
+    let lock = lock_signup_sql(db);
     let r = new.reversal;
     with_pool!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        let _: Option<i64> = sqlx::query_scalar(lock).bind(signup.id).fetch_optional(&mut *tx).await?;
         let row: Option<(String, String)> = sqlx::query_as(EXISTING)
             .bind(signup.id).bind(&r.reversal_id).fetch_optional(&mut *tx).await?;
         if let Some(outcome) = earlier(row, new.request_hash)? {
             tx.rollback().await?;
             return Ok(outcome);
+        }
+        let amounts: Vec<String> = sqlx::query_scalar(EARLIER_AMOUNTS)
+            .bind(signup.id).bind(&r.reversal_id).fetch_all(&mut *tx).await?;
+        if sum_cents(&amounts) != new.earlier_cents {
+            tx.rollback().await?;
+            return Ok(ReversalOutcome::Stale);
         }
         let id: Option<i64> = sqlx::query_scalar(INSERT_REVERSAL)
             .bind(signup.id)
