@@ -10,6 +10,7 @@
 //! <backend>/p4-affdesk-N.json  wrk, P1 while logins run, run N (p4-affdesk.json: one run)
 //! <backend>/p4-logins-N.json   the login storm beside it, run N (p4-logins.json: one run)
 //! <backend>/p2.json            intake to ping
+//! <backend>/overview-*.json    wrk, logged-in GET / before and after P2
 //! <backend>/start.json         start to /healthz 200
 //! <backend>/rss.env            idle_kb, after_p1_kb, after_p4_kb, after_p2_kb
 //! <backend>/page.env           page_bytes
@@ -177,6 +178,8 @@ struct Backend {
     floors: Vec<Vec<Wrk>>,
     p4: Vec<Wrk>,
     after_p2: Option<Wrk>,
+    /// The overview page before and after P2's burst.
+    overview: (Option<Wrk>, Option<Wrk>),
     logins: Vec<serde_json::Value>,
     p2: Option<serde_json::Value>,
     start: Option<serde_json::Value>,
@@ -200,6 +203,10 @@ impl Backend {
                 .collect(),
             p4: read_runs(&dir, "p4-affdesk"),
             after_p2: read_json(&dir.join("p1-after-p2.json")),
+            overview: (
+                read_json(&dir.join("overview-before.json")),
+                read_json(&dir.join("overview-after.json")),
+            ),
             logins: read_runs(&dir, "p4-logins"),
             p2: read_json(&dir.join("p2.json")),
             start: read_json(&dir.join("start.json")),
@@ -307,6 +314,7 @@ fn write_floors(w: &mut String, backends: &[Backend]) -> std::fmt::Result {
         }
     }
     writeln!(w)?;
+    write_overview(w, backends)?;
     writeln!(w, "Each run (req/s, p99):")?;
     writeln!(w)?;
     for b in backends {
@@ -321,6 +329,38 @@ fn write_floors(w: &mut String, backends: &[Backend]) -> std::fmt::Result {
 
 /// One wrk run per item: requests/s and p99.
 /// Page load in the browser (issue 21), as bench/page-load printed it, beside its targets.
+/// The overview page on an empty program and after P2's burst: its figures come from hourly
+/// counters, so its cost should not follow the volume.
+fn write_overview(w: &mut String, backends: &[Backend]) -> std::fmt::Result {
+    if backends.iter().all(|b| b.overview.0.is_none()) {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "The overview (`/`) with no signups yet, and after P2 stored its signups (5 deliveries \
+         each): its figures come from hourly counters, so its cost should not follow the volume \
+         (one run each):"
+    )?;
+    writeln!(w)?;
+    writeln!(w, "| Backend | when | req/s | p50 | p99 |")?;
+    writeln!(w, "| --- | --- | --- | --- | --- |")?;
+    for b in backends {
+        for (when, run) in [("before P2", &b.overview.0), ("after P2", &b.overview.1)] {
+            if let Some(r) = run {
+                writeln!(
+                    w,
+                    "| {} | {when} | {} | {} ms | {} ms |",
+                    b.name,
+                    f0(r.rps()),
+                    f2(r.p50_us / 1000.0),
+                    f2(r.p99_us / 1000.0),
+                )?;
+            }
+        }
+    }
+    writeln!(w)
+}
+
 fn write_page_load(w: &mut String, results: &Path) -> std::fmt::Result {
     let Ok(table) = std::fs::read_to_string(results.join("page-load.md")) else {
         return Ok(());

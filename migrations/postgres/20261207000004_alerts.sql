@@ -15,6 +15,8 @@ CREATE TABLE alert_settings (
     recipients       TEXT    NOT NULL DEFAULT '',
     webhook_enabled  BOOLEAN NOT NULL DEFAULT FALSE,
     webhook_url      TEXT    NOT NULL DEFAULT '',
+    -- Failed calls in a row that open an incident.
+    failures_to_open INTEGER NOT NULL DEFAULT 5 CHECK (failures_to_open BETWEEN 1 AND 100),
     updated_at       TIMESTAMPTZ,
     updated_by       TEXT
 );

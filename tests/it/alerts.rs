@@ -23,6 +23,7 @@ on_both_backends_with!(|s| {
     test_buttons_send_with_the_saved_settings_and_show_the_answer,
     bad_settings_are_refused_field_by_field_and_nothing_is_saved,
     an_alert_queued_before_a_restart_is_sent_after_it,
+    the_admin_sets_how_many_failures_open_an_incident,
 );
 
 const PASSWORD: &str = "smtp-pass-123";
@@ -39,6 +40,7 @@ fn settings(smtp: Option<&SmtpServer>, hook: Option<&Webhook>) -> SaveAlertSetti
         recipients: "ops@example.com\nbilling@example.com".into(),
         webhook_enabled: hook.map(|_| "on".to_owned()),
         webhook_url: hook.map_or_else(String::new, |h| h.url.clone()),
+        failures_to_open: String::new(),
     }
 }
 
@@ -349,6 +351,7 @@ async fn bad_settings_are_refused_field_by_field_and_nothing_is_saved(app: &Test
     form.recipients = String::new();
     form.webhook_enabled = Some("on".into());
     form.webhook_url = "http://chat.example.com/hooks/x".into();
+    form.failures_to_open = "0".into();
     let res = save(app, &client, form).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = res.text().await.unwrap();
@@ -410,4 +413,22 @@ async fn an_alert_queued_before_a_restart_is_sent_after_it(app: &TestApp) {
     .await;
     assert_eq!(events(&hook), vec!["opened"]);
     restarted.cleanup().await;
+}
+
+async fn the_admin_sets_how_many_failures_open_an_incident(app: &TestApp) {
+    let hook = spawn_webhook(vec![200]).await;
+    let tracker = spawn_scripted_receiver(vec![500]).await;
+    app.set_one_server_link(&tracker.base).await;
+    let client = app.logged_in_admin().await;
+    let mut form = settings(None, Some(&hook));
+    form.failures_to_open = "2".into();
+    crate::common::assert_accepted(&save(app, &client, form).await);
+    assert_eq!(overview(app, &client).await.settings.failures_to_open, "2");
+    let token = app.api_token().await;
+    signups(app, &token, "T", 1).await;
+    assert_eq!(app.drain_alerts().await, 0);
+    signups(app, &token, "U", 1).await;
+    assert_eq!(app.drain_alerts().await, 1);
+    let text = hook.bodies()[0]["text"].as_str().unwrap().to_owned();
+    assert!(text.contains("2 calls in a row failed"), "{text}");
 }

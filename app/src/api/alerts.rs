@@ -30,6 +30,7 @@ pub async fn save_alert_settings(
     recipients: String,
     webhook_enabled: Option<String>,
     webhook_url: String,
+    failures_to_open: String,
 ) -> Result<(), ApiError> {
     use super::context::{current_admin, deps};
     use crate::domain::alerts::AlertSettingsInput;
@@ -45,6 +46,7 @@ pub async fn save_alert_settings(
         recipients,
         webhook_enabled: webhook_enabled.is_some(),
         webhook_url,
+        failures_to_open,
     };
     crate::service::alerts::save(&deps()?, &admin.actor(), input).await?;
     leptos_axum::redirect("/settings/alerts?saved=1");

@@ -2,7 +2,7 @@
 //! must meet (checked as the admin types and again on the server), and the messages themselves.
 
 use super::field_error::FieldError;
-use super::incidents::Notice;
+use super::incidents::{Notice, FAILURES_TO_OPEN};
 use super::states::text_enum;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -16,19 +16,15 @@ const MAX_URL_CHARS: usize = 2048;
 
 text_enum! {
     /// How the connection to the mail server is protected (`alert_settings.smtp_tls`).
+    #[derive(Default)]
     pub enum SmtpTls {
         /// Plain connection upgraded with STARTTLS (port 587); refused if the server cannot.
+        #[default]
         StartTls => "starttls",
         /// TLS from the first byte (port 465).
         Tls => "tls",
         /// No encryption: only for a mail server on this machine.
         None => "none",
-    }
-}
-
-impl Default for SmtpTls {
-    fn default() -> Self {
-        SmtpTls::StartTls
     }
 }
 
@@ -82,6 +78,8 @@ pub struct AlertSettingsInput {
     pub recipients: String,
     pub webhook_enabled: bool,
     pub webhook_url: String,
+    /// Failed calls in a row that open an incident; empty for the default.
+    pub failures_to_open: String,
 }
 
 /// Email settings ready to store or use.
@@ -104,6 +102,24 @@ pub struct AlertSettings {
     pub email: EmailSettings,
     pub webhook_enabled: bool,
     pub webhook_url: String,
+    pub failures_to_open: u32,
+}
+
+/// The most failed calls in a row an admin may wait for before an incident opens.
+pub const MAX_FAILURES_TO_OPEN: u32 = 100;
+
+/// How many failed calls in a row open an incident: empty for the default.
+pub fn parse_failures_to_open(raw: &str) -> Result<u32, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(FAILURES_TO_OPEN);
+    }
+    match raw.parse::<u32>() {
+        Ok(n) if (1..=MAX_FAILURES_TO_OPEN).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "a number from 1 to {MAX_FAILURES_TO_OPEN}; {FAILURES_TO_OPEN} (the default) opens an incident after 5 failed calls in a row"
+        )),
+    }
 }
 
 impl AlertSettingsInput {
@@ -117,6 +133,11 @@ impl AlertSettingsInput {
         if let Err(message) = check_webhook_url(&webhook_url, self.webhook_enabled) {
             errors.push(FieldError::new("webhook_url", message));
         }
+        let failures_to_open =
+            parse_failures_to_open(&self.failures_to_open).unwrap_or_else(|message| {
+                errors.push(FieldError::new("failures_to_open", message));
+                FAILURES_TO_OPEN
+            });
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -124,6 +145,7 @@ impl AlertSettingsInput {
             email,
             webhook_enabled: self.webhook_enabled,
             webhook_url,
+            failures_to_open,
         })
     }
 
@@ -487,6 +509,7 @@ mod tests {
             recipients: "ops@example.com\n, billing@example.com;".into(),
             webhook_enabled: false,
             webhook_url: String::new(),
+            failures_to_open: String::new(),
         }
     }
 
@@ -571,6 +594,26 @@ mod tests {
         assert!(check_recipients(&split_recipients(&many), true)
             .unwrap_err()
             .contains("at most 20"));
+    }
+
+    #[test]
+    fn the_failures_that_open_an_incident_are_1_to_100_and_default_to_5() {
+        assert_eq!(parse_failures_to_open(""), Ok(5));
+        assert_eq!(parse_failures_to_open(" 3 "), Ok(3));
+        for bad in ["0", "101", "five", "-1"] {
+            assert!(
+                parse_failures_to_open(bad)
+                    .unwrap_err()
+                    .contains("1 to 100"),
+                "{bad}"
+            );
+        }
+        let mut input = email_input();
+        input.failures_to_open = "0".into();
+        assert_eq!(
+            fields(input.validate(false).unwrap_err()),
+            vec!["failures_to_open"]
+        );
     }
 
     #[test]

@@ -2,14 +2,14 @@
 //! one message when it opens, at most one reminder a day while it stays open, one when it
 //! closes; never a message per failed call.
 //!
-//! An incident opens after [`FAILURES_TO_OPEN`] failed calls in a row, or when calls were due
+//! An incident opens after [`FAILURES_TO_OPEN`] (or the admin's number of) failed calls in a row, or when calls were due
 //! and none succeeded for [`QUIET_FOR`], or when a delivery is given up after all its retries.
 //! It closes when the link delivers again.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Failed calls in a row that open an incident.
+/// Failed calls in a row that open an incident, unless Settings → Alerts says otherwise.
 pub const FAILURES_TO_OPEN: u32 = 5;
 /// How long calls may fail without a success before an incident opens.
 pub const QUIET_FOR: TimeDelta = TimeDelta::hours(1);
@@ -83,8 +83,14 @@ impl Notice {
 }
 
 impl LinkWatch {
-    /// Takes in one finished call; returns the message it causes, if any.
-    pub fn on_call(&mut self, end: CallEnd, at: DateTime<Utc>) -> Option<Notice> {
+    /// Takes in one finished call; returns the message it causes, if any. `failures_to_open`
+    /// failed calls in a row open an incident.
+    pub fn on_call(
+        &mut self,
+        end: CallEnd,
+        at: DateTime<Utc>,
+        failures_to_open: u32,
+    ) -> Option<Notice> {
         if end == CallEnd::Delivered {
             self.failures_in_a_row = 0;
             self.failing_since = None;
@@ -97,7 +103,7 @@ impl LinkWatch {
         let since = *self.failing_since.get_or_insert(at);
         let reason = if end == CallEnd::GivenUp {
             Some("a delivery was given up after all its retries".to_owned())
-        } else if self.failures_in_a_row >= FAILURES_TO_OPEN {
+        } else if self.failures_in_a_row >= failures_to_open.max(1) {
             Some(format!("{} calls in a row failed", self.failures_in_a_row))
         } else if at - since >= QUIET_FOR {
             Some(quiet_reason(since))
@@ -163,22 +169,24 @@ mod tests {
     fn five_failures_in_a_row_open_one_incident_and_a_success_closes_it() {
         let mut watch = LinkWatch::default();
         for i in 0..4 {
-            assert_eq!(watch.on_call(CallEnd::Failed, t(i)), None);
+            assert_eq!(watch.on_call(CallEnd::Failed, t(i), FAILURES_TO_OPEN), None);
         }
         assert_eq!(
-            watch.on_call(CallEnd::Failed, t(4)),
+            watch.on_call(CallEnd::Failed, t(4), FAILURES_TO_OPEN),
             Some(Notice::Opened {
                 reason: "5 calls in a row failed".into()
             })
         );
         for i in 5..50 {
             assert_eq!(
-                watch.on_call(CallEnd::Failed, t(i)),
+                watch.on_call(CallEnd::Failed, t(i), FAILURES_TO_OPEN),
                 None,
                 "never a message per call"
             );
         }
-        let closed = watch.on_call(CallEnd::Delivered, t(60)).unwrap();
+        let closed = watch
+            .on_call(CallEnd::Delivered, t(60), FAILURES_TO_OPEN)
+            .unwrap();
         assert_eq!(
             closed,
             Notice::Closed {
@@ -194,22 +202,22 @@ mod tests {
     fn a_success_between_failures_starts_the_count_again() {
         let mut watch = LinkWatch::default();
         for i in 0..4 {
-            watch.on_call(CallEnd::Failed, t(i));
+            watch.on_call(CallEnd::Failed, t(i), FAILURES_TO_OPEN);
         }
         assert_eq!(
-            watch.on_call(CallEnd::Delivered, t(5)),
+            watch.on_call(CallEnd::Delivered, t(5), FAILURES_TO_OPEN),
             None,
             "nothing was open"
         );
         for i in 6..10 {
-            assert_eq!(watch.on_call(CallEnd::Failed, t(i)), None);
+            assert_eq!(watch.on_call(CallEnd::Failed, t(i), FAILURES_TO_OPEN), None);
         }
     }
 
     #[test]
     fn an_hour_without_a_success_opens_an_incident_even_with_few_failures() {
         let mut watch = LinkWatch::default();
-        watch.on_call(CallEnd::Failed, t(0));
+        watch.on_call(CallEnd::Failed, t(0), FAILURES_TO_OPEN);
         assert_eq!(watch.on_tick(t(59), true), None);
         assert_eq!(watch.on_tick(t(90), false), None, "nothing is due any more");
         let opened = watch.on_tick(t(60), true).unwrap();
@@ -220,9 +228,21 @@ mod tests {
     }
 
     #[test]
+    fn the_admin_chooses_how_many_failures_open_an_incident() {
+        let mut watch = LinkWatch::default();
+        watch.on_call(CallEnd::Failed, t(0), 2);
+        assert!(matches!(
+            watch.on_call(CallEnd::Failed, t(1), 2),
+            Some(Notice::Opened { .. })
+        ));
+    }
+
+    #[test]
     fn a_given_up_delivery_opens_an_incident_at_once() {
         let mut watch = LinkWatch::default();
-        let opened = watch.on_call(CallEnd::GivenUp, t(0)).unwrap();
+        let opened = watch
+            .on_call(CallEnd::GivenUp, t(0), FAILURES_TO_OPEN)
+            .unwrap();
         assert_eq!(
             opened.text(1),
             "Link 1 is failing: a delivery was given up after all its retries."
@@ -232,7 +252,7 @@ mod tests {
     #[test]
     fn an_open_incident_is_recalled_at_most_once_a_day() {
         let mut watch = LinkWatch::default();
-        watch.on_call(CallEnd::GivenUp, t(0));
+        watch.on_call(CallEnd::GivenUp, t(0), FAILURES_TO_OPEN);
         assert_eq!(watch.on_tick(t(23 * 60), true), None);
         assert!(matches!(
             watch.on_tick(t(24 * 60), true),

@@ -16,6 +16,7 @@ pub struct AlertSettingsView {
     pub recipients: String,
     pub webhook_enabled: bool,
     pub webhook_url: String,
+    pub failures_to_open: String,
     pub updated: Option<String>,
     /// Whether messages can link to affdesk (`AFFDESK_PUBLIC_ORIGIN` is set).
     pub links_to_affdesk: bool,

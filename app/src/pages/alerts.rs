@@ -29,7 +29,7 @@ pub fn AlertsPage() -> impl IntoView {
         <Title text="Alerts" />
         <h1>"Settings → Alerts"</h1>
         <p class="lead">
-            "When a link keeps failing (5 failed calls in a row, an hour without a success while calls are due, or a delivery given up), affdesk opens an incident and tells you once; it tells you again when the link delivers, and reminds you at most once a day in between."
+            "When a link keeps failing (failed calls in a row, 5 unless set below; an hour without a success while calls are due; or a delivery given up), affdesk opens an incident and tells you once; it tells you again when the link delivers, and reminds you at most once a day in between."
         </p>
         <Show when=saved>
             <Banner kind=NoticeKind::Success><p data-testid="alerts-saved">"Alert settings saved."</p></Banner>
@@ -180,6 +180,7 @@ fn initial_input(s: &AlertSettingsView) -> AlertSettingsInput {
         recipients: s.recipients.clone(),
         webhook_enabled: s.webhook_enabled,
         webhook_url: s.webhook_url.clone(),
+        failures_to_open: s.failures_to_open.clone(),
     }
 }
 
@@ -219,6 +220,12 @@ fn SettingsForm(
                         on:input=bound.on_input("webhook_url", |i, v| i.webhook_url = v) />
                 </Field>
             </fieldset>
+            <Field id="failures_to_open" label="Failed calls in a row that open an incident" message=bound.message("failures_to_open")
+                help="1 to 100; 5 by default. An hour without a success, or a delivery given up, opens one too.">
+                <input id="failures_to_open" name="failures_to_open" inputmode="numeric" value=settings.failures_to_open
+                    aria-describedby="failures_to_open-error"
+                    on:input=bound.on_input("failures_to_open", |i, v| i.failures_to_open = v) />
+            </Field>
             {settings.updated.map(|u| view! { <p class="hint">{format!("Last saved {u}.")}</p> })}
             <button type="submit" class="primary">"Save alert settings"</button>
         </ActionForm>

@@ -37,6 +37,7 @@ fn settings_view(row: SettingsRow, ctx: &AlertContext) -> AlertSettingsView {
         recipients: row.recipients,
         webhook_enabled: row.webhook_enabled,
         webhook_url: row.webhook_url,
+        failures_to_open: row.failures_to_open.to_string(),
     }
 }
 

@@ -8,7 +8,7 @@
 use crate::domain::alerts::{
     incident_message, AlertEvent, AlertMessage, AlertSettings, Channel, IncidentFacts, SmtpTls,
 };
-use crate::domain::incidents::{CallEnd, Incident, LinkWatch, Notice, QUIET_FOR};
+use crate::domain::incidents::{CallEnd, Incident, LinkWatch, Notice, FAILURES_TO_OPEN, QUIET_FOR};
 use crate::domain::states::DeliveryState;
 use crate::server::storage::audit_log::AuditEvent;
 use crate::server::storage::db::{sqlite_write_turn, BeginWrite, Db};
@@ -29,6 +29,7 @@ pub struct SettingsRow {
     pub recipients: String,
     pub webhook_enabled: bool,
     pub webhook_url: String,
+    pub failures_to_open: i32,
     pub updated_at: Option<DateTime<Utc>>,
     pub updated_by: Option<String>,
 }
@@ -48,8 +49,8 @@ impl SettingsRow {
 }
 
 const SETTINGS: &str = "SELECT email_enabled, smtp_host, smtp_port, smtp_tls, smtp_username, \
-    smtp_password, sender, recipients, webhook_enabled, webhook_url, updated_at, updated_by \
-    FROM alert_settings WHERE id = 1";
+    smtp_password, sender, recipients, webhook_enabled, webhook_url, failures_to_open, \
+    updated_at, updated_by FROM alert_settings WHERE id = 1";
 
 pub async fn settings(db: &Db) -> Result<SettingsRow, sqlx::Error> {
     with_pool!(db, pool => sqlx::query_as(SETTINGS).fetch_optional(pool).await)
@@ -66,7 +67,8 @@ pub async fn save_settings(
     const SAVE: &str = "UPDATE alert_settings SET email_enabled = $1, smtp_host = $2, \
         smtp_port = $3, smtp_tls = $4, smtp_username = $5, \
         smtp_password = COALESCE($6, smtp_password), sender = $7, recipients = $8, \
-        webhook_enabled = $9, webhook_url = $10, updated_at = $11, updated_by = $12 WHERE id = 1";
+        webhook_enabled = $9, webhook_url = $10, updated_at = $11, updated_by = $12, \
+        failures_to_open = $13 WHERE id = 1";
     let email = &settings.email;
     let recipients = email.recipients.join("\n");
     with_pool!(db, pool => {
@@ -84,6 +86,7 @@ pub async fn save_settings(
             .bind(&settings.webhook_url)
             .bind(audit.at)
             .bind(audit.actor.as_str())
+            .bind(i32::try_from(settings.failures_to_open).unwrap_or(5))
             .execute(&mut *tx)
             .await?;
         crate::record_audit!(&mut *tx, audit)?;
@@ -101,6 +104,8 @@ pub struct WatchRow {
     pub opened_at: Option<DateTime<Utc>>,
     pub reason: Option<String>,
     pub told_at: Option<DateTime<Utc>>,
+    /// Settings → Alerts' number of failed calls in a row that open an incident.
+    pub failures_to_open: i32,
 }
 
 impl WatchRow {
@@ -159,7 +164,8 @@ fn apply_calls(rows: Vec<WatchRow>, calls: &[WatchedCall]) -> Vec<Change> {
             let mut after = before.clone();
             let mut notices = Vec::new();
             for call in calls.iter().filter(|c| c.slot == row.slot) {
-                match after.on_call(call.end, call.at) {
+                let threshold = u32::try_from(row.failures_to_open).unwrap_or(FAILURES_TO_OPEN);
+                match after.on_call(call.end, call.at, threshold) {
                     // An incident opened and closed by calls stored together (within a second
                     // or so) is noise: neither message is sent, and it is not recorded.
                     Some(Notice::Closed { .. })
@@ -185,12 +191,16 @@ fn apply_calls(rows: Vec<WatchRow>, calls: &[WatchedCall]) -> Vec<Change> {
 pub struct Queued(pub usize);
 
 const LOAD_WATCHES_SQLITE: &str = "SELECT w.slot, w.failures_in_a_row, w.failing_since, \
-    i.id AS incident_id, i.opened_at, i.reason, i.told_at FROM link_watches w \
+    i.id AS incident_id, i.opened_at, i.reason, i.told_at, \
+    COALESCE((SELECT failures_to_open FROM alert_settings WHERE id = 1), 5) AS failures_to_open \
+    FROM link_watches w \
     LEFT JOIN incidents i ON i.slot = w.slot AND i.closed_at IS NULL \
     WHERE w.slot IN (SELECT value FROM json_each($1)) ORDER BY w.slot";
 // Locked in slot order, so two group writers wait for each other rather than deadlock.
 const LOAD_WATCHES_POSTGRES: &str = "SELECT w.slot, w.failures_in_a_row, w.failing_since, \
-    i.id AS incident_id, i.opened_at, i.reason, i.told_at FROM link_watches w \
+    i.id AS incident_id, i.opened_at, i.reason, i.told_at, \
+    COALESCE((SELECT failures_to_open FROM alert_settings WHERE id = 1), 5) AS failures_to_open \
+    FROM link_watches w \
     LEFT JOIN incidents i ON i.slot = w.slot AND i.closed_at IS NULL \
     WHERE w.slot = ANY($1) ORDER BY w.slot FOR UPDATE OF w";
 const SAVE_WATCH: &str =
@@ -610,6 +620,7 @@ mod tests {
             opened_at: None,
             reason: None,
             told_at: None,
+            failures_to_open: 5,
         }
     }
 
