@@ -24,6 +24,7 @@ on_both_backends_with!(|s| {
     bad_settings_are_refused_field_by_field_and_nothing_is_saved,
     an_alert_queued_before_a_restart_is_sent_after_it,
     the_admin_sets_how_many_failures_open_an_incident,
+    an_incident_closes_when_its_link_stops_calling_from_the_server,
 );
 
 const PASSWORD: &str = "smtp-pass-123";
@@ -381,6 +382,20 @@ async fn bad_settings_are_refused_field_by_field_and_nothing_is_saved(app: &Test
         smtp.mails()[0].login.as_ref().map(|l| l.1.as_str()),
         Some(PASSWORD)
     );
+
+    // Pointed at another server, the stored password is not kept: whoever changes the server
+    // must type it, or a test would hand it to that server.
+    let mut elsewhere = settings(Some(&smtp), None);
+    elsewhere.smtp_host = "localhost".into();
+    elsewhere.smtp_password = String::new();
+    let res = save(app, &client, elsewhere).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("enter the mail server's password for alerts"));
+    assert_eq!(overview(app, &client).await.settings.smtp_host, "127.0.0.1");
 }
 
 async fn an_alert_queued_before_a_restart_is_sent_after_it(app: &TestApp) {
@@ -431,4 +446,41 @@ async fn the_admin_sets_how_many_failures_open_an_incident(app: &TestApp) {
     assert_eq!(app.drain_alerts().await, 1);
     let text = hook.bodies()[0]["text"].as_str().unwrap().to_owned();
     assert!(text.contains("2 calls in a row failed"), "{text}");
+}
+
+async fn an_incident_closes_when_its_link_stops_calling_from_the_server(app: &TestApp) {
+    let hook = spawn_webhook(vec![200]).await;
+    // A refusal that is never retried: the delivery is given up at once.
+    let tracker = spawn_scripted_receiver(vec![404]).await;
+    app.set_one_server_link(&tracker.base).await;
+    let client = app.logged_in_admin().await;
+    save(app, &client, settings(None, Some(&hook))).await;
+    let token = app.api_token().await;
+    signups(app, &token, "G", 1).await;
+    assert_eq!(app.drain_alerts().await, 1);
+    assert!(hook.bodies()[0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("a delivery was given up"));
+    // A day later nothing is being tried: no reminder.
+    app.clock.advance(TimeDelta::hours(25));
+    let client = app.logged_in_admin().await;
+    assert_eq!(app.drain_alerts().await, 0);
+
+    // The admin makes the link a browser pixel: the incident closes, and says so once.
+    let pixel = format!("{}/p?o=${{order_id}}", tracker.base);
+    app.set_links(
+        true,
+        &[(&pixel, app::domain::affiliate::DeliveryMode::BrowserPixel)],
+    )
+    .await;
+    assert_eq!(app.drain_alerts().await, 1);
+    assert_eq!(events(&hook), vec!["opened", "closed"]);
+    assert!(hook.bodies()[1]["text"]
+        .as_str()
+        .unwrap()
+        .contains("Link 1 no longer calls its tracker from the server"));
+    assert_eq!(app.drain_alerts().await, 0);
+    let page = overview(app, &client).await;
+    assert!(page.incidents.iter().all(|i| i.closed.is_some()));
 }

@@ -228,10 +228,32 @@ fn check_login(
     if !username.is_empty() && password.is_empty() && !password_stored {
         return Err((
             "smtp_password",
-            format!("enter the mail server's password for {username}, or clear the username to send without logging in"),
+            format!("enter the mail server's password for {username} (a stored password is kept only while the server, port and username stay the same), or clear the username to send without logging in"),
         ));
     }
     Ok(())
+}
+
+/// Whether a stored SMTP password may be kept for the settings `typed`, saved as `stored`: only
+/// while the server, port and username stay the same. Whoever points the settings at another
+/// server must know the password, or "Send test" would hand it to that server.
+pub fn keeps_password(stored: &AlertSettingsInput, typed: &AlertSettingsInput) -> bool {
+    stored
+        .smtp_host
+        .trim()
+        .eq_ignore_ascii_case(typed.smtp_host.trim())
+        && stored.smtp_username.trim() == typed.smtp_username.trim()
+        && parse_port_for(&stored.smtp_port, &stored.smtp_tls)
+            == parse_port_for(&typed.smtp_port, &typed.smtp_tls)
+}
+
+/// The port a form would save, when it is valid (empty: the TLS mode's usual port).
+fn parse_port_for(raw_port: &str, raw_tls: &str) -> Option<u16> {
+    let tls = match raw_tls.trim() {
+        "" => SmtpTls::default(),
+        raw => SmtpTls::parse(raw)?,
+    };
+    parse_port(raw_port, tls).ok()
 }
 
 fn parse_port(raw: &str, tls: SmtpTls) -> Result<u16, String> {
@@ -282,9 +304,7 @@ fn check_host(host: &str, required: bool) -> Result<(), String> {
 /// Whether `host` names this machine.
 pub fn is_loopback_host(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare == "localhost"
-        || bare.ends_with(".localhost")
-        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    bare == "localhost" || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Whether `host` is an address that is not on the public internet (written as an IP, or
@@ -427,7 +447,7 @@ impl Notice {
         match self {
             Notice::Opened { .. } => AlertEvent::Opened,
             Notice::Reminder { .. } => AlertEvent::Reminder,
-            Notice::Closed { .. } => AlertEvent::Closed,
+            Notice::Closed { .. } | Notice::Retired { .. } => AlertEvent::Closed,
         }
     }
 }
@@ -452,9 +472,10 @@ pub fn incident_message(
         Notice::Opened { .. } => format!("[affdesk] Link {link} is failing"),
         Notice::Reminder { .. } => format!("[affdesk] Link {link} is still failing"),
         Notice::Closed { .. } => format!("[affdesk] Link {link} delivers again"),
+        Notice::Retired { .. } => format!("[affdesk] Link {link}: incident closed"),
     };
     let action = match notice {
-        Notice::Closed { .. } => "",
+        Notice::Closed { .. } | Notice::Retired { .. } => "",
         _ => "\n\nDeliveries to this link are retried for three days; check the tracker and the link's attempt log, then use Retry on the Signups page once it is fixed.",
     };
     let payload = serde_json::json!({
@@ -566,6 +587,26 @@ mod tests {
         assert_eq!(fields(errors), vec!["smtp_password"]);
         let kept = input.validate(true).unwrap();
         assert_eq!(kept.email.password, None, "the stored one is kept");
+    }
+
+    #[test]
+    fn a_stored_password_is_kept_only_for_the_same_server_port_and_username() {
+        let stored = email_input();
+        let mut typed = email_input();
+        typed.smtp_host = "smtp.EXAMPLE.com".into();
+        typed.smtp_port = "587".into();
+        assert!(
+            keeps_password(&stored, &typed),
+            "the same, written otherwise"
+        );
+        typed.smtp_host = "mail.attacker.example".into();
+        assert!(!keeps_password(&stored, &typed));
+        let mut other_port = email_input();
+        other_port.smtp_tls = "tls".into();
+        assert!(!keeps_password(&stored, &other_port), "465 is another port");
+        let mut other_user = email_input();
+        other_user.smtp_username = "root".into();
+        assert!(!keeps_password(&stored, &other_user));
     }
 
     #[test]

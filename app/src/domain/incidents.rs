@@ -59,6 +59,12 @@ pub enum Notice {
         open_since: DateTime<Utc>,
         closed_at: DateTime<Utc>,
     },
+    /// The link no longer calls a tracker from the server (removed, switched off, or made a
+    /// pixel): its incident is closed without it delivering.
+    Retired {
+        open_since: DateTime<Utc>,
+        closed_at: DateTime<Utc>,
+    },
 }
 
 impl Notice {
@@ -77,6 +83,11 @@ impl Notice {
                 "Link {link} delivers again; it failed from {} to {}.",
                 open_since.format("%Y-%m-%d %H:%M UTC"),
                 closed_at.format("%Y-%m-%d %H:%M UTC")
+            ),
+            Notice::Retired { open_since, .. } => format!(
+                "Link {link} no longer calls its tracker from the server (it was changed on \
+                 Settings → Affiliate Program); its incident, open since {}, is closed.",
+                open_since.format("%Y-%m-%d %H:%M UTC")
             ),
         }
     }
@@ -119,7 +130,8 @@ impl LinkWatch {
     /// one is open.
     pub fn on_tick(&mut self, now: DateTime<Utc>, calls_due: bool) -> Option<Notice> {
         if let Some(incident) = &mut self.open {
-            if now - incident.told_at < REMIND_EVERY {
+            // With nothing due, the link is not being tried: the opening said all there is.
+            if !calls_due || now - incident.told_at < REMIND_EVERY {
                 return None;
             }
             incident.told_at = now;
@@ -133,6 +145,24 @@ impl LinkWatch {
             .filter(|since| calls_due && now - *since >= QUIET_FOR)
             .map(quiet_reason);
         self.open_for(reason, now)
+    }
+
+    /// The link no longer calls a tracker from the server: an open incident closes, and the
+    /// watch starts again.
+    pub fn on_retired(&mut self, at: DateTime<Utc>) -> Option<Notice> {
+        self.failures_in_a_row = 0;
+        self.failing_since = None;
+        self.open.take().map(|incident| Notice::Retired {
+            open_since: incident.opened_at,
+            closed_at: at,
+        })
+    }
+
+    /// Whether a reminder would be due at `now` (if calls are still due).
+    pub fn reminder_due(&self, now: DateTime<Utc>) -> bool {
+        self.open
+            .as_ref()
+            .is_some_and(|incident| now - incident.told_at >= REMIND_EVERY)
     }
 
     /// Opens an incident for `reason`, unless one is open already.
@@ -238,6 +268,18 @@ mod tests {
     }
 
     #[test]
+    fn a_link_that_no_longer_calls_closes_its_incident() {
+        let mut watch = LinkWatch::default();
+        watch.on_call(CallEnd::GivenUp, t(0), FAILURES_TO_OPEN);
+        let closed = watch.on_retired(t(10)).unwrap();
+        assert!(closed
+            .text(4)
+            .contains("Link 4 no longer calls its tracker"));
+        assert_eq!(watch, LinkWatch::default());
+        assert_eq!(watch.on_retired(t(11)), None);
+    }
+
+    #[test]
     fn a_given_up_delivery_opens_an_incident_at_once() {
         let mut watch = LinkWatch::default();
         let opened = watch
@@ -259,6 +301,11 @@ mod tests {
             Some(Notice::Reminder { .. })
         ));
         assert_eq!(watch.on_tick(t(25 * 60), true), None);
+        assert_eq!(
+            watch.on_tick(t(72 * 60), false),
+            None,
+            "no reminder while nothing is being tried"
+        );
         assert!(matches!(
             watch.on_tick(t(48 * 60), true),
             Some(Notice::Reminder { .. })

@@ -4,7 +4,7 @@
 use crate::api::alerts::{alerts_page, AlertsOverview, SaveAlertSettings, SendTestAlert};
 use crate::components::form::{Banner, Field};
 use crate::components::load_error::LoadError;
-use crate::domain::alerts::{AlertSettingsInput, SmtpTls};
+use crate::domain::alerts::{keeps_password, AlertSettingsInput, SmtpTls};
 use crate::domain::states::NoticeKind;
 use crate::model::alerts::{state_label, AlertHistoryEntry, AlertSettingsView, IncidentView};
 use crate::model::error::ApiError;
@@ -126,6 +126,8 @@ fn Incidents(incidents: Vec<IncidentView>) -> impl IntoView {
 #[derive(Clone, Copy)]
 struct Binding {
     input: RwSignal<AlertSettingsInput>,
+    /// The settings as saved, to tell whether the stored password is kept.
+    saved: StoredValue<AlertSettingsInput>,
     touched: RwSignal<Vec<&'static str>>,
     password_stored: bool,
     server_error: Signal<Option<ApiError>>,
@@ -139,7 +141,9 @@ impl Binding {
                 .with(|t| t.contains(&field))
                 .then(|| {
                     self.input.with(|i| {
-                        i.validate(self.password_stored)
+                        let kept = self.password_stored
+                            && self.saved.with_value(|saved| keeps_password(saved, i));
+                        i.validate(kept)
                             .err()
                             .and_then(|errors| errors.into_iter().find(|e| e.field == field))
                             .map(|e| e.message)
@@ -192,6 +196,7 @@ fn SettingsForm(
 ) -> impl IntoView {
     let bound = Binding {
         input: RwSignal::new(initial_input(&settings)),
+        saved: StoredValue::new(initial_input(&settings)),
         touched: RwSignal::new(Vec::new()),
         password_stored: settings.password_stored,
         server_error,
@@ -235,7 +240,7 @@ fn SettingsForm(
 #[component]
 fn EmailFields(settings: AlertSettingsView, bound: Binding) -> impl IntoView {
     let password_hint = if settings.password_stored {
-        "A password is stored, encrypted. Leave this empty to keep it; type a new one to replace it."
+        "A password is stored, encrypted. Leave this empty to keep it (for the same server, port and username); type a new one to replace it."
     } else {
         "Stored encrypted and never shown again. Leave the username empty for a server that needs no login."
     };

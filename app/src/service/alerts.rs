@@ -1,7 +1,7 @@
 //! Settings → Alerts: saving where alerts go, sending a test alert, and what the page shows.
 
 use super::error::AppError;
-use crate::domain::alerts::{test_message, AlertSettingsInput, Channel};
+use crate::domain::alerts::{keeps_password, test_message, AlertSettingsInput, Channel};
 use crate::domain::states::{AuditKind, DeliveryState};
 use crate::model::affiliate::format_time;
 use crate::model::alerts::{
@@ -89,9 +89,17 @@ pub async fn save(
     input: AlertSettingsInput,
 ) -> Result<(), AppError> {
     let stored = alerts::settings(&ctx.db).await?;
-    let settings = input
-        .validate(stored.smtp_password.is_some())
-        .map_err(ApiError::Invalid)?;
+    // The stored password is kept only for the server and username it was typed for: whoever
+    // points the settings at another server must know it (or Send test would hand it over).
+    let saved = AlertSettingsInput {
+        smtp_host: stored.smtp_host.clone(),
+        smtp_port: stored.smtp_port.to_string(),
+        smtp_tls: stored.smtp_tls.as_str().to_owned(),
+        smtp_username: stored.smtp_username.clone(),
+        ..AlertSettingsInput::default()
+    };
+    let keep_password = stored.smtp_password.is_some() && keeps_password(&saved, &input);
+    let settings = input.validate(keep_password).map_err(ApiError::Invalid)?;
     let sealed = settings
         .email
         .password

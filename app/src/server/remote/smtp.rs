@@ -44,8 +44,25 @@ pub async fn send(
     timeout: Duration,
 ) -> Result<String, String> {
     let message = message(server, email)?;
-    let address = resolve(server, allow).await?;
+    let address = tokio::time::timeout(timeout, resolve(server, allow))
+        .await
+        .map_err(|_| {
+            format!(
+                "cannot find the mail server {} within {} s",
+                server.host,
+                timeout.as_secs()
+            )
+        })??;
     let tls = match server.tls {
+        // Checked by address, not only by the name typed: a name that resolves elsewhere never
+        // gets the password in clear.
+        SmtpTls::None if !address.ip().is_loopback() => {
+            return Err(format!(
+                "TLS mode None is only for a mail server on this machine, and {} resolves to {}; choose STARTTLS or TLS",
+                server.host,
+                address.ip()
+            ))
+        }
         SmtpTls::None => Tls::None,
         SmtpTls::StartTls => Tls::Required(tls_for(&server.host)?),
         SmtpTls::Tls => Tls::Wrapper(tls_for(&server.host)?),
@@ -85,7 +102,8 @@ pub async fn send(
 }
 
 fn tls_for(host: &str) -> Result<TlsParameters, String> {
-    TlsParameters::new(host.to_owned()).map_err(|e| format!("cannot set up TLS for {host}: {e}"))
+    let name = host.trim_start_matches('[').trim_end_matches(']');
+    TlsParameters::new(name.to_owned()).map_err(|e| format!("cannot set up TLS for {host}: {e}"))
 }
 
 fn mailbox(address: &str, what: &str) -> Result<Mailbox, String> {

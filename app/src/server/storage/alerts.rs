@@ -89,10 +89,16 @@ pub async fn save_settings(
             .bind(i32::try_from(settings.failures_to_open).unwrap_or(5))
             .execute(&mut *tx)
             .await?;
+        // Alerts waiting for a retry are tried again at once with the new settings: the admin
+        // who just fixed the mail server should not wait for the schedule.
+        sqlx::query(RETRY_UNSENT_NOW).bind(audit.at).execute(&mut *tx).await?;
         crate::record_audit!(&mut *tx, audit)?;
         tx.commit().await
     })
 }
+
+const RETRY_UNSENT_NOW: &str = "UPDATE alerts SET next_attempt_at = $1 \
+    WHERE state = 'failing' AND next_attempt_at > $1";
 
 /// One link's watch as stored, with its open incident.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -163,21 +169,30 @@ fn apply_calls(rows: Vec<WatchRow>, calls: &[WatchedCall]) -> Vec<Change> {
             let before = row.watch();
             let mut after = before.clone();
             let mut notices = Vec::new();
+            // Whether the last opening counted failures (rather than a delivery given up).
+            let mut opened_by_count = false;
+            let threshold = u32::try_from(row.failures_to_open).unwrap_or(FAILURES_TO_OPEN);
             for call in calls.iter().filter(|c| c.slot == row.slot) {
-                let threshold = u32::try_from(row.failures_to_open).unwrap_or(FAILURES_TO_OPEN);
                 match after.on_call(call.end, call.at, threshold) {
-                    // An incident opened and closed by calls stored together (within a second
-                    // or so) is noise: neither message is sent, and it is not recorded.
+                    // Failures counted up and a success, stored together (within a second or
+                    // so), are noise: neither message is sent, and nothing is recorded. A
+                    // delivery given up is news however soon the link recovers.
                     Some(Notice::Closed { .. })
-                        if matches!(notices.last(), Some(Notice::Opened { .. })) =>
+                        if opened_by_count
+                            && matches!(notices.last(), Some(Notice::Opened { .. })) =>
                     {
                         notices.pop();
                     }
-                    Some(notice) => notices.push(notice),
+                    Some(notice) => {
+                        opened_by_count = call.end == CallEnd::Failed;
+                        notices.push(notice);
+                    }
                     None => {}
                 }
             }
-            (after != before).then_some(Change {
+            // A watch that ends as it began may still have something to say (a delivery given
+            // up, and the link delivering again).
+            (after != before || !notices.is_empty()).then_some(Change {
                 row,
                 after,
                 notices,
@@ -190,19 +205,26 @@ fn apply_calls(rows: Vec<WatchRow>, calls: &[WatchedCall]) -> Vec<Change> {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Queued(pub usize);
 
+// The watches, with each link's open incident and the admin's threshold.
 const LOAD_WATCHES_SQLITE: &str = "SELECT w.slot, w.failures_in_a_row, w.failing_since, \
     i.id AS incident_id, i.opened_at, i.reason, i.told_at, \
     COALESCE((SELECT failures_to_open FROM alert_settings WHERE id = 1), 5) AS failures_to_open \
     FROM link_watches w \
     LEFT JOIN incidents i ON i.slot = w.slot AND i.closed_at IS NULL \
     WHERE w.slot IN (SELECT value FROM json_each($1)) ORDER BY w.slot";
-// Locked in slot order, so two group writers wait for each other rather than deadlock.
 const LOAD_WATCHES_POSTGRES: &str = "SELECT w.slot, w.failures_in_a_row, w.failing_since, \
     i.id AS incident_id, i.opened_at, i.reason, i.told_at, \
     COALESCE((SELECT failures_to_open FROM alert_settings WHERE id = 1), 5) AS failures_to_open \
     FROM link_watches w \
     LEFT JOIN incidents i ON i.slot = w.slot AND i.closed_at IS NULL \
-    WHERE w.slot = ANY($1) ORDER BY w.slot FOR UPDATE OF w";
+    WHERE w.slot = ANY($1) ORDER BY w.slot";
+// On PostgreSQL the watches are locked first, in slot order (two writers wait for each other
+// rather than deadlock), and read by the next statement: a locking read that waited sees the
+// locked rows' new versions but its joins as they were when it started, so an incident opened
+// meanwhile by the other transaction would be missed. SQLite's write transactions run one at
+// a time already.
+const LOCK_WATCHES_POSTGRES: &str =
+    "SELECT slot FROM link_watches WHERE slot = ANY($1) ORDER BY slot FOR UPDATE";
 const SAVE_WATCH: &str =
     "UPDATE link_watches SET failures_in_a_row = $2, failing_since = $3 WHERE slot = $1";
 const OPEN_INCIDENT: &str = "INSERT INTO incidents (slot, opened_at, reason, told_at) \
@@ -214,6 +236,9 @@ const QUEUE_ALERT: &str = "INSERT INTO alerts (incident_id, channel, event, subj
     payload, state, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7)";
 const CALLS_DUE: &str = "SELECT EXISTS (SELECT 1 FROM deliveries WHERE slot = $1 \
     AND state IN ('pending', 'failing'))";
+// Whether the link still calls a tracker from the server (for a signup or a reversal).
+const CALLS_FROM_SERVER: &str = "SELECT enabled AND mode = 'server' \
+    AND (url <> '' OR reversal_url <> '') FROM affiliate_links WHERE slot = $1";
 
 /// The facts of the incident `notice` is about: the link's open incident after the calls, or
 /// (for a closing) the one that was open before them.
@@ -221,6 +246,10 @@ fn facts(id: i64, change: &Change, notice: &Notice) -> IncidentFacts {
     let (reason, opened_at, closed_at) = match (notice, &change.after.open) {
         (
             Notice::Closed {
+                open_since,
+                closed_at,
+            }
+            | Notice::Retired {
                 open_since,
                 closed_at,
             },
@@ -263,7 +292,7 @@ pub trait IncidentTx {
 }
 
 macro_rules! incident_tx {
-    ($conn:ty, $load:expr, $slots:expr) => {
+    ($conn:ty, $load:expr, $lock:expr, $slots:expr) => {
         impl IncidentTx for $conn {
             async fn observe_calls(
                 &mut self,
@@ -275,6 +304,12 @@ macro_rules! incident_tx {
                 slots.dedup();
                 if slots.is_empty() {
                     return Ok(Queued::default());
+                }
+                if let Some(lock) = $lock {
+                    sqlx::query(lock)
+                        .bind($slots(&slots))
+                        .execute(&mut *self)
+                        .await?;
                 }
                 let rows: Vec<WatchRow> = sqlx::query_as($load)
                     .bind($slots(&slots))
@@ -291,6 +326,12 @@ macro_rules! incident_tx {
                 page_url: Option<&str>,
             ) -> Result<Queued, sqlx::Error> {
                 let all: Vec<i32> = (1..=crate::domain::link_template::LINK_SLOTS as i32).collect();
+                if let Some(lock) = $lock {
+                    sqlx::query(lock)
+                        .bind($slots(&all))
+                        .execute(&mut *self)
+                        .await?;
+                }
                 let rows: Vec<WatchRow> = sqlx::query_as($load)
                     .bind($slots(&all))
                     .fetch_all(&mut *self)
@@ -298,29 +339,62 @@ macro_rules! incident_tx {
                 let mut changes = Vec::new();
                 for row in rows {
                     let before = row.watch();
-                    let quiet = before.open.is_none()
-                        && before
-                            .failing_since
-                            .is_some_and(|since| now - since >= QUIET_FOR);
-                    let due = quiet
-                        && sqlx::query_scalar::<_, bool>(CALLS_DUE)
+                    let mut seen = Seen::default();
+                    if before.open.is_some() {
+                        seen.calls_from_server = sqlx::query_scalar::<_, bool>(CALLS_FROM_SERVER)
+                            .bind(row.slot)
+                            .fetch_optional(&mut *self)
+                            .await?
+                            .unwrap_or(false);
+                    }
+                    if asks_whether_due(&before, now) {
+                        seen.calls_due = sqlx::query_scalar::<_, bool>(CALLS_DUE)
                             .bind(row.slot)
                             .fetch_one(&mut *self)
                             .await?;
-                    let mut after = before.clone();
-                    let notices = after.on_tick(now, due).into_iter().collect();
-                    if after != before {
-                        changes.push(Change {
-                            row,
-                            after,
-                            notices,
-                        });
+                    }
+                    if let Some(change) = on_tick(row, before, now, seen) {
+                        changes.push(change);
                     }
                 }
                 store_changes!(self, changes, now, page_url)
             }
         }
     };
+}
+
+/// What the minute's look found out about a link.
+#[derive(Debug, Default, Clone, Copy)]
+struct Seen {
+    /// The link still calls a tracker from the server (asked only with an incident open).
+    calls_from_server: bool,
+    /// Deliveries of the link are waiting or being retried (asked only when it matters).
+    calls_due: bool,
+}
+
+/// Whether the look needs to know if calls are due: for the quiet hour, or a reminder.
+fn asks_whether_due(watch: &LinkWatch, now: DateTime<Utc>) -> bool {
+    let quiet = watch.open.is_none()
+        && watch
+            .failing_since
+            .is_some_and(|since| now - since >= QUIET_FOR);
+    quiet || watch.reminder_due(now)
+}
+
+/// One link's minute: an incident whose link no longer calls from the server closes; else the
+/// quiet hour and the daily reminder. `None` when nothing changed.
+fn on_tick(row: WatchRow, before: LinkWatch, now: DateTime<Utc>, seen: Seen) -> Option<Change> {
+    let mut after = before.clone();
+    let notice = if before.open.is_some() && !seen.calls_from_server {
+        after.on_retired(now)
+    } else {
+        after.on_tick(now, seen.calls_due)
+    };
+    (after != before).then(|| Change {
+        row,
+        after,
+        notices: notice.into_iter().collect(),
+    })
 }
 
 /// Stores changed watches, their incidents, and queues each message to every channel that is
@@ -356,7 +430,11 @@ macro_rules! store_changes {
                             .await?;
                         id
                     }
-                    (Notice::Closed { closed_at, .. }, Some(id), _) => {
+                    (
+                        Notice::Closed { closed_at, .. } | Notice::Retired { closed_at, .. },
+                        Some(id),
+                        _,
+                    ) => {
                         sqlx::query(CLOSE_INCIDENT)
                             .bind(id)
                             .bind(*closed_at)
@@ -366,7 +444,8 @@ macro_rules! store_changes {
                     }
                     _ => continue,
                 };
-                current = (!matches!(notice, Notice::Closed { .. })).then_some(id);
+                current =
+                    matches!(notice, Notice::Opened { .. } | Notice::Reminder { .. }).then_some(id);
                 let (email, webhook) = match channels {
                     Some(c) => c,
                     None => {
@@ -413,8 +492,18 @@ fn slots_array(slots: &[i32]) -> Vec<i32> {
     slots.to_vec()
 }
 
-incident_tx!(sqlx::SqliteConnection, LOAD_WATCHES_SQLITE, slots_json);
-incident_tx!(sqlx::PgConnection, LOAD_WATCHES_POSTGRES, slots_array);
+incident_tx!(
+    sqlx::SqliteConnection,
+    LOAD_WATCHES_SQLITE,
+    None::<&str>,
+    slots_json
+);
+incident_tx!(
+    sqlx::PgConnection,
+    LOAD_WATCHES_POSTGRES,
+    Some(LOCK_WATCHES_POSTGRES),
+    slots_array
+);
 
 /// The quiet-hour and reminder check, in its own transaction.
 pub async fn observe_time(
@@ -454,10 +543,10 @@ pub async fn next_due(db: &Db) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     with_pool!(db, pool => sqlx::query_scalar(SQL).fetch_one(pool).await)
 }
 
-/// Claims up to `limit` due alerts until `lease_until`, oldest first. Each channel sends in the
-/// order its alerts were queued: only a channel's oldest unsent alert can be claimed, so a
-/// link's "delivers again" never arrives before its "is failing" that is still being retried.
-/// (Test alerts, sent at once by the admin who asked, never hold the others back.)
+/// Claims up to `limit` due alerts until `lease_until`, oldest first. An incident's alerts go
+/// out by each channel in the order they were queued: only its oldest unsent one can be
+/// claimed, so a link's "delivers again" never arrives before its "is failing" that is still
+/// being retried. Other incidents' alerts, and tests, are not held back by it.
 pub async fn claim(
     db: &Db,
     now: DateTime<Utc>,
@@ -469,7 +558,7 @@ pub async fn claim(
          WHERE a.state IN ('pending', 'failing') AND a.next_attempt_at <= $2 \
          AND (a.lease_until IS NULL OR a.lease_until < $2) \
          AND NOT EXISTS (SELECT 1 FROM alerts e WHERE e.channel = a.channel AND e.id < a.id \
-             AND e.state IN ('pending', 'failing') AND e.event <> 'test') \
+             AND e.incident_id = a.incident_id AND e.state IN ('pending', 'failing')) \
          ORDER BY a.next_attempt_at LIMIT $3{}) {RETURNING_ALERT}",
         match db {
             Db::Sqlite(_) => "",
@@ -685,6 +774,28 @@ mod tests {
             "an incident open before the group closes, and is said to"
         );
         assert_eq!(changes[0].after.failures_in_a_row, 2);
+    }
+
+    #[test]
+    fn a_delivery_given_up_is_told_even_if_the_link_recovers_in_the_same_group() {
+        let calls: Vec<WatchedCall> = [CallEnd::GivenUp, CallEnd::Delivered]
+            .into_iter()
+            .enumerate()
+            .map(|(i, end)| WatchedCall {
+                slot: 1,
+                end,
+                at: at(i as i64),
+            })
+            .collect();
+        let changes = apply_calls(vec![row(1)], &calls);
+        assert_eq!(changes.len(), 1);
+        assert!(
+            matches!(
+                changes[0].notices[..],
+                [Notice::Opened { .. }, Notice::Closed { .. }]
+            ),
+            "{changes:?}"
+        );
     }
 
     #[test]

@@ -58,7 +58,8 @@ fn sum_cents(amounts: &[String]) -> u64 {
 fn lock_signup_sql(db: &Db) -> &'static str {
     match db {
         Db::Sqlite(_) => "SELECT id FROM signups WHERE id = $1",
-        Db::Postgres(_) => "SELECT id FROM signups WHERE id = $1 FOR UPDATE",
+        // NO KEY: rows that refer to the signup (its deliveries) can still be written meanwhile.
+        Db::Postgres(_) => "SELECT id FROM signups WHERE id = $1 FOR NO KEY UPDATE",
     }
 }
 

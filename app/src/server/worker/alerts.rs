@@ -23,8 +23,9 @@ use tokio::sync::{watch, Notify};
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// How often the links are looked at with no call finishing.
 pub const TICK_EVERY: TimeDelta = TimeDelta::minutes(1);
-/// The most alerts claimed at once.
-const BATCH: i64 = 16;
+/// Alerts are claimed one at a time: each is sent within its own lease (a mail server may take
+/// the whole timeout), so no other process claims it again while it is being sent.
+const BATCH: i64 = 1;
 
 /// What sending alerts needs.
 #[derive(Debug, Clone)]
@@ -146,7 +147,11 @@ fn after_try(alert: &AlertRow, result: &Result<String, String>, now: DateTime<Ut
 #[tracing::instrument(name = "alert_attempt", skip_all, fields(alert_id = alert.id, channel = alert.channel.as_str(), event = alert.event.as_str()))]
 pub async fn attempt(ctx: &AlertContext, settings: &SettingsRow, alert: &AlertRow) -> AlertTry {
     let result = send(ctx, settings, alert).await;
-    let done = after_try(alert, &result, ctx.clock.now());
+    let mut done = after_try(alert, &result, ctx.clock.now());
+    if unusable(settings, alert.channel).is_some() {
+        // Switched off by the admin: not retried, or it would fail for three days.
+        done.state = DeliveryState::Failed;
+    }
     crate::server::metrics::alert_try(alert.channel.as_str(), done.state.as_str());
     match &result {
         Ok(answer) => tracing::info!(answer = %answer, "alert sent"),
