@@ -53,6 +53,31 @@ pub async fn send(
                 timeout.as_secs()
             )
         })??;
+    let transport = transport(server, address, timeout)?;
+    let sending = transport.send(message);
+    // lettre's timeout covers each read and write; this bounds the whole conversation.
+    match tokio::time::timeout(timeout * 2, sending).await {
+        Ok(Ok(response)) => Ok(format!(
+            "{} {}",
+            response.code(),
+            response.message().collect::<Vec<_>>().join(" ")
+        )),
+        Ok(Err(err)) => Err(describe(&err, server)),
+        Err(_) => Err(format!(
+            "the mail server {}:{} did not finish within {} s",
+            server.host,
+            server.port,
+            (timeout * 2).as_secs()
+        )),
+    }
+}
+
+/// The connection to the checked `address`, with TLS verified against the server's name.
+fn transport(
+    server: &SmtpServer,
+    address: SocketAddr,
+    timeout: Duration,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
     let tls = match server.tls {
         // Checked by address, not only by the name typed: a name that resolves elsewhere never
         // gets the password in clear.
@@ -82,23 +107,7 @@ pub async fn send(
             .credentials(Credentials::new(server.username.clone(), password))
             .authentication(vec![Mechanism::Plain, Mechanism::Login]);
     }
-    let transport = transport.build();
-    let sending = transport.send(message);
-    // lettre's timeout covers each read and write; this bounds the whole conversation.
-    match tokio::time::timeout(timeout * 2, sending).await {
-        Ok(Ok(response)) => Ok(format!(
-            "{} {}",
-            response.code(),
-            response.message().collect::<Vec<_>>().join(" ")
-        )),
-        Ok(Err(err)) => Err(describe(&err, server)),
-        Err(_) => Err(format!(
-            "the mail server {}:{} did not finish within {} s",
-            server.host,
-            server.port,
-            (timeout * 2).as_secs()
-        )),
-    }
+    Ok(transport.build())
 }
 
 fn tls_for(host: &str) -> Result<TlsParameters, String> {

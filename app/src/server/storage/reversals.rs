@@ -354,13 +354,7 @@ pub async fn record(db: &Db, new: NewReversal<'_>) -> Result<ReversalOutcome, Re
             Some(mut insert) => insert.build_query_as().fetch_all(&mut *tx).await?,
             None => Vec::new(),
         };
-        let links = work
-            .into_iter()
-            .map(|w| ReversalLink {
-                delivery_id: queued.iter().find(|(_, slot)| *slot == w.plan.link).map(|(id, _)| *id),
-                plan: w.plan,
-            })
-            .collect();
+        let links = with_deliveries(work, &queued);
         let answer = answer(&new, links);
         let stored = serde_json::to_string(&answer)?;
         sqlx::query(STORE_ANSWER).bind(reversal_row).bind(stored).execute(&mut *tx).await?;
@@ -368,6 +362,19 @@ pub async fn record(db: &Db, new: NewReversal<'_>) -> Result<ReversalOutcome, Re
         tx.commit().await?;
         Ok(ReversalOutcome::Created(answer))
     })
+}
+
+/// Each link's step with the reversal delivery it queued, found by slot.
+fn with_deliveries(work: Vec<LinkWork>, queued: &[(i64, i64)]) -> Vec<ReversalLink> {
+    work.into_iter()
+        .map(|w| ReversalLink {
+            delivery_id: queued
+                .iter()
+                .find(|(_, slot)| *slot == w.plan.link)
+                .map(|(id, _)| *id),
+            plan: w.plan,
+        })
+        .collect()
 }
 
 fn answer(new: &NewReversal<'_>, links: Vec<ReversalLink>) -> ReversalAnswer {
