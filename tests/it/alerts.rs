@@ -25,6 +25,7 @@ on_both_backends_with!(|s| {
     an_alert_queued_before_a_restart_is_sent_after_it,
     the_admin_sets_how_many_failures_open_an_incident,
     an_incident_closes_when_its_link_stops_calling_from_the_server,
+    a_delivery_given_up_and_a_success_stored_together_are_both_told,
 );
 
 const PASSWORD: &str = "smtp-pass-123";
@@ -483,4 +484,45 @@ async fn an_incident_closes_when_its_link_stops_calling_from_the_server(app: &Te
     assert_eq!(app.drain_alerts().await, 0);
     let page = overview(app, &client).await;
     assert!(page.incidents.iter().all(|i| i.closed.is_some()));
+}
+
+async fn a_delivery_given_up_and_a_success_stored_together_are_both_told(app: &TestApp) {
+    use app::domain::incidents::CallEnd;
+    use app::server::storage::alerts::{IncidentTx, WatchedCall};
+    use app::server::storage::db::BeginWrite;
+    let hook = spawn_webhook(vec![200]).await;
+    let client = app.logged_in_admin().await;
+    save(app, &client, settings(None, Some(&hook))).await;
+    // Two calls of link 2 in one group, as the delivery worker stores them: one given up, then
+    // one delivered.
+    let now = app.clock.now();
+    let calls = [
+        WatchedCall {
+            slot: 2,
+            end: CallEnd::GivenUp,
+            at: now - TimeDelta::seconds(1),
+        },
+        WatchedCall {
+            slot: 2,
+            end: CallEnd::Delivered,
+            at: now,
+        },
+    ];
+    app::with_pool!(&app.state.db, pool => {
+        let mut tx = pool.begin_write().await.unwrap();
+        (*tx).observe_calls(&calls, None).await.unwrap();
+        tx.commit().await.unwrap();
+    });
+    assert_eq!(app.drain_alerts().await, 2);
+    assert_eq!(events(&hook), vec!["opened", "closed"]);
+    let bodies = hook.bodies();
+    assert_eq!(bodies[0]["incident"]["id"], bodies[1]["incident"]["id"]);
+    assert_eq!(bodies[1]["incident"]["link"], 2);
+    assert!(bodies[1]["incident"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("given up"));
+    let page = overview(app, &client).await;
+    assert_eq!(page.incidents.len(), 1);
+    assert!(page.incidents[0].closed.is_some());
 }

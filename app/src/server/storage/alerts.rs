@@ -159,7 +159,9 @@ impl WatchedCall {
 struct Change {
     row: WatchRow,
     after: LinkWatch,
-    notices: Vec<Notice>,
+    /// Each message with the incident it is about, as it was then (an incident that opened and
+    /// closed within these calls is in neither the row nor `after`).
+    notices: Vec<(Notice, Incident)>,
 }
 
 /// Feeds each call to its link's watch, in order; returns the watches that changed.
@@ -173,19 +175,22 @@ fn apply_calls(rows: Vec<WatchRow>, calls: &[WatchedCall]) -> Vec<Change> {
             let mut opened_by_count = false;
             let threshold = u32::try_from(row.failures_to_open).unwrap_or(FAILURES_TO_OPEN);
             for call in calls.iter().filter(|c| c.slot == row.slot) {
+                let open_before = after.open.clone();
                 match after.on_call(call.end, call.at, threshold) {
                     // Failures counted up and a success, stored together (within a second or
                     // so), are noise: neither message is sent, and nothing is recorded. A
                     // delivery given up is news however soon the link recovers.
                     Some(Notice::Closed { .. })
                         if opened_by_count
-                            && matches!(notices.last(), Some(Notice::Opened { .. })) =>
+                            && matches!(notices.last(), Some((Notice::Opened { .. }, _))) =>
                     {
                         notices.pop();
                     }
                     Some(notice) => {
                         opened_by_count = call.end == CallEnd::Failed;
-                        notices.push(notice);
+                        if let Some(incident) = after.open.clone().or(open_before) {
+                            notices.push((notice, incident));
+                        }
                     }
                     None => {}
                 }
@@ -240,33 +245,19 @@ const CALLS_DUE: &str = "SELECT EXISTS (SELECT 1 FROM deliveries WHERE slot = $1
 const CALLS_FROM_SERVER: &str = "SELECT enabled AND mode = 'server' \
     AND (url <> '' OR reversal_url <> '') FROM affiliate_links WHERE slot = $1";
 
-/// The facts of the incident `notice` is about: the link's open incident after the calls, or
-/// (for a closing) the one that was open before them.
-fn facts(id: i64, change: &Change, notice: &Notice) -> IncidentFacts {
-    let (reason, opened_at, closed_at) = match (notice, &change.after.open) {
-        (
-            Notice::Closed {
-                open_since,
-                closed_at,
-            }
-            | Notice::Retired {
-                open_since,
-                closed_at,
-            },
-            _,
-        ) => (
-            change.row.reason.clone().unwrap_or_default(),
-            *open_since,
-            Some(closed_at.to_rfc3339()),
-        ),
-        (_, Some(open)) => (open.reason.clone(), open.opened_at, None),
-        (_, None) => (String::new(), Utc::now(), None),
+/// The facts of incident `id` for a message about it.
+fn facts(id: i64, slot: i32, notice: &Notice, incident: &Incident) -> IncidentFacts {
+    let closed_at = match notice {
+        Notice::Closed { closed_at, .. } | Notice::Retired { closed_at, .. } => {
+            Some(closed_at.to_rfc3339())
+        }
+        Notice::Opened { .. } | Notice::Reminder { .. } => None,
     };
     IncidentFacts {
         id,
-        link: i64::from(change.row.slot),
-        reason,
-        opened_at: opened_at.to_rfc3339(),
+        link: i64::from(slot),
+        reason: incident.reason.clone(),
+        opened_at: incident.opened_at.to_rfc3339(),
         closed_at,
     }
 }
@@ -390,10 +381,11 @@ fn on_tick(row: WatchRow, before: LinkWatch, now: DateTime<Utc>, seen: Seen) -> 
     } else {
         after.on_tick(now, seen.calls_due)
     };
+    let incident = after.open.clone().or_else(|| before.open.clone());
     (after != before).then(|| Change {
         row,
         after,
-        notices: notice.into_iter().collect(),
+        notices: notice.zip(incident).into_iter().collect(),
     })
 }
 
@@ -412,20 +404,20 @@ macro_rules! store_changes {
                 .execute(&mut *conn)
                 .await?;
             let mut current = change.row.incident_id;
-            for notice in &change.notices {
-                let id = match (notice, current, &change.after.open) {
-                    (Notice::Opened { .. }, _, Some(open)) => {
+            for (notice, incident) in &change.notices {
+                let id = match (notice, current) {
+                    (Notice::Opened { .. }, _) => {
                         sqlx::query_scalar::<_, i64>(OPEN_INCIDENT)
                             .bind(change.row.slot)
-                            .bind(open.opened_at)
-                            .bind(&open.reason)
+                            .bind(incident.opened_at)
+                            .bind(&incident.reason)
                             .fetch_one(&mut *conn)
                             .await?
                     }
-                    (Notice::Reminder { .. }, Some(id), Some(open)) => {
+                    (Notice::Reminder { .. }, Some(id)) => {
                         sqlx::query(REMIND_INCIDENT)
                             .bind(id)
-                            .bind(open.told_at)
+                            .bind(incident.told_at)
                             .execute(&mut *conn)
                             .await?;
                         id
@@ -433,7 +425,6 @@ macro_rules! store_changes {
                     (
                         Notice::Closed { closed_at, .. } | Notice::Retired { closed_at, .. },
                         Some(id),
-                        _,
                     ) => {
                         sqlx::query(CLOSE_INCIDENT)
                             .bind(id)
@@ -456,7 +447,8 @@ macro_rules! store_changes {
                         *channels.insert(c)
                     }
                 };
-                let message = incident_message(notice, &facts(id, &change, notice), $page_url);
+                let facts = facts(id, change.row.slot, notice, incident);
+                let message = incident_message(notice, &facts, $page_url);
                 let wanted = [(email, Channel::Email), (webhook, Channel::Webhook)];
                 for (_, channel) in wanted.into_iter().filter(|(on, _)| *on) {
                     queue_alert!(conn, Some(id), channel, &message, $now);
@@ -734,7 +726,10 @@ mod tests {
         let changes = apply_calls(vec![row(1), row(2)], &calls);
         assert_eq!(changes.len(), 1, "link 1 delivered and was fine: no write");
         assert_eq!(changes[0].row.slot, 2);
-        assert!(matches!(changes[0].notices[..], [Notice::Opened { .. }]));
+        assert!(matches!(
+            changes[0].notices[..],
+            [(Notice::Opened { .. }, _)]
+        ));
     }
 
     #[test]
@@ -770,7 +765,7 @@ mod tests {
             .collect::<Vec<_>>();
         let changes = apply_calls(vec![opened_before], &calls);
         assert!(
-            matches!(changes[0].notices[..], [Notice::Closed { .. }]),
+            matches!(changes[0].notices[..], [(Notice::Closed { .. }, _)]),
             "an incident open before the group closes, and is said to"
         );
         assert_eq!(changes[0].after.failures_in_a_row, 2);
@@ -792,7 +787,8 @@ mod tests {
         assert!(
             matches!(
                 changes[0].notices[..],
-                [Notice::Opened { .. }, Notice::Closed { .. }]
+                [(Notice::Opened { .. }, ref opened), (Notice::Closed { .. }, ref closed)]
+                    if opened.reason.contains("given up") && closed == opened
             ),
             "{changes:?}"
         );
