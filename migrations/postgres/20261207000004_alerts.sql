@@ -47,6 +47,8 @@ CREATE INDEX incidents_by_time ON incidents (opened_at);
 CREATE TABLE alerts (
     id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     incident_id     BIGINT REFERENCES incidents (id),
+    -- The link the incident is about (NULL for a test): its alerts go out in order.
+    slot            INTEGER,
     channel         TEXT    NOT NULL CHECK (channel IN ('email', 'webhook')),
     event           TEXT    NOT NULL CHECK (event IN ('opened', 'reminder', 'closed', 'test')),
     subject         TEXT    NOT NULL,

@@ -187,12 +187,19 @@ fn apply_calls(rows: Vec<WatchRow>, calls: &[WatchedCall]) -> Vec<Change> {
                         notices.pop();
                     }
                     Some(notice) => {
-                        opened_by_count = call.end == CallEnd::Failed;
+                        // The count rule comes before the quiet hour's: with fewer failures
+                        // than the count, it was an hour without a success, which is news.
+                        opened_by_count =
+                            call.end == CallEnd::Failed && after.failures_in_a_row >= threshold;
                         if let Some(incident) = after.open.clone().or(open_before) {
                             notices.push((notice, incident));
                         }
                     }
                     None => {}
+                }
+                if call.end == CallEnd::GivenUp {
+                    // Given up while already open: a recovery in this group is still news.
+                    opened_by_count = false;
                 }
             }
             // A watch that ends as it began may still have something to say (a delivery given
@@ -238,7 +245,8 @@ const REMIND_INCIDENT: &str = "UPDATE incidents SET told_at = $2 WHERE id = $1";
 const CLOSE_INCIDENT: &str = "UPDATE incidents SET closed_at = $2 WHERE id = $1";
 const CHANNELS: &str = "SELECT email_enabled, webhook_enabled FROM alert_settings WHERE id = 1";
 const QUEUE_ALERT: &str = "INSERT INTO alerts (incident_id, channel, event, subject, body, \
-    payload, state, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7)";
+    payload, state, next_attempt_at, created_at, slot) \
+    VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $8)";
 const CALLS_DUE: &str = "SELECT EXISTS (SELECT 1 FROM deliveries WHERE slot = $1 \
     AND state IN ('pending', 'failing'))";
 // Whether the link still calls a tracker from the server (for a signup or a reversal).
@@ -338,7 +346,7 @@ macro_rules! incident_tx {
                             .await?
                             .unwrap_or(false);
                     }
-                    if asks_whether_due(&before, now) {
+                    if before.open.is_some() || asks_whether_due(&before, now) {
                         seen.calls_due = sqlx::query_scalar::<_, bool>(CALLS_DUE)
                             .bind(row.slot)
                             .fetch_one(&mut *self)
@@ -359,7 +367,8 @@ macro_rules! incident_tx {
 struct Seen {
     /// The link still calls a tracker from the server (asked only with an incident open).
     calls_from_server: bool,
-    /// Deliveries of the link are waiting or being retried (asked only when it matters).
+    /// Deliveries of the link are waiting or being retried (asked with an incident open, or
+    /// when the quiet hour may have come).
     calls_due: bool,
 }
 
@@ -376,7 +385,9 @@ fn asks_whether_due(watch: &LinkWatch, now: DateTime<Utc>) -> bool {
 /// quiet hour and the daily reminder. `None` when nothing changed.
 fn on_tick(row: WatchRow, before: LinkWatch, now: DateTime<Utc>, seen: Seen) -> Option<Change> {
     let mut after = before.clone();
-    let notice = if before.open.is_some() && !seen.calls_from_server {
+    // Deliveries already queued keep being tried with their stored links: only once none is
+    // due does a link that no longer calls from the server close its incident.
+    let notice = if before.open.is_some() && !seen.calls_from_server && !seen.calls_due {
         after.on_retired(now)
     } else {
         after.on_tick(now, seen.calls_due)
@@ -451,7 +462,7 @@ macro_rules! store_changes {
                 let message = incident_message(notice, &facts, $page_url);
                 let wanted = [(email, Channel::Email), (webhook, Channel::Webhook)];
                 for (_, channel) in wanted.into_iter().filter(|(on, _)| *on) {
-                    queue_alert!(conn, Some(id), channel, &message, $now);
+                    queue_alert!(conn, (id, change.row.slot), channel, &message, $now);
                     queued += 1;
                 }
             }
@@ -461,16 +472,18 @@ macro_rules! store_changes {
 }
 
 macro_rules! queue_alert {
-    ($conn:expr, $incident:expr, $channel:expr, $message:expr, $now:expr) => {{
+    ($conn:expr, $incident_and_slot:expr, $channel:expr, $message:expr, $now:expr) => {{
         let message: &AlertMessage = $message;
+        let (incident, slot): (i64, i32) = $incident_and_slot;
         sqlx::query(QUEUE_ALERT)
-            .bind($incident)
+            .bind(incident)
             .bind($channel.as_str())
             .bind(message.event.as_str())
             .bind(&message.subject)
             .bind(&message.body)
             .bind(&message.payload)
             .bind($now)
+            .bind(slot)
             .execute(&mut *$conn)
             .await?;
     }};
@@ -527,18 +540,31 @@ pub struct AlertRow {
 
 const RETURNING_ALERT: &str = "RETURNING id, channel, event, subject, body, payload, tries";
 
-/// The soonest time an alert is due, if any is waiting (a read, so an idle worker never takes
-/// SQLite's write lock to find there is nothing to do).
-pub async fn next_due(db: &Db) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    const SQL: &str =
-        "SELECT MIN(next_attempt_at) FROM alerts WHERE state IN ('pending', 'failing')";
-    with_pool!(db, pool => sqlx::query_scalar(SQL).fetch_one(pool).await)
+/// The alerts `claim` may take at the time bound as `now` (a placeholder such as `$2`): due,
+/// not leased, and the oldest unsent of their link by their channel.
+fn claimable(now: &str) -> String {
+    format!(
+        "a.state IN ('pending', 'failing') AND a.next_attempt_at <= {now} \
+         AND (a.lease_until IS NULL OR a.lease_until < {now}) \
+         AND NOT EXISTS (SELECT 1 FROM alerts e WHERE e.channel = a.channel AND e.id < a.id \
+             AND e.slot = a.slot AND e.state IN ('pending', 'failing'))"
+    )
 }
 
-/// Claims up to `limit` due alerts until `lease_until`, oldest first. An incident's alerts go
-/// out by each channel in the order they were queued: only its oldest unsent one can be
-/// claimed, so a link's "delivers again" never arrives before its "is failing" that is still
-/// being retried. Other incidents' alerts, and tests, are not held back by it.
+/// Whether an alert can be claimed now (a read, so an idle worker never takes SQLite's write
+/// lock to find there is nothing to do, nor for alerts waiting behind others).
+pub async fn any_due(db: &Db, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM alerts a WHERE {})",
+        claimable("$1")
+    );
+    with_pool!(db, pool => sqlx::query_scalar(&sql).bind(now).fetch_one(pool).await)
+}
+
+/// Claims up to `limit` due alerts until `lease_until`, oldest first. A link's alerts go out by
+/// each channel in the order they were queued: only its oldest unsent one can be claimed, so
+/// its "delivers again" never arrives before an "is failing" that is still being retried (nor
+/// the other way round). Other links' alerts, and tests, are not held back by it.
 pub async fn claim(
     db: &Db,
     now: DateTime<Utc>,
@@ -547,11 +573,8 @@ pub async fn claim(
 ) -> Result<Vec<AlertRow>, sqlx::Error> {
     let sql = format!(
         "UPDATE alerts SET lease_until = $1 WHERE id IN (SELECT a.id FROM alerts a \
-         WHERE a.state IN ('pending', 'failing') AND a.next_attempt_at <= $2 \
-         AND (a.lease_until IS NULL OR a.lease_until < $2) \
-         AND NOT EXISTS (SELECT 1 FROM alerts e WHERE e.channel = a.channel AND e.id < a.id \
-             AND e.incident_id = a.incident_id AND e.state IN ('pending', 'failing')) \
-         ORDER BY a.next_attempt_at LIMIT $3{}) {RETURNING_ALERT}",
+         WHERE {} ORDER BY a.next_attempt_at LIMIT $3{}) {RETURNING_ALERT}",
+        claimable("$2"),
         match db {
             Db::Sqlite(_) => "",
             Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
@@ -792,6 +815,47 @@ mod tests {
             ),
             "{changes:?}"
         );
+    }
+
+    #[test]
+    fn a_delivery_given_up_while_the_count_had_opened_keeps_both_messages() {
+        let ends = [CallEnd::Failed; 5]
+            .into_iter()
+            .chain([CallEnd::GivenUp, CallEnd::Delivered]);
+        let calls: Vec<WatchedCall> = ends
+            .enumerate()
+            .map(|(i, end)| WatchedCall {
+                slot: 1,
+                end,
+                at: at(i as i64),
+            })
+            .collect();
+        let changes = apply_calls(vec![row(1)], &calls);
+        assert!(
+            matches!(
+                changes[0].notices[..],
+                [(Notice::Opened { .. }, _), (Notice::Closed { .. }, _)]
+            ),
+            "{changes:?}"
+        );
+    }
+
+    #[test]
+    fn a_link_that_stopped_calling_keeps_its_incident_while_queued_calls_are_tried() {
+        let mut open = row(1);
+        open.incident_id = Some(3);
+        open.opened_at = Some(at(0));
+        open.reason = Some("a delivery was given up after all its retries".into());
+        open.told_at = Some(at(0));
+        let watch = open.watch();
+        let due = Seen {
+            calls_from_server: false,
+            calls_due: true,
+        };
+        assert!(on_tick(open.clone(), watch.clone(), at(60), due).is_none());
+        let idle = Seen::default();
+        let closed = on_tick(open, watch, at(60), idle).unwrap();
+        assert!(matches!(closed.notices[..], [(Notice::Retired { .. }, _)]));
     }
 
     #[test]

@@ -199,9 +199,9 @@ impl AlertWorker {
     /// Sends every alert due now; returns how many were tried.
     async fn send_due(&self) -> usize {
         let now = self.ctx.clock.now();
-        match alerts::next_due(&self.ctx.db).await {
-            Ok(Some(at)) if at <= now => {}
-            Ok(_) => return 0,
+        match alerts::any_due(&self.ctx.db, now).await {
+            Ok(true) => {}
+            Ok(false) => return 0,
             Err(err) => {
                 tracing::error!(error = %err, "cannot look for alerts to send");
                 return 0;
