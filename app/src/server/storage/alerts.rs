@@ -290,6 +290,21 @@ pub trait IncidentTx {
     ) -> impl std::future::Future<Output = Result<Queued, sqlx::Error>> + Send;
 }
 
+/// The watches of the bound slots, locked first where `$lock` says how (PostgreSQL).
+macro_rules! load_watches {
+    ($conn:expr, $load:expr, $lock:expr, $slots:expr) => {{
+        let slots = $slots;
+        if let Some(lock) = $lock {
+            sqlx::query(lock).bind(&slots).execute(&mut *$conn).await?;
+        }
+        let rows: Vec<WatchRow> = sqlx::query_as($load)
+            .bind(&slots)
+            .fetch_all(&mut *$conn)
+            .await?;
+        rows
+    }};
+}
+
 macro_rules! incident_tx {
     ($conn:ty, $load:expr, $lock:expr, $slots:expr) => {
         impl IncidentTx for $conn {
@@ -304,16 +319,7 @@ macro_rules! incident_tx {
                 if slots.is_empty() {
                     return Ok(Queued::default());
                 }
-                if let Some(lock) = $lock {
-                    sqlx::query(lock)
-                        .bind($slots(&slots))
-                        .execute(&mut *self)
-                        .await?;
-                }
-                let rows: Vec<WatchRow> = sqlx::query_as($load)
-                    .bind($slots(&slots))
-                    .fetch_all(&mut *self)
-                    .await?;
+                let rows = load_watches!(self, $load, $lock, $slots(&slots));
                 let changes = apply_calls(rows, calls);
                 let now = calls.iter().map(|c| c.at).max().unwrap_or_else(Utc::now);
                 store_changes!(self, changes, now, page_url)
@@ -325,16 +331,7 @@ macro_rules! incident_tx {
                 page_url: Option<&str>,
             ) -> Result<Queued, sqlx::Error> {
                 let all: Vec<i32> = (1..=crate::domain::link_template::LINK_SLOTS as i32).collect();
-                if let Some(lock) = $lock {
-                    sqlx::query(lock)
-                        .bind($slots(&all))
-                        .execute(&mut *self)
-                        .await?;
-                }
-                let rows: Vec<WatchRow> = sqlx::query_as($load)
-                    .bind($slots(&all))
-                    .fetch_all(&mut *self)
-                    .await?;
+                let rows = load_watches!(self, $load, $lock, $slots(&all));
                 let mut changes = Vec::new();
                 for row in rows {
                     let before = row.watch();
