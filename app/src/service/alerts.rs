@@ -10,8 +10,8 @@ use crate::model::alerts::{
 use crate::model::error::ApiError;
 use crate::server::storage::alerts::{self, HistoryRow, IncidentRow, SettingsRow};
 use crate::server::storage::audit_log::Actor;
-use crate::server::worker::alerts::{attempt, AlertContext};
-use chrono::TimeDelta;
+use crate::server::worker::alerts::{attempt, unusable, AlertContext};
+use crate::server::worker::delivery::lease_for;
 
 /// The most alerts and incidents the page lists.
 const HISTORY: i64 = 50;
@@ -135,25 +135,15 @@ pub async fn send_test(
         return Err(AppError::invalid("channel", "choose email or webhook"));
     };
     let settings = alerts::settings(&ctx.db).await?;
-    let off = match channel {
-        Channel::Email => !settings.email_enabled,
-        Channel::Webhook => !settings.webhook_enabled,
-    };
-    if off {
+    if unusable(&settings, channel).is_some() {
         return Err(AppError::invalid(
             channel.as_str(),
-            format!(
-                "{} alerts are switched off: switch them on and save, then send a test",
-                match channel {
-                    Channel::Email => "email",
-                    Channel::Webhook => "webhook",
-                }
-            ),
+            format!("{channel} alerts are switched off: switch them on and save, then send a test"),
         ));
     }
     let message = test_message(channel, &actor.name, ctx.page_url.as_deref());
     let now = ctx.clock.now();
-    let lease = TimeDelta::from_std(ctx.outbound.timeout() * 4).unwrap_or(TimeDelta::minutes(1));
+    let lease = lease_for(ctx.outbound.timeout());
     let alert = alerts::queue_test(&ctx.db, channel, &message, now, now + lease).await?;
     let done = attempt(ctx, &settings, &alert).await;
     Ok(TestAlertOutcome {

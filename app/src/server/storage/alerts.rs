@@ -729,6 +729,18 @@ mod tests {
         DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()
     }
 
+    /// Calls of link `slot` ending as `ends`, one a second from `at(0)`.
+    fn one_a_second(slot: i32, ends: impl IntoIterator<Item = CallEnd>) -> Vec<WatchedCall> {
+        ends.into_iter()
+            .enumerate()
+            .map(|(i, end)| WatchedCall {
+                slot,
+                end,
+                at: at(i as i64),
+            })
+            .collect()
+    }
+
     #[test]
     fn each_link_sees_only_its_own_calls_and_unchanged_watches_are_not_written() {
         let calls: Vec<WatchedCall> = (0..5)
@@ -793,15 +805,7 @@ mod tests {
 
     #[test]
     fn a_delivery_given_up_is_told_even_if_the_link_recovers_in_the_same_group() {
-        let calls: Vec<WatchedCall> = [CallEnd::GivenUp, CallEnd::Delivered]
-            .into_iter()
-            .enumerate()
-            .map(|(i, end)| WatchedCall {
-                slot: 1,
-                end,
-                at: at(i as i64),
-            })
-            .collect();
+        let calls = one_a_second(1, [CallEnd::GivenUp, CallEnd::Delivered]);
         let changes = apply_calls(vec![row(1)], &calls);
         assert_eq!(changes.len(), 1);
         assert!(
@@ -819,14 +823,7 @@ mod tests {
         let ends = [CallEnd::Failed; 5]
             .into_iter()
             .chain([CallEnd::GivenUp, CallEnd::Delivered]);
-        let calls: Vec<WatchedCall> = ends
-            .enumerate()
-            .map(|(i, end)| WatchedCall {
-                slot: 1,
-                end,
-                at: at(i as i64),
-            })
-            .collect();
+        let calls = one_a_second(1, ends);
         let changes = apply_calls(vec![row(1)], &calls);
         assert!(
             matches!(

@@ -14,6 +14,7 @@ use crate::server::remote::smtp::{self, Email, SmtpServer};
 use crate::server::security::secrets::SecretBox;
 use crate::server::storage::alerts::{self, AlertRow, AlertTry, SettingsRow};
 use crate::server::storage::db::Db;
+use crate::server::worker::delivery::lease_for;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -51,7 +52,7 @@ impl AlertWaker {
 }
 
 /// Why a channel cannot send with the settings as they are now.
-fn unusable(settings: &SettingsRow, channel: Channel) -> Option<&'static str> {
+pub(crate) fn unusable(settings: &SettingsRow, channel: Channel) -> Option<&'static str> {
     match channel {
         Channel::Email if !settings.email_enabled => {
             Some("email alerts are switched off on Settings → Alerts")
@@ -63,16 +64,13 @@ fn unusable(settings: &SettingsRow, channel: Channel) -> Option<&'static str> {
     }
 }
 
-/// Sends one alert's words by `channel` with the settings as they are now; `Ok` holds what the
-/// mail server or webhook answered.
-pub async fn send(
+/// Sends one alert's words by its channel, switched on, with the settings as they are now; `Ok`
+/// holds what the mail server or webhook answered.
+async fn send(
     ctx: &AlertContext,
     settings: &SettingsRow,
     alert: &AlertRow,
 ) -> Result<String, String> {
-    if let Some(why) = unusable(settings, alert.channel) {
-        return Err(format!("not sent: {why}"));
-    }
     match alert.channel {
         Channel::Email => {
             let password = match &settings.smtp_password {
@@ -146,9 +144,13 @@ fn after_try(alert: &AlertRow, result: &Result<String, String>, now: DateTime<Ut
 /// Sends one claimed alert and stores how it went.
 #[tracing::instrument(name = "alert_attempt", skip_all, fields(alert_id = alert.id, channel = alert.channel.as_str(), event = alert.event.as_str()))]
 pub async fn attempt(ctx: &AlertContext, settings: &SettingsRow, alert: &AlertRow) -> AlertTry {
-    let result = send(ctx, settings, alert).await;
+    let off = unusable(settings, alert.channel);
+    let result = match off {
+        Some(why) => Err(format!("not sent: {why}")),
+        None => send(ctx, settings, alert).await,
+    };
     let mut done = after_try(alert, &result, ctx.clock.now());
-    if unusable(settings, alert.channel).is_some() {
+    if off.is_some() {
         // Switched off by the admin: not retried, or it would fail for three days.
         done.state = DeliveryState::Failed;
     }
@@ -207,8 +209,7 @@ impl AlertWorker {
                 return 0;
             }
         }
-        let lease =
-            TimeDelta::from_std(self.ctx.outbound.timeout() * 4).unwrap_or(TimeDelta::minutes(1));
+        let lease = lease_for(self.ctx.outbound.timeout());
         let claimed = match alerts::claim(&self.ctx.db, now, now + lease, BATCH).await {
             Ok(claimed) => claimed,
             Err(err) => {
